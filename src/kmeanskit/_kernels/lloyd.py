@@ -1,0 +1,268 @@
+"""The Lloyd pass: assign every row to its nearest centre, optionally
+accumulating the per-cluster weighted sums for the centre update.
+
+One call reads the data once. Rows are processed in chunks of
+``CHUNK_ROWS``; chunks are grouped into ``n_blocks`` contiguous blocks whose
+partial results (sums, weights, inertia, ...) are stored per block and reduced
+in block order by the caller. The block layout depends only on the data's
+shape, so the result is bit-identical for any number of threads.
+
+Two distance strategies share the same bookkeeping:
+
+* ``direct``: the chunk is transposed into a (d x CHUNK_ROWS) scratch so that
+  the inner loops run over points, one SIMD lane per point, exact
+  differences (best for small d);
+* ``gemm``: one BLAS product per chunk gives x.c, and the argmin uses
+  ||c||^2 - 2 x.c (best for large d and k).
+
+In both, the winning centre's distance is recomputed exactly in float64, so
+distances and inertia do not suffer the cancellation of the expanded form and
+float32 data gets a float64-accurate inertia.
+
+Nothing here validates its input: the public entry points do that once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import get_thread_id, njit, prange
+
+from .._config import CHUNK_ROWS, FASTMATH
+
+# Layout of the per-block statistics vector.
+STAT_INERTIA = 0  # sum of w * ||x - c||^2
+STAT_SQRT = 1  # sum of ||x - c|| (unweighted; scipy's distortion)
+STAT_CHANGED = 2  # number of rows whose label changed
+N_STATS = 3
+
+_JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
+
+
+@njit(**_JIT)
+def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
+                  want_dist, dist_out, stats_b):
+    """Book-keeping shared by both strategies for one chunk of ``m`` rows."""
+    d = X.shape[1]
+    inertia = 0.0
+    sqrt_sum = 0.0
+    changed = 0
+    for i in range(m):
+        r = s + i
+        j = lab[i]
+        acc = 0.0
+        for f in range(d):
+            t = np.float64(X[r, f]) - np.float64(C[j, f])
+            acc += t * t
+        wi = np.float64(w[r]) if use_w else 1.0
+        inertia += wi * acc
+        sqrt_sum += np.sqrt(acc)
+        if labels[r] != j:
+            changed += 1
+            labels[r] = j
+        if want_dist:
+            dist_out[r] = acc
+        if update:
+            wsums_b[j] += wi
+            for f in range(d):
+                sums_b[j, f] += wi * np.float64(X[r, f])
+    stats_b[STAT_INERTIA] += inertia
+    stats_b[STAT_SQRT] += sqrt_sum
+    stats_b[STAT_CHANGED] += changed
+
+
+@njit(parallel=True, **_JIT)
+def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
+                      want_dist, dist_out):
+    """Assign rows of ``X`` to centres ``C`` with exact direct distances.
+
+    Parameters are caller-allocated buffers: ``labels`` (n,) int32 is updated
+    in place, ``sums`` (n_blocks, k, d) float64 and ``wsums`` (n_blocks, k)
+    float64 receive the per-block partial sums when ``update`` is true,
+    ``stats`` (n_blocks, N_STATS) float64 the per-block statistics and
+    ``dist_out`` (n,) the squared distances when ``want_dist``.
+    """
+    n, d = X.shape
+    k = C.shape[0]
+    n_blocks = stats.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    per_block = (n_chunks + n_blocks - 1) // n_blocks
+    # Scratch per block (n_blocks <= MAX_BLOCKS; it is O(d x CHUNK_ROWS)).
+    xt_all = np.empty((n_blocks, d, CHUNK_ROWS), X.dtype)
+    tmp_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
+    best_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
+    lab_all = np.empty((n_blocks, CHUNK_ROWS), np.int32)
+    for b in prange(n_blocks):
+        xt = xt_all[b]
+        tmp = tmp_all[b]
+        best = best_all[b]
+        lab = lab_all[b]
+        stats[b, :] = 0.0
+        if update:
+            sums[b, :, :] = 0.0
+            wsums[b, :] = 0.0
+        c0 = b * per_block
+        c1 = min(c0 + per_block, n_chunks)
+        for ch in range(c0, c1):
+            s = ch * CHUNK_ROWS
+            m = min(CHUNK_ROWS, n - s)
+            for f in range(d):
+                for i in range(m):
+                    xt[f, i] = X[s + i, f]
+            for i in range(m):
+                best[i] = np.inf
+                lab[i] = 0
+            for j in range(k):
+                cf = C[j, 0]
+                for i in range(m):
+                    t = xt[0, i] - cf
+                    tmp[i] = t * t
+                for f in range(1, d):
+                    cf = C[j, f]
+                    for i in range(m):
+                        t = xt[f, i] - cf
+                        tmp[i] += t * t
+                for i in range(m):
+                    v = tmp[i]
+                    lt = v < best[i]
+                    best[i] = v if lt else best[i]
+                    lab[i] = j if lt else lab[i]
+            _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
+                          wsums[b], want_dist, dist_out, stats[b])
+
+
+@njit(parallel=True, **_JIT)
+def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, labels, update, sums, wsums, stats,
+                    want_dist, dist_out, n_slots):
+    """Same contract as :func:`lloyd_pass_direct`, with one BLAS product per
+    chunk. ``Ct`` is ``C.T`` made contiguous and ``cc`` holds ||c_j||^2 in the
+    data's dtype. Run it with BLAS limited to one thread: numba owns the
+    threads here. ``n_slots`` bounds the thread ids: the O(CHUNK_ROWS x k)
+    product scratch is per thread, not per block."""
+    n, d = X.shape
+    k = C.shape[0]
+    n_blocks = stats.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    per_block = (n_chunks + n_blocks - 1) // n_blocks
+    g_all = np.empty((n_slots, CHUNK_ROWS, k), X.dtype)
+    lab_all = np.empty((n_slots, CHUNK_ROWS), np.int32)
+    for b in prange(n_blocks):
+        tid = get_thread_id()
+        g = g_all[tid]
+        lab = lab_all[tid]
+        stats[b, :] = 0.0
+        if update:
+            sums[b, :, :] = 0.0
+            wsums[b, :] = 0.0
+        c0 = b * per_block
+        c1 = min(c0 + per_block, n_chunks)
+        for ch in range(c0, c1):
+            s = ch * CHUNK_ROWS
+            m = min(CHUNK_ROWS, n - s)
+            if m == CHUNK_ROWS:
+                np.dot(X[s:s + m], Ct, g)
+            else:
+                gm = np.dot(X[s:s + m], Ct)
+                g[:m] = gm
+            for i in range(m):
+                bv = np.inf
+                bj = 0
+                for j in range(k):
+                    v = cc[j] - 2 * g[i, j]
+                    if v < bv:
+                        bv = v
+                        bj = j
+                lab[i] = bj
+            _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
+                          wsums[b], want_dist, dist_out, stats[b])
+
+
+@njit(nogil=True, cache=True)
+def reduce_blocks(sums, wsums, stats, out_sums, out_wsums, out_stats):
+    """Sum the per-block partials in block order (deterministic)."""
+    nb = stats.shape[0]
+    out_sums[:, :] = 0.0
+    out_wsums[:] = 0.0
+    out_stats[:] = 0.0
+    for b in range(nb):
+        out_stats += stats[b]
+    if sums.shape[0] == nb:
+        for b in range(nb):
+            out_sums += sums[b]
+            out_wsums += wsums[b]
+
+
+@njit(parallel=True, **_JIT)
+def sq_dist_to_assigned(X, C, labels, out):
+    """out[i] = ||X[i] - C[labels[i]]||^2 in float64."""
+    n, d = X.shape
+    for i in prange(n):
+        j = labels[i]
+        acc = 0.0
+        for f in range(d):
+            t = np.float64(X[i, f]) - np.float64(C[j, f])
+            acc += t * t
+        out[i] = acc
+
+
+@njit(nogil=True, cache=True)
+def count_distinct_upto(X, limit):
+    """Number of distinct rows of ``X``, counting no further than ``limit``.
+
+    Typical data reaches ``limit`` within its first rows, so this is cheap;
+    its worst case (fewer distinct rows than ``limit``) is one pass of
+    O(n x limit x d)."""
+    n, d = X.shape
+    seen = np.empty(limit, np.int64)
+    n_seen = 0
+    for i in range(n):
+        new = True
+        for s in range(n_seen):
+            r = seen[s]
+            same = True
+            for f in range(d):
+                if X[i, f] != X[r, f]:
+                    same = False
+                    break
+            if same:
+                new = False
+                break
+        if new:
+            seen[n_seen] = i
+            n_seen += 1
+            if n_seen >= limit:
+                return n_seen
+    return n_seen
+
+
+@njit(parallel=True, **_JIT)
+def column_mean_var(X, w, use_w, n_blocks):
+    """Weighted column means and (population) variances in float64, by blocks
+    reduced in order; two passes for accuracy."""
+    n, d = X.shape
+    per = (n + n_blocks - 1) // n_blocks
+    part = np.zeros((n_blocks, d))
+    wpart = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        for i in range(b * per, min(n, (b + 1) * per)):
+            wi = np.float64(w[i]) if use_w else 1.0
+            wpart[b] += wi
+            for f in range(d):
+                part[b, f] += wi * np.float64(X[i, f])
+    mean = np.zeros(d)
+    wtot = 0.0
+    for b in range(n_blocks):
+        mean += part[b]
+        wtot += wpart[b]
+    mean /= wtot
+    part[:, :] = 0.0
+    for b in prange(n_blocks):
+        for i in range(b * per, min(n, (b + 1) * per)):
+            wi = np.float64(w[i]) if use_w else 1.0
+            for f in range(d):
+                t = np.float64(X[i, f]) - mean[f]
+                part[b, f] += wi * t * t
+    var = np.zeros(d)
+    for b in range(n_blocks):
+        var += part[b]
+    var /= wtot
+    return mean, var

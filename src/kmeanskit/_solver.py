@@ -1,0 +1,244 @@
+"""One k-means run (init -> iterate -> converge), restarts, and the algorithm
+registry.
+
+The solver owns the loop, the convergence test (labels unchanged, then
+centre shift <= tol), empty-cluster relocation, the final assignment that
+makes labels match the returned centres, the restarts and the thread count.
+Inputs are assumed validated (see ``_validation``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ._config import BLOCK_SUM_BUDGET, CHUNK_ROWS, GEMM_MIN_D, GEMM_MIN_K, MAX_BLOCKS
+from ._init import INITS, FewDistinctPointsError
+from ._kernels import lloyd as K
+
+
+@dataclass
+class RunResult:
+    centers: np.ndarray
+    labels: np.ndarray
+    inertia: float
+    n_iter: int
+    converged: bool
+
+
+def n_blocks_for(n: int, k: int, d: int) -> int:
+    """Number of row blocks with their own partial sums: a function of the
+    shape only (never of the thread count)."""
+    n_chunks = -(-n // CHUNK_ROWS)
+    by_memory = max(8, BLOCK_SUM_BUDGET // (k * (d + 1)))
+    return int(max(1, min(n_chunks, MAX_BLOCKS, by_memory)))
+
+
+def use_gemm(d: int, k: int) -> bool:
+    return d >= GEMM_MIN_D and k >= GEMM_MIN_K
+
+
+@contextlib.contextmanager
+def thread_context(n_threads: int | None, blas_single: bool):
+    """Set numba's thread count (restored afterwards) and, when the kernels
+    call BLAS from inside their parallel loops, pin BLAS to one thread so the
+    two pools never oversubscribe the cores."""
+    old = numba.get_num_threads()
+    if n_threads is not None:
+        numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        if blas_single:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1, user_api="blas"):
+                yield
+        else:
+            yield
+    finally:
+        numba.set_num_threads(old)
+
+
+class Engine:
+    """Buffers and kernel choice for repeated passes over one data set."""
+
+    def __init__(self, X: np.ndarray, w: np.ndarray | None, k: int, gemm: bool | None = None):
+        self.X = X
+        self.w = w
+        self.ww = w if w is not None else np.ones(1, dtype=X.dtype)
+        self.use_w = w is not None
+        n, d = X.shape
+        self.k = k
+        self.gemm = use_gemm(d, k) if gemm is None else gemm
+        nb = n_blocks_for(n, k, d)
+        self.n_blocks = nb
+        self.sums = np.empty((nb, k, d))
+        self.wsums = np.empty((nb, k))
+        self.stats = np.empty((nb, K.N_STATS))
+        self.tot_sums = np.empty((k, d))
+        self.tot_wsums = np.empty(k)
+        self.tot_stats = np.empty(K.N_STATS)
+        self._nodist = np.empty(1)
+        self.n_slots = numba.config.NUMBA_NUM_THREADS
+
+    def assign(self, C: np.ndarray, labels: np.ndarray, update: bool, dist_out=None):
+        """One pass. Returns (stats, sums, wsums) reduced over blocks."""
+        X = self.X
+        C = np.ascontiguousarray(C, dtype=X.dtype)
+        want = dist_out is not None
+        dist = dist_out if want else self._nodist
+        if self.gemm:
+            Ct = np.ascontiguousarray(C.T)
+            cc = np.einsum("ij,ij->i", C, C).astype(X.dtype)
+            K.lloyd_pass_gemm(X, self.ww, self.use_w, C, Ct, cc, labels, update, self.sums,
+                              self.wsums, self.stats, want, dist, self.n_slots)
+        else:
+            K.lloyd_pass_direct(X, self.ww, self.use_w, C, labels, update, self.sums,
+                                self.wsums, self.stats, want, dist)
+        K.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
+                        self.tot_stats)
+        return self.tot_stats, self.tot_sums, self.tot_wsums
+
+
+def relocate_empty(engine: Engine, C_old, labels, sums, wsums, on_few: str = "raise"):
+    """Move each empty cluster to one of the points farthest from their own
+    centre (largest first, ties by lower index: deterministic), taking the
+    point's weight out of its old cluster. ``sums``/``wsums`` are updated in
+    place. Returns the number relocated."""
+    empty = np.flatnonzero(wsums == 0)
+    if empty.size == 0:
+        return 0
+    X = engine.X
+    n = X.shape[0]
+    dist = np.empty(n)
+    K.sq_dist_to_assigned(X, C_old, labels, dist)
+    if engine.use_w:
+        dist[engine.w == 0] = -1.0  # a zero-weight row cannot hold a cluster
+    m = empty.size
+    cand = np.argpartition(-dist, m - 1)[:m] if m < n else np.arange(n)
+    order = cand[np.lexsort((cand, -dist[cand]))]
+    for j, far in zip(empty, order):
+        if not dist[far] > 0:
+            n_distinct = K.count_distinct_upto(X, engine.k)
+            msg = (f"n_clusters={engine.k} but X has only {n_distinct} distinct points; "
+                   f"ask for at most {n_distinct} clusters or remove duplicates.")
+            if on_few == "raise":
+                raise FewDistinctPointsError(msg)
+            import warnings
+
+            warnings.warn(msg, RuntimeWarning, stacklevel=4)
+            break
+        wi = float(engine.w[far]) if engine.use_w else 1.0
+        old = labels[far]
+        x = X[far].astype(np.float64)
+        sums[old] -= wi * x
+        wsums[old] -= wi
+        sums[j] = wi * x
+        wsums[j] = wi
+    return m
+
+
+def new_centers(sums, wsums, C_old, dtype):
+    """Weighted means; a cluster left with no weight keeps its old centre."""
+    C = np.array(C_old, dtype=dtype, copy=True)
+    nz = wsums > 0
+    C[nz] = (sums[nz] / wsums[nz, None]).astype(dtype)
+    return C
+
+
+def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: int = 0,
+          on_few: str = "raise") -> RunResult:
+    """Lloyd's algorithm from centres ``C0``.
+
+    Stops when no label changes ("strict" convergence) or when the sum of
+    squared centre shifts is <= ``tol`` (absolute). Then, unless the labels
+    already match the returned centres, one assign-only pass makes them
+    match and gives the inertia.
+    """
+    X = engine.X
+    n = X.shape[0]
+    C = np.array(C0, dtype=X.dtype, copy=True, order="C")
+    labels = np.full(n, -1, dtype=np.int32)
+    strict = False
+    converged = False
+    it = 0
+    for it in range(max_iter):
+        stats, sums, wsums = engine.assign(C, labels, update=True)
+        if verbose:
+            print(f"Iteration {it}, inertia {stats[K.STAT_INERTIA]:.6g}.")
+        relocate_empty(engine, C, labels, sums, wsums, on_few)
+        C_new = new_centers(sums, wsums, C, X.dtype)
+        shift = float(np.sum((C_new.astype(np.float64) - C) ** 2))
+        same = np.array_equal(C_new, C)
+        C = C_new
+        if stats[K.STAT_CHANGED] == 0:
+            strict = same
+            converged = True
+            if verbose:
+                print(f"Converged at iteration {it}: strict convergence.")
+            break
+        if shift <= tol:
+            converged = True
+            if verbose:
+                print(f"Converged at iteration {it}: center shift {shift:.6g} within tolerance {tol:.6g}.")
+            break
+    if strict:
+        inertia = float(stats[K.STAT_INERTIA])
+    else:
+        stats, _, _ = engine.assign(C, labels, update=False)
+        inertia = float(stats[K.STAT_INERTIA])
+    return RunResult(C, labels, inertia, it + 1, converged)
+
+
+#: Registry of algorithms: every entry has lloyd's signature and result.
+ALGORITHMS = {"lloyd": lloyd}
+
+
+def resolve_algorithm(name: str, n: int, d: int, k: int, dtype) -> str:
+    if name == "auto":
+        return "lloyd"
+    return name
+
+
+def tolerance(X: np.ndarray, tol: float) -> float:
+    """``tol`` relative to the data's mean per-feature variance (as in
+    scikit-learn), computed in float64 by blocks."""
+    if tol == 0:
+        return 0.0
+    nb = max(1, min(MAX_BLOCKS, X.shape[0]))
+    _, var = K.column_mean_var(X, np.ones(1, X.dtype), False, nb)
+    return float(np.mean(var) * tol)
+
+
+def initial_centers(X, k, w, init, rng):
+    """Centres from a registry name, a callable ``(X, k, random_state)`` or an
+    array (copied, cast to X's dtype)."""
+    if isinstance(init, str):
+        return INITS[init](X, k, w, rng)
+    if callable(init):
+        C = np.asarray(init(X, k, rng))
+    else:
+        C = np.asarray(init)
+    return np.ascontiguousarray(C, dtype=X.dtype)
+
+
+def run_kmeans(X, k, *, w=None, init="k-means++", n_init=1, max_iter=300, tol=1e-4,
+               rng=None, algorithm="auto", n_threads=None, verbose=0,
+               on_few="raise") -> RunResult:
+    """Best of ``n_init`` runs (lowest inertia; the first on ties)."""
+    n, d = X.shape
+    algo = ALGORITHMS[resolve_algorithm(algorithm, n, d, k, X.dtype)]
+    engine = Engine(X, w, k)
+    best = None
+    with thread_context(n_threads, engine.gemm):
+        tol_abs = tolerance(X, tol)
+        for r in range(n_init):
+            C0 = initial_centers(X, k, w, init, rng)
+            if verbose:
+                print(f"Initialization complete (run {r + 1} of {n_init}).")
+            res = algo(engine, C0, max_iter, tol_abs, verbose, on_few)
+            if best is None or res.inertia < best.inertia:
+                best = res
+    return best

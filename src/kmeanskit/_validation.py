@@ -1,0 +1,196 @@
+"""Input checks, done once at the public entry points.
+
+Every message says what is wrong and how to fix it. Inside the library
+nothing re-checks.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+
+class DataTypeError(ValueError, TypeError):
+    """Input of a type that cannot be clustered (strings, objects, ...).
+
+    It is both a ``ValueError`` (the convention of this library) and a
+    ``TypeError`` (what ``scipy.cluster.vq`` raises for the same input).
+    """
+
+
+def check_random_state(seed: Any):
+    """Turn ``seed`` into a NumPy ``Generator`` or keep a ``RandomState``.
+
+    Accepts None (fresh entropy), an int, a ``numpy.random.Generator`` or a
+    ``numpy.random.RandomState``, like scipy and scikit-learn do.
+    """
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
+        return seed
+    if isinstance(seed, (numbers.Integral, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"random seed must be non-negative, got {seed}; pass an int >= 0.")
+        return np.random.default_rng(int(seed))
+    raise ValueError(
+        f"random_state must be None, an int, a numpy Generator or RandomState, got {type(seed).__name__}."
+    )
+
+
+def as_float_array(X: Any, *, name: str = "X", check_finite: bool = True,
+                   allow_1d: bool = False, min_rows: int = 1) -> np.ndarray:
+    """Return ``X`` as a C-contiguous float32 or float64 array.
+
+    float32 stays float32 and float64 stays float64 (no copy when already
+    contiguous); integers and booleans become float64. The input itself is
+    never modified.
+    """
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be read as a numeric array ({exc}); "
+                         "pass a 2-D array of numbers.") from None
+    if arr.dtype.kind not in "fiub":
+        raise DataTypeError(
+            f"{name} has dtype {arr.dtype} which is not numeric; pass numbers only "
+            "(convert or drop text columns first)."
+        )
+    if arr.ndim == 1 and not allow_1d:
+        raise ValueError(f"{name} is 1-D with shape {arr.shape}; pass a 2-D array of shape "
+                         "(n_samples, n_features), e.g. X.reshape(-1, 1) for one feature.")
+    if arr.ndim > 2 or arr.ndim == 0:
+        raise ValueError(f"{name} has {arr.ndim} dimensions (shape {arr.shape}); pass a 2-D array "
+                         "(n_samples, n_features), e.g. an image's pixels as img.reshape(-1, 3).")
+    if arr.shape[0] < min_rows:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least {min_rows} row(s).")
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"{name} has no features (shape {arr.shape}); pass at least one column.")
+    if arr.dtype not in (np.float32, np.float64):
+        if arr.dtype == np.float16:
+            arr = arr.astype(np.float32)
+        else:
+            arr = arr.astype(np.float64)
+    arr = np.ascontiguousarray(arr)
+    if check_finite and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity; remove or impute those values first "
+                         "(or pass check_finite=False if you are sure they are absent).")
+    return arr
+
+
+def check_sample_weight(sample_weight: Any, n: int, dtype) -> np.ndarray | None:
+    """Validate weights: None, a scalar, or n non-negative finite numbers with
+    a positive sum. Returns None for uniform weights."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "fiub":
+        raise DataTypeError(f"sample_weight has non-numeric dtype {w.dtype}; pass numbers.")
+    if w.ndim == 0:
+        w = np.full(n, float(w), dtype=dtype)
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"sample_weight has shape {w.shape} but X has {n} rows; pass one weight per row.")
+    w = np.ascontiguousarray(w, dtype=dtype)
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight contains NaN or infinity; pass finite weights.")
+    if (w < 0).any():
+        raise ValueError("sample_weight contains negative values; weights must be >= 0.")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight sums to zero; at least one row needs a positive weight.")
+    return w
+
+
+def check_n_clusters(k: Any, n_samples: int, name: str = "n_clusters") -> int:
+    if isinstance(k, bool) or not isinstance(k, (numbers.Integral, np.integer)):
+        if isinstance(k, (numbers.Real, np.floating)) and float(k).is_integer():
+            k = int(k)
+        else:
+            raise ValueError(f"{name} must be a whole number >= 1, got {k!r}.")
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"{name} must be >= 1, got {k}; ask for at least one cluster.")
+    if k > n_samples:
+        raise ValueError(f"{name}={k} is larger than the number of samples ({n_samples}); "
+                         f"pass at most {n_samples} clusters.")
+    return k
+
+
+# --- parameter constraints declared as data --------------------------------
+
+@dataclass(frozen=True)
+class Interval:
+    """A numeric range constraint; ``kind`` is ``int`` or ``float``."""
+
+    kind: type
+    low: float | None
+    high: float | None
+    closed_low: bool = True
+    closed_high: bool = True
+
+    def accepts(self, v: Any) -> bool:
+        if isinstance(v, bool):
+            return False
+        if self.kind is int and not isinstance(v, (numbers.Integral, np.integer)):
+            return False
+        if not isinstance(v, (numbers.Real, np.number)):
+            return False
+        if self.low is not None and (v < self.low or (v == self.low and not self.closed_low)):
+            return False
+        if self.high is not None and (v > self.high or (v == self.high and not self.closed_high)):
+            return False
+        return True
+
+    def __str__(self) -> str:
+        lo = "-inf" if self.low is None else self.low
+        hi = "inf" if self.high is None else self.high
+        kind = "an int" if self.kind is int else "a number"
+        return f"{kind} in {'[' if self.closed_low else '('}{lo}, {hi}{']' if self.closed_high else ')'}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values (strings, None, ...)."""
+
+    values: tuple
+
+    def accepts(self, v: Any) -> bool:
+        return any(v is o or (isinstance(o, str) and isinstance(v, str) and v == o) for o in self.values)
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An instance check, e.g. array-like or callable."""
+
+    test: Callable[[Any], bool]
+    label: str
+
+    def accepts(self, v: Any) -> bool:
+        return self.test(v)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+ARRAY_LIKE = Kind(lambda v: hasattr(v, "__array__") or isinstance(v, (list, tuple)), "an array-like")
+CALLABLE = Kind(callable, "a callable")
+RANDOM_STATE = Kind(
+    lambda v: v is None or isinstance(v, (np.random.Generator, np.random.RandomState))
+    or (isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool)),
+    "None, an int, a numpy Generator or RandomState",
+)
+
+
+def validate_params(values: dict, constraints: dict, owner: str) -> None:
+    """Check ``values`` against ``constraints`` ({name: [constraint, ...]})."""
+    for name, allowed in constraints.items():
+        if name not in values:
+            continue
+        v = values[name]
+        if not any(c.accepts(v) for c in allowed):
+            choices = " or ".join(str(c) for c in allowed)
+            raise ValueError(f"{owner}: {name} must be {choices}; got {v!r}.")

@@ -1,0 +1,45 @@
+"""Helpers shared by the CLI commands: one-line errors, atomic writes."""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+
+def friendly_errors(func):
+    """Turn library errors (ValueError, OSError, ...) into a one-line
+    ``Error: ...`` message and exit status 1, with no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except (ValueError, TypeError, OSError, ImportError) as exc:
+            raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+    return wrapper
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and
+    an atomic rename. Refuses to replace an existing file unless ``force``."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; pass --force to overwrite it.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

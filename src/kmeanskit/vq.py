@@ -1,0 +1,392 @@
+"""Drop-in replacements for ``scipy.cluster.vq``.
+
+``from kmeanskit.vq import kmeans, kmeans2, vq, whiten`` changes nothing in a
+scipy program but the speed: the same signatures, defaults, return types and
+semantics, including scipy's own conventions, which hold *only* here:
+
+* ``kmeans``' ``iter`` is the number of restarts, not of iterations;
+* its distortion is the **mean non-squared** distance (not the inertia);
+* it stops a run when the distortion changes by at most ``thresh``
+  (absolute), and drops clusters that become empty;
+* ``kmeans2`` runs exactly ``iter`` iterations, ignores ``thresh`` and
+  returns the labels of its last assignment (made before the last update).
+
+Differences, all documented: ``kmeans`` seeds each restart with greedy
+k-means++ instead of scipy's random rows (same or lower distortion, fewer
+iterations); ``minit='++'`` in ``kmeans2`` is greedy k-means++ too; more
+clusters than distinct points is a ``ValueError`` instead of a silent
+collapse; 3-D and empty input raise ``ValueError`` in ``whiten`` as well.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import _solver
+from ._init import FewDistinctPointsError, kmeans_plusplus
+from ._kernels.lloyd import STAT_SQRT, count_distinct_upto
+from ._validation import DataTypeError, check_random_state
+
+__all__ = ["whiten", "vq", "kmeans", "kmeans2", "ClusterError"]
+
+
+class ClusterError(Exception):
+    """Raised by :func:`kmeans2` with ``missing='raise'`` when a cluster is
+    empty (as ``scipy.cluster.vq.ClusterError``)."""
+
+
+def _asarray(a, check_finite, name="obs"):
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiub":
+        raise DataTypeError(f"{name} has non-numeric dtype {arr.dtype}; pass numbers only.")
+    if check_finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError("array must not contain infs or NaNs")
+    return arr
+
+
+def _float(arr):
+    """float32 and float64 are kept; everything else becomes float64."""
+    if arr.dtype in (np.float32, np.float64):
+        return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _rng(rng, seed):
+    if rng is not None and seed is not None:
+        raise ValueError("pass either rng or seed, not both")
+    return check_random_state(rng if rng is not None else seed)
+
+
+def whiten(obs, check_finite=None):
+    """Divide each feature (column) by its standard deviation.
+
+    Parameters
+    ----------
+    obs : ndarray of shape (M, N) or (M,)
+        Observations, one per row.
+    check_finite : bool, optional
+        Check for NaN/inf (default True).
+
+    Returns
+    -------
+    ndarray
+        ``obs / obs.std(axis=0)``; columns with zero deviation are left as
+        they are, with a ``RuntimeWarning``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanskit.vq import whiten
+    >>> whiten(np.array([[1.0, 2.0], [3.0, 2.0]]))  # doctest: +SKIP
+    array([[1., 2.], [3., 2.]])  # with a warning about column 1
+    >>> whiten(np.array([[1.0], [3.0]])).ravel().tolist()
+    [1.0, 3.0]
+    """
+    if check_finite is None:
+        check_finite = True
+    obs = _asarray(obs, check_finite)
+    if obs.ndim > 2:
+        raise ValueError(f"obs has {obs.ndim} dimensions; whiten takes an (M, N) or (M,) array.")
+    if obs.size == 0:
+        raise ValueError("obs is empty; pass at least one observation.")
+    std_dev = np.std(obs, axis=0)
+    zero = std_dev == 0
+    if np.any(zero):
+        std_dev = np.where(zero, 1.0, std_dev) if np.ndim(std_dev) else np.float64(1.0)
+        warnings.warn("Some columns have standard deviation zero. "
+                      "The values of these columns will not change.", RuntimeWarning, stacklevel=2)
+    return obs / std_dev
+
+
+def vq(obs, code_book, check_finite=True):
+    """Assign each observation to its nearest code (Euclidean).
+
+    Parameters
+    ----------
+    obs : ndarray of shape (M, N) or (M,)
+    code_book : ndarray of shape (k, N) or (k,)
+    check_finite : bool
+
+    Returns
+    -------
+    code : ndarray (M,) int32
+        Index of each observation's nearest code.
+    dist : ndarray (M,)
+        Its (non-squared) distance, in the inputs' common float dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanskit.vq import vq
+    >>> code, dist = vq(np.array([[0.0, 0.0], [3.0, 4.0]]), np.array([[0.0, 0.0], [3.0, 0.0]]))
+    >>> code.tolist(), dist.tolist()
+    ([0, 1], [0.0, 4.0])
+    """
+    obs = _asarray(obs, check_finite)
+    code_book = _asarray(code_book, check_finite, "code_book")
+    if obs.ndim != code_book.ndim:
+        raise ValueError("Observation and code_book should have the same rank")
+    if obs.ndim > 2:
+        raise ValueError("ndim different than 1 or 2 are not supported")
+    ct = np.result_type(obs, code_book)
+    if ct.kind != "f" or ct == np.float16:
+        ct = np.float64
+    X = np.ascontiguousarray(obs, dtype=ct)
+    C = np.ascontiguousarray(code_book, dtype=ct)
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+        C = C.reshape(-1, 1)
+    elif C.shape[1] != X.shape[1]:
+        raise ValueError("Code-book and observation should have same number of features")
+    if C.shape[0] == 0:
+        raise ValueError("code_book is empty; pass at least one code.")
+    if X.shape[0] == 0:
+        return np.empty(0, np.int32), np.empty(0, ct)
+    labels, d2, _ = _assign(X, C)
+    return labels, np.sqrt(d2).astype(ct)
+
+
+def _assign(X, C):
+    from .core import assign_arrays
+
+    return assign_arrays(X, C)
+
+
+def _kmeans_run(engine, guess, thresh):
+    """One scipy-style run: stop when the mean distance changes <= thresh;
+    drop empty clusters. Returns (code_book, last mean distance)."""
+    X = engine.X
+    n = X.shape[0]
+    labels = np.empty(n, dtype=np.int32)
+    book = guess
+    prev = np.inf
+    while True:
+        if book.shape[0] != engine.k:
+            engine = _solver.Engine(X, None, book.shape[0])
+        stats, sums, counts = engine.assign(book, labels, update=True)
+        avg = stats[STAT_SQRT] / n
+        has = counts > 0
+        book = (sums[has] / counts[has, None]).astype(X.dtype)
+        diff = abs(prev - avg)
+        prev = avg
+        if not diff > thresh:
+            return book, X.dtype.type(avg)
+
+
+def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=None, seed=None):
+    """k-means with scipy's conventions (see the module docstring).
+
+    Parameters
+    ----------
+    obs : ndarray of shape (M, N) or (M,)
+        Observations (usually whitened).
+    k_or_guess : int or ndarray
+        Number of centroids, or the initial code book (then one run only).
+    iter : int
+        Number of restarts (the best distortion is kept); ignored when a
+        code book is given.
+    thresh : float
+        A run ends when its distortion changes by at most this.
+    check_finite : bool
+    rng, seed : None, int, Generator or RandomState
+        Randomness for the seeding (``seed`` is scipy's older name).
+
+    Returns
+    -------
+    codebook : ndarray of shape (k', N)
+        Centroids (k' <= k: clusters left empty are dropped).
+    distortion : float
+        Mean non-squared distance of the observations to their nearest
+        centroid, at the last assignment of the best run.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanskit.vq import kmeans
+    >>> pts = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    >>> book, dist = kmeans(pts, 2, rng=0)
+    >>> sorted(book.tolist()), float(dist)
+    ([[0.0, 0.5], [10.0, 0.5]], 0.5)
+    """
+    obs = _asarray(obs, check_finite)
+    guess = _asarray(k_or_guess, check_finite, "k_or_guess")
+    if obs.ndim > 2:
+        raise ValueError("ndim different than 1 or 2 are not supported")
+    if iter < 1:
+        raise ValueError(f"iter must be at least 1, got {iter}")
+    if obs.size == 0:
+        raise ValueError("obs is empty; pass at least one observation.")
+    one_d = obs.ndim == 1
+    X = _float(obs.reshape(-1, 1) if one_d else obs)
+    if np.size(guess) != 1:
+        if np.size(guess) < 1:
+            raise ValueError(f"Asked for 0 clusters. Initial book was {guess}")
+        C = np.ascontiguousarray(guess.reshape(-1, 1) if one_d else guess, dtype=X.dtype)
+        if C.ndim != 2 or C.shape[1] != X.shape[1]:
+            raise ValueError("Code-book and observation should have same number of features")
+        book, dist = _kmeans_run(_solver.Engine(X, None, C.shape[0]), C, thresh)
+        return (book.ravel() if one_d else book), dist
+    k = int(guess)
+    if k != guess:
+        raise ValueError("If k_or_guess is a scalar, it must be an integer.")
+    if k < 1:
+        raise ValueError(f"Asked for {k} clusters.")
+    if k > X.shape[0]:
+        raise ValueError(f"Asked for {k} clusters but obs has only {X.shape[0]} observations.")
+    gen = _rng(rng, seed)
+    engine = _solver.Engine(X, None, k)
+    best_book, best_dist = None, np.inf
+    with _solver.thread_context(None, engine.gemm):
+        for _ in range(iter):
+            try:
+                guess_k = kmeans_plusplus(X, k, None, gen)
+            except FewDistinctPointsError as exc:
+                raise ValueError(str(exc)) from None
+            book, dist = _kmeans_run(engine, guess_k, thresh)
+            if dist < best_dist:
+                best_book, best_dist = book, dist
+    return (best_book.ravel() if one_d else best_book), best_dist
+
+
+def _missing_warn():
+    warnings.warn("One of the clusters is empty. Re-run kmeans with a different initialization.",
+                  stacklevel=3)
+
+
+def _missing_raise():
+    raise ClusterError("One of the clusters is empty. Re-run kmeans with a different initialization.")
+
+
+_valid_miss_meth = {"warn": _missing_warn, "raise": _missing_raise}
+
+
+def _krandinit(data, k, rng):
+    """Centroids drawn from a Gaussian with the data's mean and covariance."""
+    mu = data.mean(axis=0)
+    if data.ndim == 1:
+        cov = np.cov(data)
+        x = rng.standard_normal(size=k)
+        x = x * np.sqrt(cov)
+    elif data.shape[1] > data.shape[0]:
+        _, s, vh = np.linalg.svd(data - mu, full_matrices=False)
+        x = rng.standard_normal(size=(k, s.size))
+        sVh = s[:, None] * vh / np.sqrt(data.shape[0] - 1.0)
+        x = x @ sVh
+    else:
+        cov = np.atleast_2d(np.cov(data.T))
+        x = rng.standard_normal(size=(k, mu.size))
+        x = x @ np.linalg.cholesky(cov).T
+    return x + mu
+
+
+def _kpoints(data, k, rng):
+    idx = rng.choice(data.shape[0], size=int(k), replace=False)
+    return data[idx]
+
+
+def _kpp(data, k, rng):
+    X = data.reshape(-1, 1) if data.ndim == 1 else data
+    try:
+        C = kmeans_plusplus(_float(X), k, None, rng)
+    except FewDistinctPointsError as exc:
+        raise ValueError(str(exc)) from None
+    return C.ravel() if data.ndim == 1 else C
+
+
+_valid_init_meth = {"random": _krandinit, "points": _kpoints, "++": _kpp}
+
+
+def kmeans2(data, k, iter=10, thresh=1e-05, minit="random", missing="warn", check_finite=True,
+            *, rng=None, seed=None):
+    """k-means with scipy's ``kmeans2`` conventions: exactly ``iter``
+    iterations, labels from the last assignment.
+
+    Parameters
+    ----------
+    data : ndarray of shape (M, N) or (M,)
+    k : int or ndarray
+        Number of clusters, or the initial centroids (with
+        ``minit='matrix'`` or any array of more than one element).
+    iter : int
+        Number of iterations.
+    thresh : float
+        Unused, as in scipy.
+    minit : {'random', 'points', '++', 'matrix'}
+        Gaussian draws fitted to the data, random rows, greedy k-means++, or
+        ``k`` itself.
+    missing : {'warn', 'raise'}
+        What an empty cluster does: warn (it keeps its previous centroid) or
+        raise :class:`ClusterError`.
+    check_finite : bool
+    rng, seed : None, int, Generator or RandomState
+
+    Returns
+    -------
+    centroid : ndarray (k, N)
+    label : ndarray (M,) int32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanskit.vq import kmeans2
+    >>> pts = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    >>> c, lab = kmeans2(pts, np.array([[0.0, 0.0], [10.0, 0.0]]), minit='matrix')
+    >>> c.tolist(), lab.tolist()
+    ([[0.0, 0.5], [10.0, 0.5]], [0, 0, 1, 1])
+    """
+    if int(iter) < 1:
+        raise ValueError(f"Invalid iter ({iter}), must be a positive integer.")
+    try:
+        miss_meth = _valid_miss_meth[missing]
+    except KeyError:
+        raise ValueError(f"Unknown missing method {missing!r}") from None
+    data = _asarray(data, check_finite, "data")
+    code_book = np.array(k, copy=True)
+    if data.ndim == 1:
+        d = 1
+    elif data.ndim == 2:
+        d = data.shape[1]
+    else:
+        raise ValueError("Input of rank > 2 is not supported.")
+    if data.size < 1 or code_book.size < 1:
+        raise ValueError("Empty input is not supported.")
+    if minit == "matrix" or code_book.size > 1:
+        if data.ndim != code_book.ndim:
+            raise ValueError("k array doesn't match data rank")
+        nc = code_book.shape[0]
+        if data.ndim > 1 and code_book.shape[1] != d:
+            raise ValueError("k array doesn't match data dimension")
+    else:
+        nc = int(code_book)
+        if nc < 1:
+            raise ValueError(f"Cannot ask kmeans2 for {nc} clusters (k was {code_book})")
+        elif nc != code_book:
+            warnings.warn("k was not an integer, was converted.", stacklevel=2)
+        try:
+            init_meth = _valid_init_meth[minit]
+        except KeyError:
+            raise ValueError(f"Unknown init method {minit!r}") from None
+        X2 = _float(data.reshape(-1, 1) if data.ndim == 1 else data)
+        n_distinct = count_distinct_upto(X2, nc) if nc <= X2.shape[0] else X2.shape[0]
+        if nc > n_distinct:
+            raise ValueError(f"Asked for {nc} clusters but data has only {n_distinct} distinct "
+                             f"points; ask for at most {n_distinct}.")
+        code_book = init_meth(data, nc, _rng(rng, seed))
+    one_d = data.ndim == 1
+    X = _float(data.reshape(-1, 1) if one_d else data)
+    C = np.ascontiguousarray(code_book.reshape(-1, 1) if one_d else code_book, dtype=X.dtype)
+    engine = _solver.Engine(X, None, nc)
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    with _solver.thread_context(None, engine.gemm):
+        for _ in range(int(iter)):
+            _, sums, counts = engine.assign(C, labels, update=True)
+            has = counts > 0
+            new = np.zeros_like(C)
+            new[has] = (sums[has] / counts[has, None]).astype(X.dtype)
+            if not has.all():
+                miss_meth()
+                new[~has] = C[~has]
+            C = new
+    return (C.ravel() if one_d else C), labels

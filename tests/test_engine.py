@@ -1,0 +1,264 @@
+"""The numba engine against the NumPy reference, scikit-learn and toy cases."""
+
+import os
+import subprocess
+import sys
+import hashlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+import kmeanskit
+import naive
+from conftest import blobs
+from kmeanskit import _solver
+from kmeanskit._init import FewDistinctPointsError, kmeans_plusplus_indices
+from kmeanskit._kernels import lloyd as K
+
+
+def _pass(X, C, w=None, gemm=False, update=True):
+    eng = _solver.Engine(X, w, C.shape[0], gemm=gemm)
+    labels = np.full(X.shape[0], -1, np.int32)
+    d2 = np.empty(X.shape[0])
+    stats, sums, wsums = eng.assign(C.astype(X.dtype), labels, update=update, dist_out=d2)
+    return labels, d2, stats.copy(), sums.copy(), wsums.copy(), eng
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("gemm", [False, True])
+@pytest.mark.parametrize("n,d,k", [(1, 1, 1), (257, 3, 5), (1000, 20, 17), (3000, 7, 40)])
+def test_pass_matches_reference(rng, dtype, gemm, n, d, k):
+    X = rng.normal(size=(n, d)).astype(dtype)
+    C = rng.normal(size=(k, d)).astype(dtype)
+    w = rng.random(n).astype(dtype)
+    labels, d2, stats, sums, wsums, _ = _pass(X, C, w, gemm)
+    rl, rd2, rin = naive.assign(X, C.astype(np.float64), w)
+    # ties are impossible with continuous random data, up to float32 rounding
+    agree = labels == rl
+    assert agree.mean() >= (0.999 if dtype == np.float32 else 1.0)
+    np.testing.assert_allclose(d2[agree], rd2[agree], rtol=1e-6 if dtype == np.float32 else 1e-12,
+                               atol=1e-9)
+    ref_in = float((w.astype(np.float64) * naive.sq_distances(X, C)[np.arange(n), labels]).sum())
+    assert stats[K.STAT_INERTIA] == pytest.approx(ref_in, rel=1e-10)
+    assert stats[K.STAT_CHANGED] == n
+    ref_w = np.bincount(labels, weights=w.astype(np.float64), minlength=k)
+    np.testing.assert_allclose(wsums, ref_w, rtol=1e-10)
+    for j in range(k):
+        m = labels == j
+        np.testing.assert_allclose(sums[j], (w[m, None].astype(np.float64) * X[m]).sum(0),
+                                   rtol=1e-9, atol=1e-9)
+
+
+def test_pass_counts_changes_and_assign_only(rng):
+    X = rng.normal(size=(500, 2))
+    C = rng.normal(size=(4, 2))
+    labels, _, _, _, _, eng = _pass(X, C)
+    stats, _, _ = eng.assign(C, labels, update=False)
+    assert stats[K.STAT_CHANGED] == 0
+    labels[:10] = (labels[:10] + 1) % 4
+    stats, _, _ = eng.assign(C, labels, update=False)
+    assert stats[K.STAT_CHANGED] == 10
+
+
+@settings(max_examples=40, deadline=None)
+@given(X=arrays(np.float64, st.tuples(st.integers(1, 60), st.integers(1, 4)),
+                elements=st.floats(-1e3, 1e3)),
+       k=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_pass_property_nearest(X, k, seed):
+    """Every row's label is a nearest centre and its distance is exact."""
+    C = np.random.default_rng(seed).uniform(-1e3, 1e3, size=(k, X.shape[1]))
+    labels, d2, *_ = _pass(X, C)
+    D = naive.sq_distances(X, C)
+    assert np.all(D[np.arange(len(X)), labels] <= D.min(axis=1) * (1 + 1e-12) + 1e-9)
+    np.testing.assert_allclose(d2, D[np.arange(len(X)), labels], rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fit_matches_naive_lloyd(rng, dtype):
+    X, _, _ = blobs(rng, n=800, d=4, k=5, spread=2.0, dtype=dtype)
+    C0 = X[:5].copy()
+    r = kmeanskit.fit(X, 5, init=C0, tol=0.0)
+    C, labels, inertia, n_iter = naive.lloyd(X, C0, tol=0.0)
+    np.testing.assert_array_equal(r.labels, labels)
+    np.testing.assert_allclose(r.centers, C, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert r.inertia == pytest.approx(inertia, rel=1e-6 if dtype == np.float32 else 1e-12)
+    assert r.n_iter == n_iter
+    assert r.converged
+    assert r.centers.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2000, 2, 8), (1500, 24, 20), (3000, 3, 8)])
+def test_fit_matches_sklearn_same_init(rng, dtype, shape):
+    from sklearn.cluster import KMeans
+
+    n, d, k = shape
+    X, _, _ = blobs(rng, n=n, d=d, k=k, spread=3.0, dtype=dtype)
+    C0 = X[rng.choice(n, k, replace=False)].copy()
+    sk = KMeans(k, init=C0, n_init=1, algorithm="lloyd", tol=1e-4).fit(X)
+    r = kmeanskit.fit(X, k, init=C0, tol=1e-4)
+    assert (r.labels == sk.labels_).mean() >= 0.999
+    np.testing.assert_allclose(r.centers, sk.cluster_centers_, rtol=1e-4, atol=1e-4)
+    assert r.inertia == pytest.approx(sk.inertia_, rel=1e-4)
+    assert r.n_iter == sk.n_iter_
+
+
+def test_weights_equal_repeated_rows(rng):
+    X, _, _ = blobs(rng, n=300, d=2, k=3)
+    reps = rng.integers(1, 4, size=300)
+    C0 = X[:3].copy()
+    a = kmeanskit.fit(X, 3, init=C0, sample_weight=reps, tol=0)
+    b = kmeanskit.fit(np.repeat(X, reps, axis=0), 3, init=C0, tol=0)
+    np.testing.assert_allclose(a.centers, b.centers, rtol=1e-12)
+    assert a.inertia == pytest.approx(b.inertia, rel=1e-12)
+    np.testing.assert_array_equal(np.repeat(a.labels, reps), b.labels)
+
+
+def test_toy_hand_computed():
+    X = np.array([[0.0, 0.0], [0.0, 2.0], [10.0, 0.0], [10.0, 2.0], [10.0, 4.0]])
+    r = kmeanskit.fit(X, 2, init=np.array([[0.0, 0.0], [10.0, 0.0]]))
+    np.testing.assert_array_equal(r.centers, [[0.0, 1.0], [10.0, 2.0]])
+    np.testing.assert_array_equal(r.labels, [0, 0, 1, 1, 1])
+    assert r.inertia == 1 + 1 + 4 + 0 + 4
+
+
+def test_empty_cluster_relocated_to_farthest_point():
+    # centre 2 starts far away and gets no point: it must move to the point
+    # farthest from its centre, (10, 0) (distance 5 from the mean of cluster 1).
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [0.0, 10.0]])
+    C0 = np.array([[0.0, 0.5], [3.0, 3.0], [100.0, 100.0]])
+    r = kmeanskit.fit(X, 3, init=C0, tol=0)
+    assert sorted(map(tuple, r.centers.tolist())) == [(0.0, 0.5), (0.0, 10.0), (10.0, 0.0)]
+    assert r.inertia == 0.5
+
+
+def test_fewer_distinct_points_is_an_error():
+    X = np.array([[1.0, 1.0]] * 5 + [[2.0, 2.0]] * 5)
+    with pytest.raises(ValueError, match="only 2 distinct points"):
+        kmeanskit.fit(X, 3, random_state=0)
+    with pytest.raises(ValueError, match="only 2 distinct points"):
+        kmeanskit.fit(X, 3, init="random", random_state=0)
+    with pytest.raises(ValueError, match="only 2 distinct"):
+        kmeanskit.fit(X, 3, init=np.array([[1.0, 1.0], [2.0, 2.0], [5.0, 5.0]]))
+
+
+def test_kmeanspp_is_greedy_and_spreads(rng):
+    X, lab, centers = blobs(rng, n=2000, d=2, k=6, spread=0.1)
+    idx = kmeans_plusplus_indices(X, 6, None, np.random.default_rng(0))
+    assert len(set(lab[idx])) == 6  # one seed per well-separated blob
+    w = np.zeros(2000)
+    w[:50] = 1.0
+    idx = kmeans_plusplus_indices(X, 3, w, np.random.default_rng(0))
+    assert np.all(idx < 50)  # zero-weight rows are never chosen
+
+
+def test_seeded_fit_is_reproducible_and_as_good_as_sklearn(rng):
+    from sklearn.cluster import KMeans
+
+    X, _, _ = blobs(rng, n=3000, d=5, k=8, spread=4.0)
+    a = kmeanskit.fit(X, 8, random_state=7)
+    b = kmeanskit.fit(X, 8, random_state=7)
+    np.testing.assert_array_equal(a.centers, b.centers)
+    ours = np.mean([kmeanskit.fit(X, 8, random_state=s).inertia for s in range(8)])
+    theirs = np.mean([KMeans(8, random_state=s).fit(X).inertia_ for s in range(8)])
+    assert ours <= theirs * 1.01
+
+
+_SCRIPT = """
+import hashlib, numpy as np, kmeanskit
+rng = np.random.default_rng(3)
+X = rng.normal(size=(40000, {d})).astype(np.float32)
+r = kmeanskit.fit(X, {k}, random_state=11, n_init=2)
+h = hashlib.sha256(r.centers.tobytes() + r.labels.tobytes() + np.float64(r.inertia).tobytes())
+print(h.hexdigest(), r.n_iter)
+"""
+
+
+@pytest.mark.parametrize("d,k", [(3, 8), (32, 20)])
+def test_bit_identical_for_1_and_2_threads(d, k):
+    out = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        p = subprocess.run([sys.executable, "-c", _SCRIPT.format(d=d, k=k)], env=env,
+                           capture_output=True, text=True, check=True)
+        out.append(p.stdout.strip())
+    assert out[0] == out[1]
+
+
+def test_n_threads_argument_gives_identical_results(rng):
+    X = rng.normal(size=(20000, 3)).astype(np.float32)
+    a = kmeanskit.fit(X, 6, random_state=1, n_threads=1)
+    b = kmeanskit.fit(X, 6, random_state=1, n_threads=2)
+    assert a.centers.tobytes() == b.centers.tobytes()
+    assert a.inertia == b.inertia
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_float32_inertia_is_float64_exact(rng):
+    X = (rng.random((100000, 3)) * 255).astype(np.float32)
+    r = kmeanskit.fit(X, 8, random_state=0)
+    _, _, ref = naive.assign(X[:, :], r.centers.astype(np.float64))
+    assert r.inertia == pytest.approx(ref, rel=1e-12)
+
+
+def test_assign_and_predict(rng):
+    X = rng.normal(size=(300, 3))
+    C = rng.normal(size=(5, 3))
+    labels, d2, inertia = kmeanskit.assign(X, C)
+    rl, rd2, rin = naive.assign(X, C)
+    np.testing.assert_array_equal(labels, rl)
+    np.testing.assert_allclose(d2, rd2, rtol=1e-12)
+    assert inertia == pytest.approx(rin)
+    r = kmeanskit.fit(X, 5, random_state=0)
+    np.testing.assert_array_equal(r.predict(X), r.labels)
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.array([["a", "b"], ["c", "d"]]), "not numeric"),
+    (np.array([[1.0, np.nan]]), "NaN"),
+    (np.array([[1.0, np.inf]]), "NaN or infinity"),
+    (np.empty((0, 3)), "empty"),
+    (np.zeros((2, 2, 2)), "3 dimensions"),
+    (np.zeros(5), "1-D"),
+])
+def test_bad_data(bad, match):
+    with pytest.raises(ValueError, match=match):
+        kmeanskit.fit(bad, 1)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(n_clusters=0), "n_clusters must be >= 1"),
+    (dict(n_clusters=2.5), "whole number"),
+    (dict(n_clusters=11), "larger than the number of samples"),
+    (dict(n_clusters=2, max_iter=0), "max_iter must be"),
+    (dict(n_clusters=2, tol=-1), "tol must be"),
+    (dict(n_clusters=2, init="kmeans"), "init must be"),
+    (dict(n_clusters=2, algorithm="fast"), "algorithm must be"),
+    (dict(n_clusters=2, init=np.zeros((3, 2))), r"init has shape \(3, 2\)"),
+    (dict(n_clusters=2, sample_weight=-np.ones(10)), "negative"),
+    (dict(n_clusters=2, sample_weight=np.ones(3)), "one weight per row"),
+    (dict(n_clusters=2, random_state="x"), "random_state must be"),
+])
+def test_bad_parameters(rng, kwargs, match):
+    X = rng.normal(size=(10, 2))
+    with pytest.raises(ValueError, match=match):
+        kmeanskit.fit(X, **kwargs)
+
+
+def test_input_never_modified(rng):
+    X = rng.normal(size=(500, 3)).astype(np.float32)
+    X0 = X.copy()
+    C0 = X[:4].copy()
+    C00 = C0.copy()
+    kmeanskit.fit(X, 4, init=C0)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(C0, C00)
+
+
+def test_verbose_prints_inertia(rng, capsys):
+    X = rng.normal(size=(200, 2))
+    kmeanskit.fit(X, 3, random_state=0, verbose=1)
+    out = capsys.readouterr().out
+    assert "Iteration 0, inertia" in out and "Converged" in out
