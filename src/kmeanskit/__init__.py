@@ -3,15 +3,17 @@
 Public names:
 
 * native API: :func:`fit` -> :class:`KMeansResult`, :func:`assign`;
-* scipy drop-in: :func:`kmeans`, :func:`kmeans2`, :func:`vq`, :func:`whiten`,
-  :class:`ClusterError` (also in :mod:`kmeanskit.vq`).
+* scipy drop-in: :func:`kmeans`, :func:`kmeans2`, :func:`whiten`,
+  :class:`ClusterError` and ``vq`` (also in :mod:`kmeanskit.vq`; the module
+  ``kmeanskit.vq`` is itself callable as ``vq(obs, code_book)``).
 """
 
 from __future__ import annotations
 
 from ._version import __version__
 from .core import KMeansResult, assign, fit
-from .vq import ClusterError, kmeans, kmeans2, vq, whiten
+from . import vq  # the module; calling it runs vq.vq (see kmeanskit.vq)
+from .vq import ClusterError, kmeans, kmeans2, whiten
 
 __all__ = [
     "__version__",

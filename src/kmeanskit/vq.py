@@ -20,6 +20,8 @@ collapse; 3-D and empty input raise ``ValueError`` in ``whiten`` as well.
 
 from __future__ import annotations
 
+import sys
+import types
 import warnings
 
 import numpy as np
@@ -390,3 +392,15 @@ def kmeans2(data, k, iter=10, thresh=1e-05, minit="random", missing="warn", chec
                 new[~has] = C[~has]
             C = new
     return (C.ravel() if one_d else C), labels
+
+
+class _CallableModule(types.ModuleType):
+    """``kmeanskit.vq`` is both this module and, when called, :func:`vq`:
+    ``from kmeanskit import vq; vq(obs, code_book)`` and
+    ``from kmeanskit.vq import kmeans`` both work."""
+
+    def __call__(self, obs, code_book, check_finite=True):
+        return vq(obs, code_book, check_finite)
+
+
+sys.modules[__name__].__class__ = _CallableModule

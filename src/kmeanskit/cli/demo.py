@@ -34,7 +34,7 @@ def demo(n_clusters: int, seed: int) -> None:
     from .. import fit
 
     X, names, species = load_iris()
-    res = fit(X, n_clusters, random_state=seed)
+    res = fit(X, n_clusters, n_init=10, random_state=seed)
     click.echo(f"iris: {X.shape[0]} flowers x {X.shape[1]} measurements (cm), k={n_clusters}")
     click.echo(f"inertia {res.inertia:.4f} after {res.n_iter} iterations "
                f"({'converged' if res.converged else 'not converged'})")

@@ -1,0 +1,238 @@
+"""kmeanskit.vq against scipy.cluster.vq on shared inputs."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.cluster.vq as svq
+
+import kmeanskit.vq as kvq
+import naive
+from conftest import blobs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("shape", [(500, 3), (400, 40), (300,)])
+def test_vq_equals_scipy(rng, dtype, shape):
+    X = (rng.normal(size=shape) * 10).astype(dtype)
+    k = 7
+    C = X[rng.choice(len(X), k, replace=False)].astype(dtype) + (1 if dtype == np.int64 else 0.1)
+    code, dist = kvq.vq(X, C)
+    scode, sdist = svq.vq(X, C)
+    np.testing.assert_array_equal(code, scode)
+    assert dist.dtype == sdist.dtype
+    assert code.dtype == scode.dtype or code.dtype.kind == scode.dtype.kind
+    # ours is the float64-exact distance rounded to the output dtype; scipy's
+    # float32 path expands ||x||^2 - 2x.c + ||c||^2 and loses digits near 0
+    X2, C2 = (X.reshape(-1, 1), C.reshape(-1, 1)) if X.ndim == 1 else (X, C)
+    exact = np.sqrt(naive.sq_distances(X2, C2)[np.arange(len(X2)), code])
+    np.testing.assert_allclose(dist, exact, rtol=1e-6 if dist.dtype == np.float32 else 1e-13)
+    scale = np.abs(X).max()
+    np.testing.assert_allclose(dist, sdist, rtol=1e-5 if dist.dtype == np.float32 else 1e-10,
+                               atol=1e-4 * scale if dist.dtype == np.float32 else 0)
+
+
+def test_vq_mixed_dtypes_follow_scipy(rng):
+    X = rng.normal(size=(50, 2)).astype(np.float32)
+    C = rng.normal(size=(3, 2))
+    assert kvq.vq(X, C)[1].dtype == svq.vq(X, C)[1].dtype == np.float64
+
+
+@pytest.mark.parametrize("shape", [(200, 4), (50,)])
+def test_whiten_equals_scipy(rng, shape):
+    X = rng.normal(size=shape) * rng.uniform(0.1, 5, size=shape[1:] or None)
+    np.testing.assert_allclose(kvq.whiten(X), svq.whiten(X), rtol=1e-14)
+
+
+def test_whiten_zero_std_warns_like_scipy():
+    X = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 2.0]])
+    with pytest.warns(RuntimeWarning, match="standard deviation zero"):
+        ours = kvq.whiten(X)
+    with pytest.warns(RuntimeWarning, match="standard deviation zero"):
+        theirs = svq.whiten(X)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("iters", [1, 3, 10])
+def test_kmeans2_matrix_equals_scipy(rng, dtype, iters):
+    X, _, _ = blobs(rng, n=1000, d=3, k=5, spread=3.0, dtype=dtype)
+    C0 = X[rng.choice(1000, 5, replace=False)].copy()
+    c, lab = kvq.kmeans2(X, C0, iter=iters, minit="matrix")
+    sc, slab = svq.kmeans2(X, C0, iter=iters, minit="matrix")
+    np.testing.assert_array_equal(lab, slab)
+    np.testing.assert_allclose(c, sc, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert c.dtype == sc.dtype
+
+
+def test_kmeans2_1d_and_empty_cluster_warning(rng):
+    X = np.concatenate([rng.normal(0, 1, 100), rng.normal(20, 1, 100)])
+    C0 = np.array([0.0, 20.0, 1000.0])
+    with pytest.warns(UserWarning, match="One of the clusters is empty"):
+        c, lab = kvq.kmeans2(X, C0, iter=2, minit="matrix")
+    with pytest.warns(UserWarning, match="One of the clusters is empty"):
+        sc, slab = svq.kmeans2(X, C0, iter=2, minit="matrix")
+    np.testing.assert_allclose(c, sc)
+    np.testing.assert_array_equal(lab, slab)
+    assert c[2] == 1000.0  # empty cluster keeps its previous centroid
+    with pytest.raises(kvq.ClusterError, match="One of the clusters is empty"):
+        kvq.kmeans2(X, C0, iter=2, minit="matrix", missing="raise")
+
+
+@pytest.mark.parametrize("minit", ["random", "points", "++"])
+def test_kmeans2_inits_run_and_are_seeded(rng, minit):
+    X, _, _ = blobs(rng, n=500, d=2, k=3)
+    c1, l1 = kvq.kmeans2(X, 3, minit=minit, rng=42)
+    c2, l2 = kvq.kmeans2(X, 3, minit=minit, seed=42)
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_array_equal(l1, l2)
+    assert c1.shape == (3, 2) and l1.shape == (500,)
+
+
+def test_kmeans2_random_init_is_scipys_gaussian():
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    # same rng stream -> the same Gaussian draws as scipy's 'random' init
+    ours = kvq._krandinit(X, 4, np.random.default_rng(5))
+    from scipy.cluster import vq as sv
+
+    theirs = np.asarray(sv._krandinit(X, 4, np.random.default_rng(5), np))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_kmeans_run_matches_reference(rng):
+    X, _, _ = blobs(rng, n=800, d=3, k=4, spread=2.0)
+    guess = X[:4].copy()
+    book, dist = kvq.kmeans(X, guess)
+    rbook, rdist = naive.scipy_kmeans_run(X, guess)
+    sbook, sdist = svq.kmeans(X, guess)
+    np.testing.assert_allclose(book, rbook, rtol=1e-10)
+    np.testing.assert_allclose(book, sbook, rtol=1e-10)
+    assert dist == pytest.approx(rdist, rel=1e-12)
+    assert dist == pytest.approx(sdist, rel=1e-10)
+
+
+def test_kmeans_drops_empty_clusters_like_scipy():
+    X = np.array([[0.0], [0.1], [10.0], [10.1]])
+    guess = np.array([[0.0], [10.0], [500.0]])
+    book, dist = kvq.kmeans(X, guess)
+    sbook, sdist = svq.kmeans(X, guess)
+    np.testing.assert_allclose(book, sbook)
+    assert book.shape == (2, 1)
+    assert dist == pytest.approx(sdist)
+
+
+def test_kmeans_restarts_distortion_no_worse_than_scipy(rng):
+    X, _, _ = blobs(rng, n=2000, d=3, k=6, spread=2.5)
+    X = kvq.whiten(X)
+    _, ours = kvq.kmeans(X, 6, rng=1)
+    _, theirs = svq.kmeans(X, 6, rng=1)
+    assert ours <= theirs * (1 + 1e-6)
+    b1, d1 = kvq.kmeans(X, 6, rng=np.random.default_rng(3))
+    b2, d2 = kvq.kmeans(X, 6, rng=np.random.RandomState(3))
+    assert b1.shape == b2.shape == (6, 3)
+
+
+def test_kmeans_returns_scipy_types(rng):
+    X = rng.normal(size=(100, 2)).astype(np.float32)
+    book, dist = kvq.kmeans(X, 3, rng=0)
+    sbook, sdist = svq.kmeans(X, 3, rng=0)
+    assert book.dtype == sbook.dtype
+    assert type(dist) is type(sdist)
+
+
+def test_tutorial_workflow_on_pixels(rng):
+    """The classic tutorial: whiten pixels, elbow over k with kmeans, label
+    with vq, un-whiten the centres into colours. Works unchanged."""
+    palette = np.array([[230, 30, 30], [30, 200, 40], [20, 40, 220], [240, 240, 240]], float)
+    img = palette[rng.integers(0, 4, size=(60, 80))] + rng.normal(0, 4, size=(60, 80, 3))
+    pixels = img.reshape(-1, 3)
+    std = pixels.std(axis=0)
+    white = kvq.whiten(pixels)
+    distortions = [kvq.kmeans(white, k, rng=0)[1] for k in range(1, 8)]
+    assert all(a >= b - 1e-9 for a, b in zip(distortions, distortions[1:4]))
+    assert distortions[3] < 0.2 * distortions[0]  # the bend at k=4
+    book, _ = kvq.kmeans(white, 4, rng=0)
+    codes, _ = kvq.vq(white, book)
+    colours = book * std
+    got = sorted(map(tuple, np.round(colours / 10).astype(int).tolist()))
+    assert got == sorted(map(tuple, np.round(palette / 10).astype(int).tolist()))
+    assert np.bincount(codes).sum() == pixels.shape[0]
+
+
+# ---- errors and warnings -------------------------------------------------
+
+@pytest.mark.parametrize("func", ["kmeans", "kmeans2", "vq", "whiten"])
+def test_nan_raises_valueerror_like_scipy(func):
+    X = np.array([[1.0, np.nan], [2.0, 3.0]])
+    args = {"kmeans": (X, 1), "kmeans2": (X, 1), "vq": (X, X), "whiten": (X,)}[func]
+    with pytest.raises(ValueError):
+        getattr(svq, func)(*args)
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        getattr(kvq, func)(*args)
+
+
+@pytest.mark.parametrize("func", ["kmeans", "kmeans2", "vq", "whiten"])
+def test_non_numeric_raises_typeerror_like_scipy(func):
+    X = np.array([["a", "b"], ["c", "d"]])
+    args = {"kmeans": (X, 1), "kmeans2": (X, 1), "vq": (X, X), "whiten": (X,)}[func]
+    with pytest.raises(TypeError):
+        getattr(svq, func)(*args)
+    with pytest.raises(TypeError, match="non-numeric"):
+        getattr(kvq, func)(*args)
+
+
+def test_rank_and_empty_errors():
+    X3 = np.zeros((2, 2, 2))
+    for f, args in [(kvq.kmeans, (X3, 1)), (kvq.kmeans2, (X3, 1)), (kvq.vq, (X3, X3)),
+                    (kvq.whiten, (X3,))]:
+        with pytest.raises(ValueError):
+            f(*args)
+    with pytest.raises(ValueError, match="Empty input"):
+        kvq.kmeans2(np.empty((0, 2)), 2)
+    with pytest.raises(ValueError, match="empty"):
+        kvq.kmeans(np.empty((0, 2)), 2)
+    with pytest.raises(ValueError, match="same rank"):
+        kvq.vq(np.zeros((3, 2)), np.zeros(2))
+
+
+def test_k_errors():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="Asked for 0 clusters"):
+        kvq.kmeans(X, 0)
+    with pytest.raises(ValueError, match="must be an integer"):
+        kvq.kmeans(X, 2.5)
+    with pytest.raises(ValueError, match="iter must be at least 1"):
+        kvq.kmeans(X, 2, iter=0)
+    with pytest.raises(ValueError, match="Cannot ask kmeans2 for 0 clusters"):
+        kvq.kmeans2(X, 0)
+    with pytest.raises(ValueError, match="Unknown init method"):
+        kvq.kmeans2(X, 2, minit="bogus")
+    with pytest.raises(ValueError, match="Unknown missing method"):
+        kvq.kmeans2(X, 2, missing="bogus")
+    with pytest.raises(ValueError, match="Invalid iter"):
+        kvq.kmeans2(X, 2, iter=0)
+    with pytest.raises(ValueError, match="doesn't match data dimension"):
+        kvq.kmeans2(X, np.zeros((2, 3)), minit="matrix")
+
+
+def test_more_clusters_than_distinct_points_is_an_error():
+    X = np.array([[1.0, 1.0]] * 10 + [[2.0, 2.0]] * 10)
+    with pytest.raises(ValueError, match="only 2 distinct points"):
+        kvq.kmeans(X, 3, rng=0)
+    with pytest.raises(ValueError, match="only 2 distinct points"):
+        kvq.kmeans2(X, 3, minit="points", rng=0)
+
+
+def test_scipy_top_level_reexports():
+    import kmeanskit
+
+    assert kmeanskit.kmeans is kvq.kmeans
+    # kmeanskit.vq is the module and, called, the vq function
+    X = np.array([[0.0, 0.0], [3.0, 4.0]])
+    C = np.array([[0.0, 0.0], [3.0, 0.0]])
+    code, dist = kmeanskit.vq(X, C)
+    assert code.tolist() == [0, 1] and dist.tolist() == [0.0, 4.0]
+    from kmeanskit import vq
+
+    assert vq.kmeans2 is kmeanskit.kmeans2
+    assert issubclass(kmeanskit.ClusterError, Exception)
