@@ -17,6 +17,7 @@ import numpy as np
 
 from ._config import BLOCK_SUM_BUDGET, CHUNK_ROWS, GEMM_MIN_D, GEMM_MIN_K, MAX_BLOCKS
 from ._init import INITS, FewDistinctPointsError
+from ._kernels import bounds as B
 from ._kernels import lloyd as K
 
 
@@ -192,8 +193,78 @@ def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: in
     return RunResult(C, labels, inertia, it + 1, converged)
 
 
+def _bounded(kind: str):
+    """Build a bound-based exact algorithm (Hamerly or Elkan) with lloyd's
+    signature. Iterations mirror Lloyd's exactly (assign with C_t, update to
+    C_{t+1}, same convergence test); the triangle-inequality bounds only skip
+    distance computations. A final full assignment gives the labels and the
+    exact inertia."""
+
+    def run(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: int = 0,
+            on_few: str = "raise") -> RunResult:
+        X = engine.X
+        n = X.shape[0]
+        k = engine.k
+        nb = engine.n_blocks
+        C = np.array(C0, dtype=X.dtype, copy=True, order="C")
+        labels = np.full(n, -1, dtype=np.int32)
+        u = np.empty(n)
+        if kind == "hamerly":
+            lo = np.empty(n)
+        else:
+            lo = np.empty((n, k), dtype=np.float32)
+        sums = np.zeros((k, X.shape[1]))
+        wsums = np.zeros(k)
+        p = np.zeros(k)
+        full = True
+        converged = False
+        it = 0
+        for it in range(max_iter):
+            half, s_half = B.center_geometry(C)
+            if kind == "hamerly":
+                order = np.argsort(-p, kind="stable")
+                jmax = int(order[0])
+                pmax = float(p[jmax])
+                pmax2 = float(p[order[1]]) if k > 1 else 0.0
+                B.hamerly_pass(X, engine.ww, engine.use_w, C, p, jmax, pmax, pmax2, s_half,
+                               labels, u, lo, full, engine.sums, engine.wsums, engine.stats)
+            else:
+                B.elkan_pass(X, engine.ww, engine.use_w, C, p, half, s_half, labels, u, lo,
+                             full, engine.sums, engine.wsums, engine.stats)
+            K.reduce_blocks(engine.sums, engine.wsums, engine.stats, engine.tot_sums,
+                            engine.tot_wsums, engine.tot_stats)
+            if full:
+                sums[:] = engine.tot_sums
+                wsums[:] = engine.tot_wsums
+            else:
+                sums += engine.tot_sums
+                wsums += engine.tot_wsums
+            changed = engine.tot_stats[K.STAT_CHANGED]
+            if verbose:
+                print(f"Iteration {it}, {int(changed)} labels changed.")
+            # relocation edits the sums behind the labels' back: recompute them next time
+            wsums[np.abs(wsums) < 1e-12 * max(1.0, float(np.max(np.abs(wsums))))] = 0.0
+            full = relocate_empty(engine, C, labels, sums, wsums, on_few) > 0
+            C_new = new_centers(sums, wsums, C, X.dtype)
+            diff = C_new.astype(np.float64) - C
+            p = np.sqrt(np.sum(diff * diff, axis=1))
+            shift = float(np.sum(diff * diff))
+            C = C_new
+            if changed == 0 or shift <= tol:
+                converged = True
+                if verbose:
+                    print(f"Converged at iteration {it}.")
+                break
+        stats, _, _ = engine.assign(C, labels, update=False)
+        return RunResult(C, labels, float(stats[K.STAT_INERTIA]), it + 1, converged)
+
+    run.__name__ = kind
+    run.__doc__ = f"{kind.capitalize()}'s exact accelerated k-means (same result as lloyd)."
+    return run
+
+
 #: Registry of algorithms: every entry has lloyd's signature and result.
-ALGORITHMS = {"lloyd": lloyd}
+ALGORITHMS = {"lloyd": lloyd, "hamerly": _bounded("hamerly"), "elkan": _bounded("elkan")}
 
 
 def resolve_algorithm(name: str, n: int, d: int, k: int, dtype) -> str:

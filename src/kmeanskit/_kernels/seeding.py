@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._config import FASTMATH
+from .._config import CHUNK_ROWS, FASTMATH
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
@@ -27,9 +27,11 @@ def _sq_dist_rows(X, i, j):
 
 
 @njit(**_JIT)
-def _pick(closest, w, use_w, pot_b, per, target):
+def _pick(X, closest, w, use_w, pot_b, per, target, pending):
     """Index of the first row whose cumulative potential reaches ``target``
-    (only rows with positive potential can be picked)."""
+    (only rows with positive potential can be picked). ``pending`` (or -1) is
+    a chosen centre not yet folded into ``closest``; ``pot_b`` already
+    accounts for it, and the one block scanned here applies it on the fly."""
     n = closest.shape[0]
     nb = pot_b.shape[0]
     acc = 0.0
@@ -40,7 +42,11 @@ def _pick(closest, w, use_w, pot_b, per, target):
     last = -1
     while True:
         for i in range(b * per, min(n, (b + 1) * per)):
-            p = closest[i] * (np.float64(w[i]) if use_w else 1.0)
+            ci = closest[i]
+            if pending >= 0:
+                dd = _sq_dist_rows(X, i, pending)
+                ci = dd if dd < ci else ci
+            p = ci * (np.float64(w[i]) if use_w else 1.0)
             if p > 0.0:
                 acc += p
                 last = i
@@ -53,6 +59,29 @@ def _pick(closest, w, use_w, pot_b, per, target):
             return last
 
 
+@njit(**_JIT)
+def _load_chunk(X, s, m, xt):
+    """Transpose rows s..s+m of X into xt (d x CHUNK) as float64, so the
+    distance loops below run over points (one SIMD lane per point)."""
+    for f in range(X.shape[1]):
+        for i in range(m):
+            xt[f, i] = X[s + i, f]
+
+
+@njit(**_JIT)
+def _chunk_dist(X, xt, m, c, tmp):
+    """tmp[i] = ||xt[:, i] - X[c]||^2 for the chunk's m rows."""
+    c0 = np.float64(X[c, 0])
+    for i in range(m):
+        u = xt[0, i] - c0
+        tmp[i] = u * u
+    for f in range(1, X.shape[1]):
+        cf = np.float64(X[c, f])
+        for i in range(m):
+            u = xt[f, i] - cf
+            tmp[i] += u * u
+
+
 @njit(parallel=True, **_JIT)
 def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx):
     """Greedy k-means++: fill ``out_idx`` (k,) with the row indices chosen.
@@ -62,23 +91,39 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx):
     w * D(x)^2 and the one that lowers the potential most is kept (ties: the
     first). Returns the number of centres chosen: fewer than k only when the
     potential reached zero, i.e. the data has fewer distinct rows than k.
+
+    One pass over the data per step, chunked and vectorised over rows: it
+    first folds the previous step's centre into the closest distances, then
+    evaluates the candidates. The block potentials after that fold are known
+    without it (they are the winning candidate's), so sampling needs no pass.
     """
-    n = X.shape[0]
+    n, d = X.shape
     k = out_idx.shape[0]
+    CH = CHUNK_ROWS
     per = (n + n_blocks - 1) // n_blocks
     closest = np.empty(n)
     pot_b = np.zeros(n_blocks)
     cand_pot = np.zeros((n_blocks, n_trials))
     cand = np.empty(n_trials, np.int64)
-    c = first
-    out_idx[0] = c
+    xt_all = np.empty((n_blocks, d, CH))
+    tmp_all = np.empty((n_blocks, CH))
+    out_idx[0] = first
+    # first centre: closest distances and block potentials
     for b in prange(n_blocks):
-        acc = 0.0
-        for i in range(b * per, min(n, (b + 1) * per)):
-            dd = _sq_dist_rows(X, i, c)
-            closest[i] = dd
-            acc += dd * (np.float64(w[i]) if use_w else 1.0)
-        pot_b[b] = acc
+        xt = xt_all[b]
+        tmp = tmp_all[b]
+        acc_b = 0.0
+        for s in range(b * per, min(n, (b + 1) * per), CH):
+            m = min(CH, min(n, (b + 1) * per) - s)
+            _load_chunk(X, s, m, xt)
+            _chunk_dist(X, xt, m, first, tmp)
+            acc = 0.0
+            for i in range(m):
+                closest[s + i] = tmp[i]
+                acc += tmp[i] * (np.float64(w[s + i]) if use_w else 1.0)
+            acc_b += acc
+        pot_b[b] = acc_b
+    pending = -1
     for step in range(1, k):
         total = 0.0
         for b in range(n_blocks):
@@ -86,17 +131,29 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx):
         if not total > 0.0:
             return step
         for t in range(n_trials):
-            cand[t] = _pick(closest, w, use_w, pot_b, per,
-                            uniforms[(step - 1) * n_trials + t] * total)
+            cand[t] = _pick(X, closest, w, use_w, pot_b, per,
+                            uniforms[(step - 1) * n_trials + t] * total, pending)
         for b in prange(n_blocks):
+            xt = xt_all[b]
+            tmp = tmp_all[b]
             for t in range(n_trials):
                 cand_pot[b, t] = 0.0
-            for i in range(b * per, min(n, (b + 1) * per)):
-                ci = closest[i]
-                wi = np.float64(w[i]) if use_w else 1.0
+            for s in range(b * per, min(n, (b + 1) * per), CH):
+                m = min(CH, min(n, (b + 1) * per) - s)
+                _load_chunk(X, s, m, xt)
+                if pending >= 0:
+                    _chunk_dist(X, xt, m, pending, tmp)
+                    for i in range(m):
+                        ci = closest[s + i]
+                        closest[s + i] = tmp[i] if tmp[i] < ci else ci
                 for t in range(n_trials):
-                    dd = _sq_dist_rows(X, i, cand[t])
-                    cand_pot[b, t] += wi * (dd if dd < ci else ci)
+                    _chunk_dist(X, xt, m, cand[t], tmp)
+                    acc = 0.0
+                    for i in range(m):
+                        ci = closest[s + i]
+                        v = tmp[i] if tmp[i] < ci else ci
+                        acc += v * (np.float64(w[s + i]) if use_w else 1.0)
+                    cand_pot[b, t] += acc
         best_t = 0
         best_pot = np.inf
         for t in range(n_trials):
@@ -106,14 +163,8 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx):
             if p < best_pot:
                 best_pot = p
                 best_t = t
-        c = cand[best_t]
-        out_idx[step] = c
-        for b in prange(n_blocks):
-            acc = 0.0
-            for i in range(b * per, min(n, (b + 1) * per)):
-                dd = _sq_dist_rows(X, i, c)
-                if dd < closest[i]:
-                    closest[i] = dd
-                acc += closest[i] * (np.float64(w[i]) if use_w else 1.0)
-            pot_b[b] = acc
+        out_idx[step] = cand[best_t]
+        pending = cand[best_t]
+        for b in range(n_blocks):
+            pot_b[b] = cand_pot[b, best_t]
     return k

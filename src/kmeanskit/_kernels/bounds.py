@@ -1,0 +1,196 @@
+"""Exact accelerated Lloyd iterations: Hamerly (one lower bound per row) and
+Elkan (k lower bounds per row).
+
+Both skip distance computations that the triangle inequality proves useless
+and otherwise compute exact float64 distances, so they return the same labels
+as Lloyd from the same centres (up to float rounding at exact ties, which are
+broken towards the lower centre index as Lloyd does). Skips use strict
+inequalities so a tie is always checked.
+
+Rows are processed in the same fixed blocks as the Lloyd pass; per-block
+partial sums are reduced in block order by the caller, so results do not
+depend on the number of threads. The centre sums are maintained
+incrementally (a row that changes cluster moves its weighted coordinates)
+unless ``full`` is set, which recomputes them from all rows.
+
+Bounds are distances (not squared). ``p[j]`` is how far centre j moved since
+the bounds were last valid; ``jmax``/``pmax``/``pmax2`` are the index of the
+largest move, the largest and the second largest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .._config import FASTMATH
+from .lloyd import STAT_CHANGED
+
+_JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
+
+
+@njit(**_JIT)
+def _dist(X, i, C, j):
+    acc = 0.0
+    for f in range(X.shape[1]):
+        t = np.float64(X[i, f]) - np.float64(C[j, f])
+        acc += t * t
+    return np.sqrt(acc)
+
+
+@njit(**_JIT)
+def _scan2(X, i, C):
+    """Nearest centre (lowest index on ties), its distance and the second
+    smallest distance."""
+    k = C.shape[0]
+    b1 = np.inf
+    b2 = np.inf
+    bj = 0
+    for j in range(k):
+        acc = 0.0
+        for f in range(X.shape[1]):
+            t = np.float64(X[i, f]) - np.float64(C[j, f])
+            acc += t * t
+        if acc < b1:
+            b2 = b1
+            b1 = acc
+            bj = j
+        elif acc < b2:
+            b2 = acc
+    return bj, np.sqrt(b1), np.sqrt(b2)
+
+
+@njit(**_JIT)
+def _move(X, w, use_w, r, old, new, full, sums_b, wsums_b):
+    """Book-keeping of the centre sums for row r (old label -> new label)."""
+    wi = np.float64(w[r]) if use_w else 1.0
+    if full:
+        wsums_b[new] += wi
+        for f in range(X.shape[1]):
+            sums_b[new, f] += wi * np.float64(X[r, f])
+    elif old != new:
+        wsums_b[new] += wi
+        wsums_b[old] -= wi
+        for f in range(X.shape[1]):
+            x = wi * np.float64(X[r, f])
+            sums_b[new, f] += x
+            sums_b[old, f] -= x
+
+
+@njit(parallel=True, **_JIT)
+def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
+                 sums, wsums, stats):
+    """One Hamerly iteration. ``s[j]`` is half the distance from centre j to
+    its nearest other centre. Rows with ``labels[i] < 0`` get a full scan."""
+    n = X.shape[0]
+    nb = stats.shape[0]
+    per = (n + nb - 1) // nb
+    for b in prange(nb):
+        sums[b, :, :] = 0.0
+        wsums[b, :] = 0.0
+        stats[b, :] = 0.0
+        changed = 0
+        for i in range(b * per, min(n, (b + 1) * per)):
+            a = labels[i]
+            if a < 0:
+                bj, d1, d2 = _scan2(X, i, C)
+                ui = d1
+                li = d2
+            else:
+                ui = u[i] + p[a]
+                li = lo[i] - (pmax2 if a == jmax else pmax)
+                m = s[a] if s[a] > li else li
+                bj = a
+                if not ui < m:
+                    ui = _dist(X, i, C, a)
+                    if not ui < m:
+                        bj, ui, li = _scan2(X, i, C)
+            if bj != a:
+                changed += 1
+                labels[i] = bj
+            u[i] = ui
+            lo[i] = li
+            _move(X, w, use_w, i, a, bj, full or a < 0, sums[b], wsums[b])
+        stats[b, STAT_CHANGED] = changed
+
+
+@njit(parallel=True, **_JIT)
+def elkan_pass(X, w, use_w, C, p, half_cc, s, labels, u, lb, full, sums, wsums, stats):
+    """One Elkan iteration. ``half_cc[a, j]`` is half the distance between
+    centres a and j; ``lb`` (n, k) float32 holds lower bounds on each row's
+    distance to each centre, stored rounded down so they stay valid. Rows
+    with ``labels[i] < 0`` are initialised with all k distances."""
+    n = X.shape[0]
+    k = C.shape[0]
+    nb = stats.shape[0]
+    per = (n + nb - 1) // nb
+    for b in prange(nb):
+        sums[b, :, :] = 0.0
+        wsums[b, :] = 0.0
+        stats[b, :] = 0.0
+        changed = 0
+        for i in range(b * per, min(n, (b + 1) * per)):
+            a = labels[i]
+            if a < 0:
+                bj = 0
+                ui = np.inf
+                for j in range(k):
+                    dj = _dist(X, i, C, j)
+                    lb[i, j] = np.float32(dj * (1.0 - 1e-6))
+                    if dj < ui:
+                        ui = dj
+                        bj = j
+            else:
+                ui = u[i] + p[a]
+                bj = a
+                for j in range(k):
+                    v = lb[i, j] - p[j]
+                    lb[i, j] = np.float32((v if v > 0.0 else 0.0) * (1.0 - 1e-6))
+                if not ui < s[a]:
+                    tight = False
+                    for j in range(k):
+                        if j == bj:
+                            continue
+                        z = max(np.float64(lb[i, j]), half_cc[bj, j])
+                        if ui < z:
+                            continue
+                        if not tight:
+                            ui = _dist(X, i, C, bj)
+                            lb[i, bj] = np.float32(ui * (1.0 - 1e-6))
+                            tight = True
+                            if ui < z:
+                                continue
+                        dj = _dist(X, i, C, j)
+                        lb[i, j] = np.float32(dj * (1.0 - 1e-6))
+                        if dj < ui or (dj == ui and j < bj):
+                            bj = j
+                            ui = dj
+            if bj != a:
+                changed += 1
+                labels[i] = bj
+            u[i] = ui
+            _move(X, w, use_w, i, a, bj, full or a < 0, sums[b], wsums[b])
+        stats[b, STAT_CHANGED] = changed
+
+
+@njit(nogil=True, cache=True)
+def center_geometry(C):
+    """(half inter-centre distances (k, k), s (k,)): s[j] is half the
+    distance from centre j to its nearest other centre (inf when k == 1)."""
+    k, d = C.shape
+    half = np.zeros((k, k))
+    s = np.full(k, np.inf)
+    for a in range(k):
+        for j in range(a + 1, k):
+            acc = 0.0
+            for f in range(d):
+                t = np.float64(C[a, f]) - np.float64(C[j, f])
+                acc += t * t
+            h = 0.5 * np.sqrt(acc)
+            half[a, j] = h
+            half[j, a] = h
+            if h < s[a]:
+                s[a] = h
+            if h < s[j]:
+                s[j] = h
+    return half, s

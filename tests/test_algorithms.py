@@ -1,0 +1,79 @@
+"""Accelerated algorithms give Lloyd's result from the same start."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import kmeanskit
+from kmeanskit._solver import ALGORITHMS
+
+ACCEL = [a for a in ALGORITHMS if a != "lloyd"]
+
+
+def _data(rng, n, d, k, dtype, dup=False):
+    c = rng.normal(scale=4.0, size=(k, d))
+    X = c[rng.integers(0, k, n)] + rng.normal(size=(n, d))
+    if dup:
+        X[n // 2:] = X[: n - n // 2]  # every row twice
+    return X.astype(dtype)
+
+
+def _same(a, b, dtype):
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_allclose(a.centers, b.centers, rtol=1e-5 if dtype == np.float32 else 1e-10,
+                               atol=1e-5 if dtype == np.float32 else 1e-10)
+    assert a.inertia == pytest.approx(b.inertia, rel=1e-9)
+    assert a.n_iter == b.n_iter
+    assert a.converged == b.converged
+
+
+@pytest.mark.parametrize("algo", ACCEL)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,d,k,dup,weighted", [
+    (500, 1, 1, False, False),
+    (2000, 1, 7, False, True),
+    (3000, 2, 30, True, False),
+    (2500, 3, 8, False, True),
+    (1500, 16, 64, False, False),
+    (600, 256, 10, False, True),
+    (4000, 8, 1000, False, False),
+])
+def test_same_result_as_lloyd(rng, algo, dtype, n, d, k, dup, weighted):
+    X = _data(rng, n, d, min(k, 50), dtype, dup)
+    C0 = X[rng.choice(n, k, replace=False)].copy()
+    if dup:
+        C0 = X[rng.choice(n // 2, k, replace=False)].copy()
+    w = rng.uniform(0.5, 3.0, size=n) if weighted else None
+    ref = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="lloyd", max_iter=60)
+    got = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm=algo, max_iter=60)
+    _same(got, ref, dtype)
+
+
+@pytest.mark.parametrize("algo", ACCEL)
+def test_same_result_with_empty_cluster_relocation(algo):
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [0.0, 10.0], [0.5, 0.5]])
+    C0 = np.array([[0.0, 0.5], [3.0, 3.0], [100.0, 100.0]])
+    _same(kmeanskit.fit(X, 3, init=C0, algorithm=algo), kmeanskit.fit(X, 3, init=C0), np.float64)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 300), d=st.integers(1, 5),
+       k=st.integers(1, 5), algo=st.sampled_from(ACCEL))
+def test_property_same_as_lloyd(seed, n, d, k, algo):
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.normal(size=(n, d)), 1)  # rounding makes duplicates and ties common
+    if len(np.unique(X, axis=0)) < k:
+        return
+    C0 = np.unique(X, axis=0)[rng.choice(len(np.unique(X, axis=0)), k, replace=False)]
+    ref = kmeanskit.fit(X, k, init=C0, algorithm="lloyd")
+    got = kmeanskit.fit(X, k, init=C0, algorithm=algo)
+    _same(got, ref, np.float64)
+
+
+@pytest.mark.parametrize("algo", ["auto"] + ACCEL)
+def test_seeded_fit_reproducible_across_threads(rng, algo):
+    X = _data(rng, 20000, 4, 10, np.float32)
+    a = kmeanskit.fit(X, 10, random_state=3, algorithm=algo, n_threads=1)
+    b = kmeanskit.fit(X, 10, random_state=3, algorithm=algo, n_threads=2)
+    assert a.centers.tobytes() == b.centers.tobytes()
+    assert a.inertia == b.inertia
