@@ -82,8 +82,53 @@ def random_points(X, k, w, rng):
     return X[idx].copy()
 
 
+#: Sample size for seeding at scale: max(SAMPLE_MIN, SAMPLE_PER_CLUSTER * k)
+SAMPLE_MIN = 20_000
+SAMPLE_PER_CLUSTER = 100
+#: Lloyd iterations on the sample after seeding it.
+SAMPLE_REFINE_ITERS = 10
+
+
+def sample_size(n: int, k: int) -> int:
+    return min(n, max(SAMPLE_MIN, SAMPLE_PER_CLUSTER * k))
+
+
+def kmeans_plusplus_sample(X, k, w, rng):
+    """Seeding at scale: greedy k-means++ on a uniform sample of
+    ``max(20000, 100 k)`` rows (weights kept), refined by a few Lloyd
+    iterations on that sample. Costs O(sample x k) instead of O(n x k) per
+    seeding step; on data with fewer rows it is plain k-means++."""
+    n = X.shape[0]
+    m = sample_size(n, k)
+    if m >= n:
+        return kmeans_plusplus(X, k, w, rng)
+    idx = np.sort(rng.choice(n, size=m, replace=False))
+    S = np.ascontiguousarray(X[idx])
+    ws = None if w is None else np.ascontiguousarray(w[idx])
+    if ws is not None and not ws.sum() > 0:
+        return kmeans_plusplus(X, k, w, rng)
+    try:
+        C = kmeans_plusplus(S, k, ws, rng)
+    except FewDistinctPointsError:  # the sample may miss rare distinct rows
+        return kmeans_plusplus(X, k, w, rng)
+    from ._solver import Engine, lloyd
+
+    return lloyd(Engine(S, ws, k), C, SAMPLE_REFINE_ITERS, 0.0, on_few="warn").centers
+
+
+def auto_init(X, k, w, rng):
+    """Greedy k-means++ on all rows, or on a sample once the data has more
+    than 4 sample sizes of rows (measured: same inertia, a fraction of the
+    seeding time; see docs/engine.md)."""
+    if X.shape[0] > 4 * sample_size(X.shape[0], k):
+        return kmeans_plusplus_sample(X, k, w, rng)
+    return kmeans_plusplus(X, k, w, rng)
+
+
 #: Registry of named initialisations.
 INITS = {
+    "auto": auto_init,
     "k-means++": kmeans_plusplus,
+    "k-means++sample": kmeans_plusplus_sample,
     "random": random_points,
 }

@@ -194,7 +194,7 @@ def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: in
 
 
 def _bounded(kind: str):
-    """Build a bound-based exact algorithm (Hamerly or Elkan) with lloyd's
+    """Build a bound-based exact algorithm (Hamerly, Elkan, Exponion) with lloyd's
     signature. Iterations mirror Lloyd's exactly (assign with C_t, update to
     C_{t+1}, same convergence test); the triangle-inequality bounds only skip
     distance computations. A final full assignment gives the labels and the
@@ -209,10 +209,10 @@ def _bounded(kind: str):
         C = np.array(C0, dtype=X.dtype, copy=True, order="C")
         labels = np.full(n, -1, dtype=np.int32)
         u = np.empty(n)
-        if kind == "hamerly":
-            lo = np.empty(n)
-        else:
+        if kind == "elkan":
             lo = np.empty((n, k), dtype=np.float32)
+        else:
+            lo = np.empty(n)
         sums = np.zeros((k, X.shape[1]))
         wsums = np.zeros(k)
         p = np.zeros(k)
@@ -221,13 +221,19 @@ def _bounded(kind: str):
         it = 0
         for it in range(max_iter):
             half, s_half = B.center_geometry(C)
-            if kind == "hamerly":
+            if kind != "elkan":
                 order = np.argsort(-p, kind="stable")
                 jmax = int(order[0])
                 pmax = float(p[jmax])
                 pmax2 = float(p[order[1]]) if k > 1 else 0.0
+            if kind == "hamerly":
                 B.hamerly_pass(X, engine.ww, engine.use_w, C, p, jmax, pmax, pmax2, s_half,
                                labels, u, lo, full, engine.sums, engine.wsums, engine.stats)
+            elif kind == "exponion":
+                nbr, nbr_dist = B.sorted_neighbors(half)
+                B.exponion_pass(X, engine.ww, engine.use_w, C, p, jmax, pmax, pmax2, s_half,
+                                nbr, nbr_dist, labels, u, lo, full, engine.sums, engine.wsums,
+                                engine.stats)
             else:
                 B.elkan_pass(X, engine.ww, engine.use_w, C, p, half, s_half, labels, u, lo,
                              full, engine.sums, engine.wsums, engine.stats)
@@ -241,7 +247,8 @@ def _bounded(kind: str):
                 wsums += engine.tot_wsums
             changed = engine.tot_stats[K.STAT_CHANGED]
             if verbose:
-                print(f"Iteration {it}, {int(changed)} labels changed.")
+                sse = K.weighted_sse(X, engine.ww, engine.use_w, C, labels, nb)
+                print(f"Iteration {it}, inertia {sse:.6g}, {int(changed)} labels changed.")
             # relocation edits the sums behind the labels' back: recompute them next time
             wsums[np.abs(wsums) < 1e-12 * max(1.0, float(np.max(np.abs(wsums))))] = 0.0
             full = relocate_empty(engine, C, labels, sums, wsums, on_few) > 0
@@ -264,13 +271,35 @@ def _bounded(kind: str):
 
 
 #: Registry of algorithms: every entry has lloyd's signature and result.
-ALGORITHMS = {"lloyd": lloyd, "hamerly": _bounded("hamerly"), "elkan": _bounded("elkan")}
+ALGORITHMS = {
+    "lloyd": lloyd,
+    "hamerly": _bounded("hamerly"),
+    "elkan": _bounded("elkan"),
+    "exponion": _bounded("exponion"),
+}
+
+
+#: Memory budget for Elkan's n x k float32 lower bounds (bytes).
+ELKAN_BOUNDS_BUDGET = 1 << 29
 
 
 def resolve_algorithm(name: str, n: int, d: int, k: int, dtype) -> str:
-    if name == "auto":
+    """The algorithm "auto" stands for, from the data's shape (see
+    docs/engine.md for the measurements behind the rule)."""
+    if name != "auto":
+        return name
+    if k == 1 or n <= 4 * k:
         return "lloyd"
-    return name
+    if d <= AUTO_HAMERLY_MAX_D:
+        return "hamerly" if k <= AUTO_EXPONION_MIN_K else "exponion"
+    if n * k * 4 <= ELKAN_BOUNDS_BUDGET and k < AUTO_EXPONION_MIN_K * 8:
+        return "elkan"
+    return "exponion"
+
+
+#: Crossovers of the "auto" rule (measured; docs/engine.md).
+AUTO_HAMERLY_MAX_D = 8
+AUTO_EXPONION_MIN_K = 64
 
 
 def tolerance(X: np.ndarray, tol: float) -> float:

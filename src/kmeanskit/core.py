@@ -90,7 +90,7 @@ class KMeansResult:
                 f"n_iter={self.n_iter}, converged={self.converged})")
 
 
-def fit(X, n_clusters, *, sample_weight=None, init="k-means++", n_init="auto", max_iter=300,
+def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_iter=300,
         tol=1e-4, random_state=None, algorithm="auto", n_threads=None, verbose=0) -> KMeansResult:
     """Cluster the rows of ``X`` into ``n_clusters`` groups with k-means.
 
@@ -103,12 +103,16 @@ def fit(X, n_clusters, *, sample_weight=None, init="k-means++", n_init="auto", m
         Number of clusters, at most the number of distinct rows.
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative weight of each row (a row of weight 2 counts as two).
-    init : {"k-means++", "random"}, array of shape (k, n_features) or callable
-        Greedy k-means++ (2 + ln k candidates per step, the best kept),
-        random distinct rows, explicit centres, or ``init(X, k, rng)``.
+    init : {"auto", "k-means++", "k-means++sample", "random"}, array or callable
+        "k-means++" is greedy k-means++ on all rows (2 + ln k candidates
+        per step, the best kept); "k-means++sample" seeds a sample of
+        max(20000, 100 k) rows the same way and refines it with Lloyd
+        iterations on the sample; "auto" (default) uses the sample once X has
+        more than four sample sizes of rows. Also random distinct rows,
+        explicit centres (k, n_features), or a callable ``init(X, k, rng)``.
     n_init : int or "auto"
-        Restarts; the lowest inertia wins. "auto" is 1 for k-means++ and
-        explicit centres, 10 for "random" and callables.
+        Restarts; the lowest inertia wins. "auto" is 1 for the k-means++
+        variants and explicit centres, 10 for "random" and callables.
     max_iter : int
         Maximum Lloyd iterations per run.
     tol : float
@@ -116,8 +120,10 @@ def fit(X, n_clusters, *, sample_weight=None, init="k-means++", n_init="auto", m
         ``tol * mean(var(X, axis=0))`` (or when no label changes).
     random_state : None, int, numpy Generator or RandomState
         Seed. The same seed gives bit-identical results for any thread count.
-    algorithm : {"auto", "lloyd"}
-        Iteration algorithm; all give the same result from the same start.
+    algorithm : {"auto", "lloyd", "hamerly", "elkan", "exponion"}
+        Iteration algorithm; all give the same result from the same start
+        (the accelerated ones skip distance computations with triangle
+        inequality bounds). "auto" picks by n, d and k; see docs/engine.md.
     n_threads : int, optional
         Threads for the kernels (default: numba's setting, all cores).
     verbose : int
@@ -159,7 +165,7 @@ def fit(X, n_clusters, *, sample_weight=None, init="k-means++", n_init="auto", m
                              f"pass an array of shape ({k}, {d}).")
         init = C0.astype(X.dtype)
     if n_init == "auto":
-        n_init = 1 if (explicit or init == "k-means++") else 10
+        n_init = 1 if (explicit or init in ("auto", "k-means++", "k-means++sample")) else 10
     elif explicit and n_init != 1:
         import warnings
 

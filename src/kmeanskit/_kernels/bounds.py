@@ -173,24 +173,101 @@ def elkan_pass(X, w, use_w, C, p, half_cc, s, labels, u, lb, full, sums, wsums, 
         stats[b, STAT_CHANGED] = changed
 
 
-@njit(nogil=True, cache=True)
+@njit(parallel=True, **_JIT)
+def exponion_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, nbr, nbr_dist, labels, u, lo,
+                  full, sums, wsums, stats):
+    """One Exponion iteration (Newling & Fleuret, 2016): Hamerly's bounds, and
+    when they fail, only the centres inside a ball around the row's centre are
+    examined. ``nbr[a]`` lists the other centres by increasing distance
+    ``nbr_dist[a]`` from centre a. With u the row's exact distance to its
+    centre a and R = 2u + 2s[a], the nearest centre lies within R of a, and
+    every centre farther than R from a is more than R - u from the row, which
+    bounds the second distance."""
+    n = X.shape[0]
+    k = C.shape[0]
+    nb = stats.shape[0]
+    per = (n + nb - 1) // nb
+    for b in prange(nb):
+        sums[b, :, :] = 0.0
+        wsums[b, :] = 0.0
+        stats[b, :] = 0.0
+        changed = 0
+        for i in range(b * per, min(n, (b + 1) * per)):
+            a = labels[i]
+            if a < 0:
+                bj, ui, li = _scan2(X, i, C)
+            else:
+                ui = u[i] + p[a]
+                li = lo[i] - (pmax2 if a == jmax else pmax)
+                m = s[a] if s[a] > li else li
+                bj = a
+                if not ui < m:
+                    ui = _dist(X, i, C, a)
+                    if not ui < m:
+                        R = 2.0 * ui + 2.0 * s[a]
+                        b1 = ui
+                        b2 = np.inf
+                        for q in range(k - 1):
+                            if nbr_dist[a, q] > R:
+                                break
+                            j = nbr[a, q]
+                            dj = _dist(X, i, C, j)
+                            if dj < b1 or (dj == b1 and j < bj):
+                                b2 = b1
+                                b1 = dj
+                                bj = j
+                            elif dj < b2:
+                                b2 = dj
+                        outside = R - ui
+                        li = b2 if b2 < outside else outside
+                        ui = b1
+            if bj != a:
+                changed += 1
+                labels[i] = bj
+            u[i] = ui
+            lo[i] = li
+            _move(X, w, use_w, i, a, bj, full or a < 0, sums[b], wsums[b])
+        stats[b, STAT_CHANGED] = changed
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def sorted_neighbors(half):
+    """For each centre, the other centres by increasing distance: (indices
+    (k, k-1) int32, distances (k, k-1) float64) from half distances."""
+    k = half.shape[0]
+    nbr = np.empty((k, max(k - 1, 0)), np.int32)
+    dist = np.empty((k, max(k - 1, 0)))
+    for a in prange(k):
+        order = np.argsort(half[a])  # a itself (0) comes first... or ties
+        q = 0
+        for t in range(k):
+            j = order[t]
+            if j == a:
+                continue
+            if q < k - 1:
+                nbr[a, q] = j
+                dist[a, q] = 2.0 * half[a, j]
+                q += 1
+    return nbr, dist
+
+
+@njit(parallel=True, nogil=True, cache=True)
 def center_geometry(C):
     """(half inter-centre distances (k, k), s (k,)): s[j] is half the
     distance from centre j to its nearest other centre (inf when k == 1)."""
     k, d = C.shape
     half = np.zeros((k, k))
     s = np.full(k, np.inf)
-    for a in range(k):
-        for j in range(a + 1, k):
+    for a in prange(k):
+        for j in range(k):
+            if j == a:
+                continue
             acc = 0.0
             for f in range(d):
                 t = np.float64(C[a, f]) - np.float64(C[j, f])
                 acc += t * t
             h = 0.5 * np.sqrt(acc)
             half[a, j] = h
-            half[j, a] = h
             if h < s[a]:
                 s[a] = h
-            if h < s[j]:
-                s[j] = h
     return half, s

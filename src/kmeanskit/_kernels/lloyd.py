@@ -204,6 +204,29 @@ def sq_dist_to_assigned(X, C, labels, out):
         out[i] = acc
 
 
+@njit(parallel=True, **_JIT)
+def weighted_sse(X, w, use_w, C, labels, n_blocks):
+    """sum_i w_i ||X[i] - C[labels[i]]||^2 in float64, reduced by blocks in
+    order (deterministic)."""
+    n, d = X.shape
+    per = (n + n_blocks - 1) // n_blocks
+    part = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        acc = 0.0
+        for i in range(b * per, min(n, (b + 1) * per)):
+            j = labels[i]
+            s = 0.0
+            for f in range(d):
+                t = np.float64(X[i, f]) - np.float64(C[j, f])
+                s += t * t
+            acc += s * (np.float64(w[i]) if use_w else 1.0)
+        part[b] = acc
+    tot = 0.0
+    for b in range(n_blocks):
+        tot += part[b]
+    return tot
+
+
 @njit(nogil=True, cache=True)
 def count_distinct_upto(X, limit):
     """Number of distinct rows of ``X``, counting no further than ``limit``.
