@@ -83,6 +83,19 @@ class Engine:
         self.tot_stats = np.empty(K.N_STATS)
         self._nodist = np.empty(1)
         self.n_slots = numba.config.NUMBA_NUM_THREADS
+        # Relative rounding bound of a distance computed in X's dtype: rows
+        # whose two nearest centres are closer than this get exact distances.
+        self.tie_eps = 4.0 * (d + 2) * float(np.finfo(X.dtype).eps)
+        self._mu = None
+
+    @property
+    def mu(self) -> np.ndarray:
+        """The data's column means in X's dtype (the gemm path centres on it)."""
+        if self._mu is None:
+            nb = max(1, min(MAX_BLOCKS, self.X.shape[0]))
+            mean, _ = K.column_mean_var(self.X, self.ww, False, nb)
+            self._mu = mean.astype(self.X.dtype)
+        return self._mu
 
     def assign(self, C: np.ndarray, labels: np.ndarray, update: bool, dist_out=None):
         """One pass. Returns (stats, sums, wsums) reduced over blocks."""
@@ -91,13 +104,15 @@ class Engine:
         want = dist_out is not None
         dist = dist_out if want else self._nodist
         if self.gemm:
-            Ct = np.ascontiguousarray(C.T)
-            cc = np.einsum("ij,ij->i", C, C).astype(X.dtype)
-            K.lloyd_pass_gemm(X, self.ww, self.use_w, C, Ct, cc, labels, update, self.sums,
-                              self.wsums, self.stats, want, dist, self.n_slots)
+            Cs = (C - self.mu).astype(X.dtype)
+            Ct = np.ascontiguousarray(Cs.T)
+            cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)
+            K.lloyd_pass_gemm(X, self.ww, self.use_w, C, Ct, cc, self.mu, labels, update,
+                              self.sums, self.wsums, self.stats, want, dist, self.n_slots,
+                              self.tie_eps)
         else:
             K.lloyd_pass_direct(X, self.ww, self.use_w, C, labels, update, self.sums,
-                                self.wsums, self.stats, want, dist)
+                                self.wsums, self.stats, want, dist, self.tie_eps)
         K.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
                         self.tot_stats)
         return self.tot_stats, self.tot_sums, self.tot_wsums

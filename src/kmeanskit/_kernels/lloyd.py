@@ -39,6 +39,24 @@ _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
 
 @njit(**_JIT)
+def exact_argmin(X, r, C):
+    """Nearest centre of row r by exact float64 distances, the lowest index
+    on ties: the assignment every path and algorithm agrees on."""
+    k, d = C.shape
+    best = np.inf
+    bj = 0
+    for j in range(k):
+        acc = 0.0
+        for f in range(d):
+            t = np.float64(X[r, f]) - np.float64(C[j, f])
+            acc += t * t
+        if acc < best:
+            best = acc
+            bj = j
+    return bj
+
+
+@njit(**_JIT)
 def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
                   want_dist, dist_out, stats_b):
     """Book-keeping shared by both strategies for one chunk of ``m`` rows."""
@@ -72,7 +90,7 @@ def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
-                      want_dist, dist_out):
+                      want_dist, dist_out, tie_eps):
     """Assign rows of ``X`` to centres ``C`` with exact direct distances.
 
     Parameters are caller-allocated buffers: ``labels`` (n,) int32 is updated
@@ -80,6 +98,11 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     float64 receive the per-block partial sums when ``update`` is true,
     ``stats`` (n_blocks, N_STATS) float64 the per-block statistics and
     ``dist_out`` (n,) the squared distances when ``want_dist``.
+
+    The distances are computed in the data's dtype; a row whose two nearest
+    centres are within the rounding bound ``tie_eps`` (relative; the terms
+    are all non-negative) is re-assigned with exact float64 distances, so the
+    labels are those of the exact argmin whatever the dtype.
     """
     n, d = X.shape
     k = C.shape[0]
@@ -90,11 +113,13 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     xt_all = np.empty((n_blocks, d, CHUNK_ROWS), X.dtype)
     tmp_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
     best_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
+    second_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
     lab_all = np.empty((n_blocks, CHUNK_ROWS), np.int32)
     for b in prange(n_blocks):
         xt = xt_all[b]
         tmp = tmp_all[b]
         best = best_all[b]
+        second = second_all[b]
         lab = lab_all[b]
         stats[b, :] = 0.0
         if update:
@@ -110,6 +135,7 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                     xt[f, i] = X[s + i, f]
             for i in range(m):
                 best[i] = np.inf
+                second[i] = np.inf
                 lab[i] = 0
             for j in range(k):
                 cf = C[j, 0]
@@ -123,31 +149,50 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                         tmp[i] += t * t
                 for i in range(m):
                     v = tmp[i]
-                    lt = v < best[i]
-                    best[i] = v if lt else best[i]
+                    bi = best[i]
+                    lt = v < bi
+                    sv = second[i]
+                    second[i] = bi if lt else (v if v < sv else sv)
+                    best[i] = v if lt else bi
                     lab[i] = j if lt else lab[i]
+            for i in range(m):
+                if second[i] - best[i] <= tie_eps * second[i]:
+                    lab[i] = exact_argmin(X, s + i, C)
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
                           wsums[b], want_dist, dist_out, stats[b])
 
 
 @njit(parallel=True, **_JIT)
-def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, labels, update, sums, wsums, stats,
-                    want_dist, dist_out, n_slots):
+def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, stats,
+                    want_dist, dist_out, n_slots, tie_eps):
     """Same contract as :func:`lloyd_pass_direct`, with one BLAS product per
     chunk. ``Ct`` is ``C.T`` made contiguous and ``cc`` holds ||c_j||^2 in the
     data's dtype. Run it with BLAS limited to one thread: numba owns the
     threads here. ``n_slots`` bounds the thread ids: the O(CHUNK_ROWS x k)
-    product scratch is per thread, not per block."""
+    product scratch is per thread, not per block.
+
+    Each chunk is centred on ``mu`` (the data's mean; ``Ct`` and ``cc`` come
+    from the centred centres) before the product, which keeps the expanded
+    form's rounding error proportional to the data's spread rather than its
+    offset. A row whose two best values are within that error bound
+    (``tie_eps`` x (||x||^2 + max ||c||^2)) is re-assigned with exact
+    float64 distances.
+    """
     n, d = X.shape
     k = C.shape[0]
     n_blocks = stats.shape[0]
     n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
     per_block = (n_chunks + n_blocks - 1) // n_blocks
     g_all = np.empty((n_slots, CHUNK_ROWS, k), X.dtype)
+    xs_all = np.empty((n_slots, CHUNK_ROWS, d), X.dtype)
     lab_all = np.empty((n_slots, CHUNK_ROWS), np.int32)
+    ccmax = 0.0
+    for j in range(k):
+        ccmax = max(ccmax, np.float64(cc[j]))
     for b in prange(n_blocks):
         tid = get_thread_id()
         g = g_all[tid]
+        xs = xs_all[tid]
         lab = lab_all[tid]
         stats[b, :] = 0.0
         if update:
@@ -158,22 +203,38 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, labels, update, sums, wsums, stats,
         for ch in range(c0, c1):
             s = ch * CHUNK_ROWS
             m = min(CHUNK_ROWS, n - s)
+            for i in range(m):
+                for f in range(d):
+                    xs[i, f] = X[s + i, f] - mu[f]
             if m == CHUNK_ROWS:
-                np.dot(X[s:s + m], Ct, g)
+                np.dot(xs, Ct, g)
             else:
-                gm = np.dot(X[s:s + m], Ct)
-                g[:m] = gm
+                g[:m] = np.dot(xs[:m], Ct)
             for i in range(m):
                 bv = np.inf
+                sv = np.inf
                 bj = 0
                 for j in range(k):
                     v = cc[j] - 2 * g[i, j]
                     if v < bv:
+                        sv = bv
                         bv = v
                         bj = j
+                    elif v < sv:
+                        sv = v
                 lab[i] = bj
+                if sv - bv <= 2.0 * tie_eps * ccmax or sv - bv <= 2.0 * tie_eps * _sq_norm(xs, i):
+                    lab[i] = exact_argmin(X, s + i, C)
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
                           wsums[b], want_dist, dist_out, stats[b])
+
+
+@njit(**_JIT)
+def _sq_norm(A, i):
+    acc = 0.0
+    for f in range(A.shape[1]):
+        acc += np.float64(A[i, f]) * np.float64(A[i, f])
+    return acc
 
 
 @njit(nogil=True, cache=True)
