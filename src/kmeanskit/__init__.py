@@ -3,6 +3,7 @@
 Public names:
 
 * native API: :func:`fit` -> :class:`KMeansResult`, :func:`assign`;
+* scikit-learn drop-in: :class:`KMeans` (also other metrics via ``metric=``);
 * scipy drop-in: :func:`kmeans`, :func:`kmeans2`, :func:`vq`, :func:`whiten`,
   :class:`ClusterError` (also in :mod:`kmeanskit.vq`).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .core import KMeansResult, assign, fit
+from .estimator import KMeans
 from .vq import ClusterError, kmeans, kmeans2, vq, whiten
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "fit",
     "assign",
     "KMeansResult",
+    "KMeans",
     "kmeans",
     "kmeans2",
     "vq",
