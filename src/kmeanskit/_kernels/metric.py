@@ -13,7 +13,7 @@ Metric codes (``metric`` argument):
 * ``EUCLIDEAN`` (0): squared L2, used only by :func:`pairwise` (the
   Euclidean solver is the engine's, :mod:`._kernels.lloyd`);
 * ``MANHATTAN`` (1): sum of absolute differences;
-* ``COSINE`` (2): ``1 - x.c / (|x| |c|)``, clipped at 0; the caller passes
+* ``COSINE`` (2): ``1 - x.c / (|x| |c|)``, 0 below ``COSINE_ZERO``; the caller passes
   the inverse row norms ``xinv`` and inverse centre norms ``cinv``;
 * ``CHEBYSHEV`` (3): largest absolute difference.
 
@@ -31,6 +31,10 @@ EUCLIDEAN = 0  # squared L2 (only for ``pairwise``: transform)
 MANHATTAN = 1
 COSINE = 2
 CHEBYSHEV = 3
+
+#: Cosine distances below this count as 0: parallel rows (e.g. x and 2x) are
+#: the same point up to the rounding of the norms (angles below ~1.4e-6 rad).
+COSINE_ZERO = 1e-12
 
 # Layout of the per-block statistics vector.
 STAT_OBJECTIVE = 0  # sum of w * dist(x, c)
@@ -63,7 +67,7 @@ def _dist(X, i, C, j, metric, xinv, cinv):
     for f in range(d):
         acc += np.float64(X[i, f]) * np.float64(C[j, f])
     v = 1.0 - acc * xinv[i] * cinv[j]
-    return v if v > 0.0 else 0.0
+    return v if v > COSINE_ZERO else 0.0
 
 
 @njit(parallel=True, **_JIT)
