@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from ._version import __version__
 from .core import KMeansResult, assign, fit
-from .estimator import KMeans
 from .vq import ClusterError, kmeans, kmeans2, vq, whiten
 
 __all__ = [
@@ -27,3 +26,12 @@ __all__ = [
     "whiten",
     "ClusterError",
 ]
+
+
+def __getattr__(name):
+    # KMeans imports scikit-learn (about a second): load it on first use only
+    if name == "KMeans":
+        from .estimator import KMeans
+
+        return KMeans
+    raise AttributeError(f"module 'kmeanskit' has no attribute {name!r}")

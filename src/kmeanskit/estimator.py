@@ -164,12 +164,13 @@ or callable, default="k-means++"
     >>> float(km.inertia_)
     16.0
 
-    k-medians shrugs off an outlier that drags the mean:
+    An outlier takes a whole cluster from the Euclidean k-means; k-medians
+    (``metric="manhattan"``) keeps the two groups:
 
     >>> Y = np.array([[0.0], [1.0], [2.0], [100.0], [10.0], [11.0], [12.0]])
     >>> init = np.array([[0.0], [10.0]])
     >>> sorted(KMeans(2, init=init).fit(Y).cluster_centers_.ravel().tolist())
-    [1.0, 33.25]
+    [6.0, 100.0]
     >>> sorted(KMeans(2, init=init, metric="manhattan").fit(Y).cluster_centers_.ravel().tolist())
     [1.0, 11.0]
     """
