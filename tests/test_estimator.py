@@ -32,8 +32,18 @@ SKLEARN_XFAIL = {
 }
 
 
-@parametrize_with_checks([KMeans(), KMeans(metric="manhattan", n_clusters=3)],
-                         expected_failed_checks=lambda est: SKLEARN_XFAIL)
+
+
+def _expected_failures(est):
+    if est.metric == "cosine":
+        # that check's integer data has an all-zero row, which has no direction
+        return {**SKLEARN_XFAIL, "check_estimators_dtypes": "zero rows are rejected under cosine"}
+    return SKLEARN_XFAIL
+
+
+@parametrize_with_checks([KMeans(), KMeans(metric="manhattan", n_clusters=3),
+                          KMeans(metric="chebyshev", n_clusters=3), KMeans(metric="cosine", n_clusters=3)],
+                         expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -86,13 +96,13 @@ def test_inertia_as_good_as_sklearn_over_seeds():
     """Defaults (greedy k-means++, n_init="auto"), 30 seeds each: the mean
     inertia is within 3% of scikit-learn's on every data set and at most 1%
     above it on average over the data sets."""
-    ratios = []
-    for name, X in _datasets().items():
-        for k in (3, 8):
-            ours = np.mean([KMeans(k, random_state=s).fit(X).inertia_ for s in range(30)])
-            ref = np.mean([SKKMeans(k, random_state=s).fit(X).inertia_ for s in range(30)])
-            ratios.append(ours / ref)
-    ratios = np.array(ratios)
+    from threadpoolctl import threadpool_limits
+
+    configs = [(X, k) for X in _datasets().values() for k in (3, 8)]
+    ours = [np.mean([KMeans(k, random_state=s).fit(X).inertia_ for s in range(30)]) for X, k in configs]
+    with threadpool_limits(limits=1):  # its OpenMP pool and numba's would spin against each other
+        ref = [np.mean([SKKMeans(k, random_state=s).fit(X).inertia_ for s in range(30)]) for X, k in configs]
+    ratios = np.array(ours) / np.array(ref)
     assert ratios.max() <= 1.03, ratios
     assert ratios.mean() <= 1.01, ratios
 
