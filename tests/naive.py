@@ -75,3 +75,148 @@ def scipy_kmeans_run(X, guess, thresh=1e-5):
         prev = avg
         if not diff > thresh:
             return book, avg
+
+
+# --- other metrics (k-medians, spherical k-means, Chebyshev) -------------------
+
+def metric_distances(X, C, metric):
+    """(n, k) distances: 'euclidean' (not squared), 'sqeuclidean',
+    'manhattan', 'cosine' (1 - cos, clipped at 0) or 'chebyshev'."""
+    X = np.asarray(X, dtype=np.float64)
+    C = np.asarray(C, dtype=np.float64)
+    diff = X[:, None, :] - C[None, :, :]
+    if metric == "sqeuclidean":
+        return (diff ** 2).sum(axis=2)
+    if metric == "euclidean":
+        return np.sqrt((diff ** 2).sum(axis=2))
+    if metric == "manhattan":
+        return np.abs(diff).sum(axis=2)
+    if metric == "chebyshev":
+        return np.abs(diff).max(axis=2)
+    if metric == "cosine":
+        xn = np.linalg.norm(X, axis=1)
+        cn = np.linalg.norm(C, axis=1)
+        return np.maximum(1.0 - (X @ C.T) / (xn[:, None] * cn[None, :]), 0.0)
+    raise ValueError(metric)
+
+
+def metric_assign(X, C, metric, w=None):
+    """(labels, distance to the assigned centre, weighted objective)."""
+    D = metric_distances(X, C, metric)
+    labels = D.argmin(axis=1)
+    d = D[np.arange(len(X)), labels]
+    w = np.ones(len(X)) if w is None else np.asarray(w, dtype=np.float64)
+    return labels, d, float((w * d).sum())
+
+
+def cluster_objective(P, c, metric, w=None):
+    """sum_i w_i dist(P[i], c)."""
+    w = np.ones(len(P)) if w is None else np.asarray(w, dtype=np.float64)
+    return float((w * metric_distances(P, np.atleast_2d(c), metric)[:, 0]).sum())
+
+
+def weighted_median(v, w):
+    """A minimiser of sum_i w_i |v_i - m| found by trying every v_i (the
+    objective is piecewise linear with kinks at the v_i); the lowest on ties
+    (costs equal up to rounding count as ties)."""
+    v = np.asarray(v, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    cost = [(w * np.abs(v - m)).sum() for m in v]
+    best = min(cost)
+    return float(min(m for m, c in zip(v, cost) if c <= best + 1e-12 * max(1.0, best)))
+
+
+def chebyshev_center(P, w=None):
+    """argmin_c sum_i w_i max_f |P[i, f] - c_f| as a dense LP, solved with
+    HiGHS' interior point method (variables c, t; -t_i <= P[i,f] - c_f <= t_i)."""
+    from scipy.optimize import linprog
+
+    P = np.asarray(P, dtype=np.float64)
+    m, d = P.shape
+    w = np.ones(m) if w is None else np.asarray(w, dtype=np.float64)
+    A, b = [], []
+    for i in range(m):
+        for f in range(d):
+            row = np.zeros(d + m)
+            row[f], row[d + i] = 1.0, -1.0  # c_f - t_i <= P[i, f]
+            A.append(row)
+            b.append(P[i, f])
+            row = np.zeros(d + m)
+            row[f], row[d + i] = -1.0, -1.0  # -c_f - t_i <= -P[i, f]
+            A.append(row)
+            b.append(-P[i, f])
+    res = linprog(np.concatenate([np.zeros(d), w]), A_ub=np.array(A), b_ub=np.array(b),
+                  bounds=[(None, None)] * d + [(0, None)] * m, method="highs-ipm")
+    assert res.status == 0
+    return res.x[:d]
+
+
+def metric_update(X, labels, k, metric, w=None, old=None):
+    """Centre of every cluster under ``metric``; empty clusters keep ``old``."""
+    X = np.asarray(X, dtype=np.float64)
+    w = np.ones(len(X)) if w is None else np.asarray(w, dtype=np.float64)
+    C = np.array(old, dtype=np.float64)
+    for j in range(k):
+        m = (labels == j) & (w > 0)
+        if not m.any():
+            continue
+        P, wj = X[m], w[m]
+        if metric == "manhattan":
+            C[j] = [weighted_median(P[:, f], wj) for f in range(X.shape[1])]
+        elif metric == "cosine":
+            s = (wj[:, None] * P / np.linalg.norm(P, axis=1)[:, None]).sum(axis=0)
+            if np.linalg.norm(s) > 0:
+                C[j] = s / np.linalg.norm(s)
+        elif metric == "chebyshev":
+            C[j] = chebyshev_center(P, wj)
+        else:
+            C[j] = (wj[:, None] * P).sum(axis=0) / wj.sum()
+    return C
+
+
+def metric_lloyd(X, C0, metric, max_iter=300, w=None):
+    """Lloyd-style k-means under ``metric``, stopping when no label changes.
+    Assumes no cluster gets empty. Returns (centres, labels, objective,
+    n_iter)."""
+    C = np.array(C0, dtype=np.float64)
+    labels_old = None
+    it = 0
+    for it in range(max_iter):
+        labels, _, _ = metric_assign(X, C, metric, w)
+        C = metric_update(X, labels, len(C), metric, w, old=C)
+        if labels_old is not None and np.array_equal(labels, labels_old):
+            break
+        labels_old = labels
+    labels, _, obj = metric_assign(X, C, metric, w)
+    return C, labels, obj, it + 1
+
+
+def kmeanspp_metric(X, k, rng, metric, n_trials, w=None):
+    """Greedy k-means++ under ``metric`` written out: first row drawn
+    uniformly (or by weight), then ``n_trials`` candidates per step drawn
+    with probability w * D(x) (D the distance to the closest chosen centre),
+    keeping the one with the lowest potential sum w * min(D, d(x, cand)).
+    Consumes ``rng`` as kmeanskit does: one uniform for the first row, then
+    all the step uniforms at once. Returns the row indices."""
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
+    u0 = rng.random()
+    cw = np.cumsum(w)
+    first = min(int(np.searchsorted(cw, u0 * cw[-1], side="right")), n - 1)
+    us = rng.random((k - 1) * n_trials)
+    idx = [first]
+    closest = metric_distances(X, X[[first]], metric)[:, 0]
+    for step in range(1, k):
+        p = w * closest
+        cum = np.cumsum(p)
+        best = None
+        for t in range(n_trials):
+            c = int(np.searchsorted(cum, us[(step - 1) * n_trials + t] * cum[-1], side="right"))
+            new = np.minimum(closest, metric_distances(X, X[[c]], metric)[:, 0])
+            pot = float((w * new).sum())
+            if best is None or pot < best[0]:
+                best = (pot, c, new)
+        _, c, closest = best
+        idx.append(c)
+    return idx

@@ -3,6 +3,7 @@
 Public names:
 
 * native API: :func:`fit` -> :class:`KMeansResult`, :func:`assign`;
+* scikit-learn drop-in: :class:`KMeans` (also other metrics via ``metric=``);
 * scipy drop-in: :func:`kmeans`, :func:`kmeans2`, :func:`whiten`,
   :class:`ClusterError` and ``vq`` (also in :mod:`kmeanskit.vq`; the module
   ``kmeanskit.vq`` is itself callable as ``vq(obs, code_book)``).
@@ -20,9 +21,19 @@ __all__ = [
     "fit",
     "assign",
     "KMeansResult",
+    "KMeans",
     "kmeans",
     "kmeans2",
     "vq",
     "whiten",
     "ClusterError",
 ]
+
+
+def __getattr__(name):
+    # KMeans imports scikit-learn (about a second): load it on first use only
+    if name == "KMeans":
+        from .estimator import KMeans
+
+        return KMeans
+    raise AttributeError(f"module 'kmeanskit' has no attribute {name!r}")
