@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import kmeanskit
 import naive
 from conftest import blobs
 from kmeanskit import KMeans, _metric
@@ -323,3 +324,26 @@ def test_cosine_zero_vectors_rejected():
 def test_unknown_metric_message():
     with pytest.raises(ValueError, match="metric must be one of 'euclidean', 'manhattan', 'cosine', 'chebyshev'"):
         KMeans(2, metric="minkowski").fit([[0.0], [1.0]])
+
+
+@pytest.mark.parametrize("metric", ["manhattan", "cosine", "chebyshev"])
+def test_native_fit_and_assign_use_the_metric(metric):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 3)) + 5.0
+    r = kmeanskit.fit(X, 4, metric=metric, random_state=0)
+    assert r.metric == metric
+    labels, dist, obj = kmeanskit.assign(X, r.centers, metric=metric)
+    np.testing.assert_array_equal(labels, r.labels)
+    np.testing.assert_array_equal(r.predict(X), r.labels)
+    assert obj == pytest.approx(r.inertia, rel=1e-9)
+    ref = {"manhattan": lambda a, b: np.abs(a - b).sum(-1),
+           "chebyshev": lambda a, b: np.abs(a - b).max(-1),
+           "cosine": lambda a, b: 1 - (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)}
+    D = ref[metric](X[:, None, :], r.centers[None, :, :])
+    np.testing.assert_array_equal(labels, D.argmin(1))
+    np.testing.assert_allclose(dist, D.min(1), rtol=1e-9, atol=1e-12)
+
+
+def test_native_cosine_zero_rows_error():
+    with pytest.raises(ValueError, match="zero norm"):
+        kmeanskit.fit(np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 1.0]]), 2, metric="cosine")

@@ -165,13 +165,14 @@ def new_centers(sums, wsums, C_old, dtype):
 
 
 def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: int = 0,
-          on_few: str = "raise") -> RunResult:
+          on_few: str = "raise", callback=None) -> RunResult:
     """Lloyd's algorithm from centres ``C0``.
 
     Stops when no label changes ("strict" convergence) or when the sum of
     squared centre shifts is <= ``tol`` (absolute). Then, unless the labels
     already match the returned centres, one assign-only pass makes them
-    match and gives the inertia.
+    match and gives the inertia. ``callback(it)``, when given, is called
+    after each iteration (progress bars).
     """
     X = engine.X
     n = X.shape[0]
@@ -185,6 +186,8 @@ def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: in
         if verbose:
             print(f"Iteration {it}, inertia {stats[K.STAT_INERTIA]:.6g}.")
         relocate_empty(engine, C, labels, sums, wsums, on_few)
+        if callback is not None:
+            callback(it)
         C_new = new_centers(sums, wsums, C, X.dtype)
         shift = float(np.sum((C_new.astype(np.float64) - C) ** 2))
         same = np.array_equal(C_new, C)
@@ -216,7 +219,7 @@ def _bounded(kind: str):
     exact inertia."""
 
     def run(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: int = 0,
-            on_few: str = "raise") -> RunResult:
+            on_few: str = "raise", callback=None) -> RunResult:
         X = engine.X
         n = X.shape[0]
         k = engine.k
@@ -267,6 +270,8 @@ def _bounded(kind: str):
             # relocation edits the sums behind the labels' back: recompute them next time
             wsums[np.abs(wsums) < 1e-12 * max(1.0, float(np.max(np.abs(wsums))))] = 0.0
             full = relocate_empty(engine, C, labels, sums, wsums, on_few) > 0
+            if callback is not None:
+                callback(it)
             C_new = new_centers(sums, wsums, C, X.dtype)
             diff = C_new.astype(np.float64) - C
             p = np.sqrt(np.sum(diff * diff, axis=1))
@@ -341,8 +346,9 @@ def initial_centers(X, k, w, init, rng):
 
 def run_kmeans(X, k, *, w=None, init="k-means++", n_init=1, max_iter=300, tol=1e-4,
                rng=None, algorithm="auto", n_threads=None, verbose=0,
-               on_few="raise") -> RunResult:
-    """Best of ``n_init`` runs (lowest inertia; the first on ties)."""
+               on_few="raise", callback=None) -> RunResult:
+    """Best of ``n_init`` runs (lowest inertia; the first on ties).
+    ``callback(run, it)`` is called after every iteration of every run."""
     n, d = X.shape
     algo = ALGORITHMS[resolve_algorithm(algorithm, n, d, k, X.dtype)]
     engine = Engine(X, w, k)
@@ -353,7 +359,8 @@ def run_kmeans(X, k, *, w=None, init="k-means++", n_init=1, max_iter=300, tol=1e
             C0 = initial_centers(X, k, w, init, rng)
             if verbose:
                 print(f"Initialization complete (run {r + 1} of {n_init}).")
-            res = algo(engine, C0, max_iter, tol_abs, verbose, on_few)
+            cb = None if callback is None else (lambda it, r=r: callback(r, it))
+            res = algo(engine, C0, max_iter, tol_abs, verbose, on_few, cb)
             if best is None or res.inertia < best.inertia:
                 best = res
     return best

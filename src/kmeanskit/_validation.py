@@ -194,3 +194,12 @@ def validate_params(values: dict, constraints: dict, owner: str) -> None:
         if not any(c.accepts(v) for c in allowed):
             choices = " or ".join(str(c) for c in allowed)
             raise ValueError(f"{owner}: {name} must be {choices}; got {v!r}.")
+
+
+def check_no_zero_rows(X, name):
+    """Cosine needs every row to have a non-zero norm."""
+    zero = ~np.any(X != 0, axis=1)
+    if zero.any():
+        i = np.flatnonzero(zero)
+        raise ValueError(f"{name} has {i.size} row(s) of zero norm (first at index {i[0]}); the cosine "
+                         "distance is undefined for them. Remove those rows or use another metric.")

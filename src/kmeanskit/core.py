@@ -25,6 +25,7 @@ from ._validation import (
     check_n_clusters,
     check_random_state,
     check_sample_weight,
+    check_no_zero_rows,
     validate_params,
 )
 
@@ -40,6 +41,7 @@ FIT_CONSTRAINTS = {
     "algorithm": [Options(("auto",) + tuple(_solver.ALGORITHMS))],
     "n_threads": [Interval(int, 1, None), Options((None,))],
     "verbose": [Interval(int, 0, None)],
+    "metric": [Options(("euclidean", "manhattan", "cosine", "chebyshev"))],
 }
 
 
@@ -68,6 +70,7 @@ class KMeansResult:
     n_iter: int
     converged: bool
     n_init: int = field(default=1)
+    metric: str = field(default="euclidean")
 
     @property
     def n_clusters(self) -> int:
@@ -83,7 +86,7 @@ class KMeansResult:
         >>> r.predict([[9.0], [0.5]]).tolist() == [r.labels[2], r.labels[0]]
         True
         """
-        return assign(X, self.centers, n_threads=n_threads)[0]
+        return assign(X, self.centers, n_threads=n_threads, metric=self.metric)[0]
 
     def __repr__(self) -> str:
         return (f"KMeansResult(n_clusters={self.n_clusters}, inertia={self.inertia:.6g}, "
@@ -91,7 +94,8 @@ class KMeansResult:
 
 
 def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_iter=300,
-        tol=1e-4, random_state=None, algorithm="auto", n_threads=None, verbose=0) -> KMeansResult:
+        tol=1e-4, random_state=None, algorithm="auto", n_threads=None, verbose=0,
+        metric="euclidean") -> KMeansResult:
     """Cluster the rows of ``X`` into ``n_clusters`` groups with k-means.
 
     Parameters
@@ -128,6 +132,12 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
         Threads for the kernels (default: numba's setting, all cores).
     verbose : int
         Print the inertia at each iteration when > 0.
+    metric : {"euclidean", "manhattan", "cosine", "chebyshev"}
+        Distance, each with the centre that minimises it: the weighted mean
+        (k-means), the coordinate-wise weighted median (k-medians), the
+        normalised mean (spherical k-means) or the exact L-infinity centre.
+        For metrics other than euclidean, ``inertia`` is the sum of (weighted)
+        distances, not squared, and ``algorithm`` is ignored.
 
     Returns
     -------
@@ -151,7 +161,7 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
     """
     validate_params(dict(init=init, n_init=n_init, max_iter=max_iter, tol=tol,
                          random_state=random_state, algorithm=algorithm, n_threads=n_threads,
-                         verbose=verbose), FIT_CONSTRAINTS, "kmeanskit.fit")
+                         verbose=verbose, metric=metric), FIT_CONSTRAINTS, "kmeanskit.fit")
     X = as_float_array(X)
     n, d = X.shape
     k = check_n_clusters(n_clusters, n)
@@ -172,13 +182,30 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
         warnings.warn(f"explicit initial centres were given, so n_init={n_init} would repeat "
                       "the same run; doing it once.", RuntimeWarning, stacklevel=2)
         n_init = 1
-    res = _solver.run_kmeans(X, k, w=w, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
-                             rng=rng, algorithm=algorithm, n_threads=n_threads, verbose=verbose)
-    return KMeansResult(res.centers, res.labels, res.inertia, res.n_iter, res.converged, n_init)
+    if metric == "euclidean":
+        res = _solver.run_kmeans(X, k, w=w, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
+                                 rng=rng, algorithm=algorithm, n_threads=n_threads,
+                                 verbose=verbose)
+    else:
+        from ._metric import run_metric_kmeans
+
+        if metric == "cosine":
+            check_no_zero_rows(X, "X")
+            if explicit:
+                check_no_zero_rows(init, "init")
+        if isinstance(init, str) and init != "random":
+            init = "k-means++"  # the metric's own greedy k-means++ on all rows
+        res = run_metric_kmeans(X, k, metric, w=w, init=init, n_init=n_init, max_iter=max_iter,
+                                tol=tol, rng=rng, n_threads=n_threads, verbose=verbose)
+    return KMeansResult(res.centers, res.labels, res.inertia, res.n_iter, res.converged, n_init,
+                        metric)
 
 
-def assign(X, centers, *, sample_weight=None, n_threads=None):
+def assign(X, centers, *, sample_weight=None, n_threads=None, metric="euclidean"):
     """Nearest centre of every row: ``(labels, squared_distances, inertia)``.
+
+    With another ``metric`` the distances are that metric's (not squared) and
+    the third value is the (weighted) sum of them.
 
     Parameters
     ----------
@@ -187,6 +214,7 @@ def assign(X, centers, *, sample_weight=None, n_threads=None):
     sample_weight : array-like of shape (n_samples,), optional
         Weights for the returned inertia.
     n_threads : int, optional
+    metric : {"euclidean", "manhattan", "cosine", "chebyshev"}
 
     Returns
     -------
@@ -207,7 +235,17 @@ def assign(X, centers, *, sample_weight=None, n_threads=None):
         raise ValueError(f"centers have {C.shape[1]} features but X has {X.shape[1]}; "
                          "pass centres fitted on the same columns.")
     w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    return assign_arrays(X, C.astype(X.dtype, copy=False), w, n_threads)
+    validate_params(dict(metric=metric), FIT_CONSTRAINTS, "kmeanskit.assign")
+    C = C.astype(X.dtype, copy=False)
+    if metric != "euclidean":
+        from ._metric import assign_metric
+
+        if metric == "cosine":
+            check_no_zero_rows(X, "X")
+            check_no_zero_rows(C, "centers")
+        labels, dist, objective = assign_metric(X, C, metric, w, n_threads)
+        return labels, dist, float(objective)
+    return assign_arrays(X, C, w, n_threads)
 
 
 def assign_arrays(X, C, w=None, n_threads=None):

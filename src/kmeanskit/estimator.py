@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _metric, _solver
 from ._init import INITS, FewDistinctPointsError
 from ._kernels import metric as MK
+from ._validation import check_no_zero_rows
 from ._validation import (
     ARRAY_LIKE,
     CALLABLE,
@@ -55,7 +56,7 @@ _ALGORITHM_NAMES = ("auto", "lloyd", "elkan")
 #: Allowed parameter values, checked once at the start of ``fit``.
 KMEANS_CONSTRAINTS = {
     "n_clusters": [Interval(int, 1, None)],
-    "init": [Options(tuple(INITS)), ARRAY_LIKE, CALLABLE],
+    "init": [Options(("k-means++", "random", "auto", "k-means++sample")), ARRAY_LIKE, CALLABLE],
     "n_init": [Interval(int, 1, None), Options(("auto",))],
     "max_iter": [Interval(int, 1, None)],
     "tol": [Interval(float, 0, None)],
@@ -70,8 +71,6 @@ KMEANS_CONSTRAINTS = {
     "n_threads": [Interval(int, 1, None), Options((None,))],
 }
 
-#: Restarts above which ``verbose >= 2`` shows a progress bar.
-_PROGRESS_MIN_RUNS = 2
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -211,7 +210,7 @@ or callable, default="k-means++"
         X = _sk_validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32],
                               order="C", reset=reset)
         if (metric or self._metric_name()) == "cosine":
-            _check_no_zero_rows(X, "X")
+            check_no_zero_rows(X, "X")
         return X
 
     def _metric_name(self):
@@ -296,12 +295,13 @@ or callable, default="k-means++"
             raise ValueError("init contains NaN or infinity; pass finite centres.")
         C = np.ascontiguousarray(C, dtype=X.dtype)
         if metric == "cosine":
-            _check_no_zero_rows(C, "init")
+            check_no_zero_rows(C, "init")
         return C
 
     def _progress(self, n_runs):
-        """A rich progress bar over restarts (verbose >= 2), or None."""
-        if not (self.verbose >= 2 and n_runs >= _PROGRESS_MIN_RUNS):
+        """A rich progress bar (verbose >= 2), or None: over iterations and
+        restarts for euclidean, over restarts for the other metrics."""
+        if self.verbose < 2:
             return None
         from rich.progress import Progress
 
@@ -315,18 +315,17 @@ or callable, default="k-means++"
         progress = self._progress(n_init)
         if progress is None:
             return _solver.run_kmeans(X, k, n_init=n_init, **kw)
-        # Same results as run_kmeans(n_init=...): the runs draw from rng in turn
-        # and the first of equal inertias is kept.
-        best = None
         with progress:
-            task = progress.add_task("k-means restarts", total=n_init)
-            for _ in range(n_init):
-                res = _solver.run_kmeans(X, k, n_init=1, **kw)
-                if best is None or res.inertia < best.inertia:
-                    best = res
-                progress.update(task, advance=1,
-                                description=f"k-means restarts (best inertia {best.inertia:.6g})")
-        return best
+            task = progress.add_task("k-means", total=n_init * self.max_iter)
+
+            def step(run, it):
+                # each run advances to its share of the bar, iteration by iteration
+                progress.update(task, completed=run * self.max_iter + it + 1,
+                                description=f"k-means restarts: run {run + 1}/{n_init}, iteration {it + 1}")
+
+            res = _solver.run_kmeans(X, k, n_init=n_init, callback=step, **kw)
+            progress.update(task, completed=n_init * self.max_iter)
+        return res
 
     def _run_metric(self, X, k, w, init, n_init, rng):
         progress = self._progress(n_init)
@@ -467,11 +466,3 @@ or callable, default="k-means++"
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         return -float(self._assign(X, sample_weight)[2])
-
-
-def _check_no_zero_rows(X, name):
-    zero = ~np.any(X != 0, axis=1)
-    if zero.any():
-        i = np.flatnonzero(zero)
-        raise ValueError(f"{name} has {i.size} row(s) of zero norm (first at index {i[0]}); the cosine "
-                         "distance is undefined for them. Remove those rows or use another metric.")
