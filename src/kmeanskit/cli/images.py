@@ -3,8 +3,10 @@ colour quantization of images."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import warnings
 import sys
 from pathlib import Path
 
@@ -52,6 +54,16 @@ def expand_images(paths) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+@contextlib.contextmanager
+def notes_on_stderr(name):
+    """Library warnings (e.g. fewer distinct colours than k) as one-line notes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        click.echo(f"Note: {name}: {w.message}", err=True)
 
 
 def swatch_path(template: Path, image: Path, many: bool) -> Path:
@@ -121,10 +133,11 @@ def colors(images, k, space, as_json, swatch, force, all_frames, keep_transparen
         task = progress.add_task("colours", total=len(files))
         for f in files:
             try:
-                pal = dominant_colors(f, k, color_space=space, random_state=seed,
-                                      ignore_transparent=not keep_transparent,
-                                      frames="all" if all_frames else "first",
-                                      max_pixels=max_pixels_value(max_pixels))
+                with notes_on_stderr(f):
+                    pal = dominant_colors(f, k, color_space=space, random_state=seed,
+                                          ignore_transparent=not keep_transparent,
+                                          frames="all" if all_frames else "first",
+                                          max_pixels=max_pixels_value(max_pixels))
             except (ValueError, OSError) as exc:
                 if not many:
                     raise
@@ -184,7 +197,8 @@ def quantize_cmd(image, k, output, space, dither, force, seed, max_pixels):
         raise click.ClickException(f"cannot tell the image format from {output.name!r}; "
                                    "use a suffix such as .png, .jpg or .webp.")
     mp = max_pixels_value(max_pixels)
-    pal = dominant_colors(image, k, color_space=space, random_state=seed, max_pixels=mp)
+    with notes_on_stderr(image):
+        pal = dominant_colors(image, k, color_space=space, random_state=seed, max_pixels=mp)
     out = quantize(image, pal, dither=dither, max_pixels=mp)
     if out.mode == "RGBA" and fmt in ("JPEG", "BMP", "PPM"):
         out = out.convert("RGB")
