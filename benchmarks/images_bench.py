@@ -7,8 +7,9 @@ the mean CIEDE2000 (perceptual) and the RGB mean squared error (per channel,
 
 Methods (peers are skipped when not installed):
 
-* ``kmeanskit-lab`` / ``kmeanskit-rgb``: ``dominant_colors`` + ``quantize``
-  (palette and full repaint), clustering in CIELAB / sRGB;
+* ``kmeanskit-lab`` / ``-rgb`` / ``-din99o``: ``dominant_colors`` +
+  ``quantize`` (palette and full repaint), clustering in CIELAB / sRGB /
+  DIN99o;
 * ``pillow-mediancut``, ``pillow-maxcoverage``, ``pillow-fastoctree``,
   ``pillow-libimagequant`` (when Pillow is built with it), and
   ``pillow-mediancut+kmeans`` (``Image.quantize(kmeans=10)``);
@@ -89,6 +90,8 @@ def methods(include_sklearn=True):
         "kmeanskit-lab": (lambda im, k: kmeanskit.quantize(im, kmeanskit.dominant_colors(im, k)), 3),
         "kmeanskit-rgb": (lambda im, k: kmeanskit.quantize(
             im, kmeanskit.dominant_colors(im, k, color_space="rgb")), 3),
+        "kmeanskit-din99o": (lambda im, k: kmeanskit.quantize(
+            im, kmeanskit.dominant_colors(im, k, color_space="din99o")), 3),
         "pillow-mediancut": (lambda im, k: im.quantize(k, method=Q.MEDIANCUT), 1),
         "pillow-maxcoverage": (lambda im, k: im.quantize(k, method=Q.MAXCOVERAGE), 1),
         "pillow-fastoctree": (lambda im, k: im.quantize(k, method=Q.FASTOCTREE), 3),
@@ -143,7 +146,7 @@ def run(images=None, ks=KS, include_sklearn=True, only=None, verbose=True):
     if only:
         meths = {k: v for k, v in meths.items() if k in only}
     # warm up numba (compilation is not what we measure)
-    for name in ("kmeanskit-lab", "kmeanskit-rgb"):
+    for name in ("kmeanskit-lab", "kmeanskit-rgb", "kmeanskit-din99o"):
         if name in meths:
             meths[name][0](Image.fromarray(np.random.default_rng(0).integers(
                 0, 256, (64, 64, 3)).astype(np.uint8)), 3)

@@ -128,3 +128,37 @@ def test_shape_errors():
         srgb_to_lab(np.array([300, 0, 0]))
     with pytest.raises(ValueError, match=r"\(\.\.\., 3\)"):
         lab_to_srgb([1.0, 2.0])
+
+
+def test_din99o_round_trip_and_anchors(rng):
+    from kmeanskit._kernels import color as C
+
+    lab = srgb_to_lab(rng.integers(0, 256, size=(5000, 3)).astype(np.uint8))
+    din = np.empty_like(lab)
+    C.lab_to_din99o(lab, din)
+    back = np.empty_like(din)
+    C.din99o_to_lab(din, back)
+    np.testing.assert_allclose(back, lab, rtol=0, atol=1e-9)
+    # anchors of the definition: L99o(100) = 100 (303.67 ln 1.39), neutrals stay neutral
+    ref = np.array([[100.0, 0.0, 0.0], [0.0, 0.0, 0.0], [50.0, 0.0, 0.0]])
+    out = np.empty_like(ref)
+    C.lab_to_din99o(ref, out)
+    np.testing.assert_allclose(out[:, 0], [100.0, 0.0, 303.67 * np.log(1.195)], atol=2e-3)
+    assert np.all(out[:, 1:] == 0)
+
+
+def test_din99o_distance_tracks_ciede2000_better_than_lab():
+    """On the Sharma pairs, Euclidean DIN99o distance is closer (in relative
+    terms) to CIEDE2000 than Euclidean CIELAB distance (CIE76) is."""
+    from kmeanskit._kernels import color as C
+
+    data = np.array(SHARMA_2005)
+    a, b = data[:, :3].copy(), data[:, 3:6].copy()
+    da, db = np.empty_like(a), np.empty_like(b)
+    C.lab_to_din99o(a, da)
+    C.lab_to_din99o(b, db)
+    de00 = data[:, 6]
+    d_lab = np.linalg.norm(a - b, axis=1)
+    d_din = np.linalg.norm(da - db, axis=1)
+    spread = lambda d: np.std(np.log(d / de00))  # noqa: E731
+    assert spread(d_din) < spread(d_lab)

@@ -397,3 +397,15 @@ def test_elbow_plot(rng):
     assert (np.abs(img.astype(int) - [0x3b, 0x6e, 0xa8]).sum(axis=2) < 30).sum() > 50
     assert ax.get_xlabel().startswith("k")
     plt.close(ax.figure)
+
+
+def test_din99o_space(rng):
+    img = flat_image(rng)
+    pal = dominant_colors(img, k=4, color_space="din99o")
+    np.testing.assert_array_equal(pal.colors, COLORS)
+    assert pal.proportions.tolist() == AREAS
+    np.testing.assert_allclose(pal.lab, srgb_to_lab(COLORS), atol=1e-9)
+    q = np.asarray(quantize(img, pal, dither=True))
+    np.testing.assert_array_equal(q, img)  # exact colours: nothing to diffuse
+    pal2 = Palette.from_colors(pal.hex, color_space="din99o")
+    np.testing.assert_allclose(pal2.centers, pal.centers, atol=1e-9)

@@ -3,7 +3,10 @@
 Every pixel is a point in colour space; k-means finds the ``k`` colours that
 best summarise the image. Clustering runs in CIELAB (D65) by default, where
 Euclidean distance follows perceived colour difference; ``color_space="rgb"``
-clusters sRGB code values instead. Palettes are always reported in sRGB.
+clusters sRGB code values instead (lowest RGB mean squared error), and
+``color_space="din99o"`` clusters in DIN99o (DIN 6176), a log-compressed
+CIELAB whose distances approximate CIEDE2000 better than CIELAB's do.
+Palettes are always reported in sRGB.
 
 How it stays fast: the cost follows the number of *distinct* colours, not of
 pixels. The image's 24-bit colour histogram is clustered with the pixel
@@ -418,9 +421,9 @@ class Palette:
         The colours in CIELAB (for ``color_space="lab"`` the exact cluster
         means, before rounding to sRGB).
     centers : ndarray (k, 3) float64
-        Cluster centres in the clustering space (Lab, or RGB 0-255), used to
-        label pixels.
-    color_space : {"lab", "rgb"}
+        Cluster centres in the clustering space (Lab, RGB 0-255 or DIN99o),
+        used to label pixels.
+    color_space : {"lab", "rgb", "din99o"}
     inertia : float
         Pixel-weighted sum of squared distances to the centres (clustering
         space).
@@ -464,7 +467,7 @@ class Palette:
         >>> Palette.from_colors(["#ff0000", (0, 0, 255)]).hex
         ['#ff0000', '#0000ff']
         """
-        validate_params(dict(color_space=color_space), {"color_space": [Options(("lab", "rgb"))]},
+        validate_params(dict(color_space=color_space), {"color_space": [Options(SPACES)]},
                         "Palette.from_colors")
         rows = []
         for c in colors:
@@ -483,7 +486,7 @@ class Palette:
             raise ValueError("colors must be a non-empty list of #rrggbb strings or 0-255 RGB triples.")
         rgb = arr.astype(np.uint8)
         lab = srgb_to_lab(rgb)
-        centers = lab if color_space == "lab" else rgb.astype(np.float64)
+        centers = _lab_to_space(lab, rgb, color_space)
         k = rgb.shape[0]
         return cls(rgb, np.zeros(k), np.zeros(k, dtype=np.int64), lab, centers, color_space, 0.0)
 
@@ -618,17 +621,36 @@ def _histogram(pix: _Pixels, alpha_ch: int, min_alpha: int) -> _Hist:
     return _Hist(codes, w, int(used))
 
 
+SPACES = ("lab", "rgb", "din99o")
+_SPACE_CODE = {"rgb": 0, "lab": 1, "din99o": 2}
+
+
 def _features(codes: np.ndarray, space: str) -> np.ndarray:
-    if space == "lab":
+    if space in ("lab", "din99o"):
         out = np.empty((codes.shape[0], 3))
         _C.codes_to_lab(codes, out)
+        if space == "din99o":
+            _C.lab_to_din99o(out, out)
         return out
     return np.stack([(codes >> 16) & 255, (codes >> 8) & 255, codes & 255], axis=1).astype(np.float64)
 
 
-def _space_to_lab_and_rgb(centers: np.ndarray, space: str):
+def _lab_to_space(lab: np.ndarray, rgb: np.ndarray, space: str) -> np.ndarray:
     if space == "lab":
-        return centers.copy(), lab_to_srgb(centers, as_uint8=True)
+        return lab.copy()
+    if space == "din99o":
+        out = np.ascontiguousarray(lab, dtype=np.float64).copy()
+        _C.lab_to_din99o(out, out)
+        return out
+    return rgb.astype(np.float64)
+
+
+def _space_to_lab_and_rgb(centers: np.ndarray, space: str):
+    if space in ("lab", "din99o"):
+        lab = np.ascontiguousarray(centers, dtype=np.float64).copy()
+        if space == "din99o":
+            _C.din99o_to_lab(lab, lab)
+        return lab, lab_to_srgb(lab, as_uint8=True)
     rgb = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
     return srgb_to_lab(np.clip(centers, 0, 255) / 255.0), rgb
 
@@ -687,7 +709,7 @@ _LOAD_CONSTRAINTS = {
 }
 _CONSTRAINTS = {
     "k": [Interval(int, 1, None), Options(("auto",))],
-    "color_space": [Options(("lab", "rgb"))],
+    "color_space": [Options(SPACES)],
     "ignore_transparent": [Kind(lambda v: isinstance(v, bool), "True or False")],
     "min_alpha": [Interval(int, 1, 255)],
     "random_state": [RANDOM_STATE],
@@ -747,8 +769,11 @@ def dominant_colors(image, k: int | str = 5, *, color_space: str = "lab",
         inertia curve (Kneedle); the sweep is kept in ``Palette.sweep``. An
         image with fewer distinct colours than ``k`` gives a shorter palette
         (with a warning).
-    color_space : {"lab", "rgb"}
-        Where distances are measured: CIELAB (perceptual) or sRGB values.
+    color_space : {"lab", "rgb", "din99o"}
+        Where distances are measured: CIELAB (perceptual), sRGB values
+        (minimises the RGB mean squared error), or DIN99o, a logarithmic
+        compression of CIELAB whose Euclidean distance approximates
+        CIEDE2000 (on our benchmarks it gives the lowest mean CIEDE2000).
     ignore_transparent : bool
         Leave out pixels with alpha < ``min_alpha``.
     min_alpha : int
@@ -803,8 +828,8 @@ def _label_pixels(pix: _Pixels, palette: Palette, dither: bool, n_threads=None) 
     out = np.empty(pix.px.shape[0], dtype=np.int32)
     with thread_context(n_threads, False):
         if dither:
-            lab = palette.color_space == "lab"
-            _C.floyd_steinberg(pix.px, pix.height, pix.width, lab, centers, out)
+            _C.floyd_steinberg(pix.px, pix.height, pix.width, _SPACE_CODE[palette.color_space],
+                               centers, out)
             return out
         hist = _histogram(pix, -1, 0)
         feat = _features(hist.codes, palette.color_space)

@@ -147,6 +147,61 @@ def linear_to_srgb(x, out):
             of[i] = 1.055 * c ** (1.0 / 2.4) - 0.055
 
 
+# DIN99o (DIN 6176; Cui, Luo, Rigg, Roesler & Witt 2002): a logarithmic
+# compression of CIELAB whose Euclidean distance approximates CIEDE2000.
+_D99_COS = math.cos(math.radians(26.0))
+_D99_SIN = math.sin(math.radians(26.0))
+
+
+@njit(**_JIT)
+def _lab_to_din(L, a, b):
+    L99 = 303.67 * math.log1p(0.0039 * L)
+    eo = a * _D99_COS + b * _D99_SIN
+    fo = 0.83 * (-a * _D99_SIN + b * _D99_COS)
+    G = math.hypot(eo, fo)
+    C99 = math.log1p(0.075 * G) / 0.0435
+    if G == 0.0:
+        return L99, 0.0, 0.0
+    # rotate (eo, fo) back by 26 degrees: h99 = atan2(fo, eo) + 26 deg
+    ca = (eo * _D99_COS - fo * _D99_SIN) / G
+    sa = (eo * _D99_SIN + fo * _D99_COS) / G
+    return L99, C99 * ca, C99 * sa
+
+
+@njit(**_JIT)
+def _din_to_lab(L99, a99, b99):
+    L = math.expm1(L99 / 303.67) / 0.0039
+    C99 = math.hypot(a99, b99)
+    if C99 == 0.0:
+        return L, 0.0, 0.0
+    G = math.expm1(0.0435 * C99) / 0.075
+    ch = a99 / C99
+    sh = b99 / C99
+    eo = G * (ch * _D99_COS + sh * _D99_SIN)
+    fo = G * (-ch * _D99_SIN + sh * _D99_COS) / 0.83
+    return L, eo * _D99_COS - fo * _D99_SIN, eo * _D99_SIN + fo * _D99_COS
+
+
+@njit(parallel=True, **_JIT)
+def lab_to_din99o(lab, out):
+    """CIELAB rows -> DIN99o rows into ``out`` (may be ``lab`` itself)."""
+    for i in prange(lab.shape[0]):
+        L, A, B = _lab_to_din(lab[i, 0], lab[i, 1], lab[i, 2])
+        out[i, 0] = L
+        out[i, 1] = A
+        out[i, 2] = B
+
+
+@njit(parallel=True, **_JIT)
+def din99o_to_lab(din, out):
+    """DIN99o rows -> CIELAB rows into ``out`` (may be ``din`` itself)."""
+    for i in prange(din.shape[0]):
+        L, A, B = _din_to_lab(din[i, 0], din[i, 1], din[i, 2])
+        out[i, 0] = L
+        out[i, 1] = A
+        out[i, 2] = B
+
+
 @njit(**_JIT)
 def _ciede2000_1(L1, a1, b1, L2, a2, b2):
     """CIEDE2000 colour difference (kL = kC = kH = 1), following Sharma, Wu
@@ -327,11 +382,11 @@ def paint(px, labels, colors, out):
 
 
 @njit(**_JIT)
-def floyd_steinberg(px, h, w, lab, centers, out):
+def floyd_steinberg(px, h, w, space, centers, out):
     """Floyd-Steinberg error diffusion in the clustering space.
 
-    Each uint8 sRGB pixel of ``px`` (h*w, >=3) is taken to Lab (``lab``
-    True) or kept as RGB 0-255 values; left to right, top to bottom, the
+    Each uint8 sRGB pixel of ``px`` (h*w, >=3) is taken to the clustering
+    space (``space``: 0 RGB 0-255 values, 1 Lab, 2 DIN99o); left to right, top to bottom, the
     pixel plus the error diffused to it takes its nearest centre and passes
     on 7/16, 3/16, 5/16 and 1/16 of the remaining error. Serial by nature
     (each pixel depends on the previous ones), so deterministic.
@@ -347,8 +402,10 @@ def floyd_steinberg(px, h, w, lab, centers, out):
                 err[nxt, x, f] = 0.0
         for x in range(w):
             i = y * w + x
-            if lab:
+            if space >= 1:
                 f0, f1, f2 = _lin_to_lab(lut[px[i, 0]], lut[px[i, 1]], lut[px[i, 2]])
+                if space == 2:
+                    f0, f1, f2 = _lab_to_din(f0, f1, f2)
             else:
                 f0 = np.float64(px[i, 0])
                 f1 = np.float64(px[i, 1])
