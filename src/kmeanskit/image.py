@@ -58,6 +58,9 @@ __all__ = [
 DIRECT_MAX_COLORS = 1 << 16
 #: Bits per channel of the RGB boxes used above that (32 x 32 x 32 boxes).
 BIN_BITS = 5
+#: Below this many points (distinct colours or boxes) k-means runs on one
+#: thread (same result, less overhead).
+PARALLEL_MIN_COLORS = 1 << 18
 #: Largest k tried by ``k="auto"``.
 AUTO_K_MAX = 10
 #: Default alpha below which a pixel counts as transparent.
@@ -96,16 +99,16 @@ def srgb_to_lab(rgb) -> np.ndarray:
     flat = arr.reshape(-1, 3)
     out = np.empty(flat.shape, dtype=np.float64)
     if arr.dtype == np.uint8:
-        _C.srgb8_to_lab(np.ascontiguousarray(flat), out)
+        _C.pick(_C.srgb8_to_lab, out.shape[0])(np.ascontiguousarray(flat), out)
     elif arr.dtype.kind in "iu":
         if flat.size and (flat.min() < 0 or flat.max() > 255):
             raise ValueError("integer rgb values must be in 0..255; pass uint8 or floats in [0, 1].")
-        _C.srgb8_to_lab(np.ascontiguousarray(flat, dtype=np.uint8), out)
+        _C.pick(_C.srgb8_to_lab, out.shape[0])(np.ascontiguousarray(flat, dtype=np.uint8), out)
     else:
         f = np.ascontiguousarray(flat, dtype=np.float64)
         lin = np.empty_like(f)
-        _C.srgb_to_linear(f, lin)
-        _C.linear_to_lab(lin, out)
+        _C.pick(_C.srgb_to_linear, f.shape[0])(f, lin)
+        _C.pick(_C.linear_to_lab, lin.shape[0])(lin, out)
     return out.reshape(arr.shape)
 
 
@@ -129,9 +132,9 @@ def lab_to_srgb(lab, *, as_uint8: bool = False) -> np.ndarray:
         raise ValueError(f"lab has shape {arr.shape}; pass colours as (..., 3) arrays.")
     flat = np.ascontiguousarray(arr.reshape(-1, 3))
     lin = np.empty_like(flat)
-    _C.lab_to_linear(flat, lin)
+    _C.pick(_C.lab_to_linear, flat.shape[0])(flat, lin)
     out = np.empty_like(lin)
-    _C.linear_to_srgb(lin, out)
+    _C.pick(_C.linear_to_srgb, lin.shape[0])(lin, out)
     out = out.reshape(arr.shape)
     if as_uint8:
         return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
@@ -156,7 +159,7 @@ def delta_e_ciede2000(lab1, lab2) -> np.ndarray:
     fa = np.ascontiguousarray(a.reshape(-1, 3))
     fb = np.ascontiguousarray(b.reshape(-1, 3))
     out = np.empty(fa.shape[0])
-    _C.ciede2000(fa, fb, out)
+    _C.pick(_C.ciede2000, out.shape[0])(fa, fb, out)
     return out.reshape(a.shape[:-1])
 
 
@@ -617,7 +620,7 @@ def _histogram(pix: _Pixels, alpha_ch: int, min_alpha: int) -> _Hist:
         raise
     codes = np.sort(codes[:m])
     w = np.empty(m)
-    _C.gather_clear(counts, codes, w)
+    _C.pick(_C.gather_clear, m)(counts, codes, w)
     return _Hist(codes, w, int(used))
 
 
@@ -628,9 +631,9 @@ _SPACE_CODE = {"rgb": 0, "lab": 1, "din99o": 2}
 def _features(codes: np.ndarray, space: str) -> np.ndarray:
     if space in ("lab", "din99o"):
         out = np.empty((codes.shape[0], 3))
-        _C.codes_to_lab(codes, out)
+        _C.pick(_C.codes_to_lab, out.shape[0])(codes, out)
         if space == "din99o":
-            _C.lab_to_din99o(out, out)
+            _C.pick(_C.lab_to_din99o, out.shape[0])(out, out)
         return out
     return np.stack([(codes >> 16) & 255, (codes >> 8) & 255, codes & 255], axis=1).astype(np.float64)
 
@@ -640,7 +643,7 @@ def _lab_to_space(lab: np.ndarray, rgb: np.ndarray, space: str) -> np.ndarray:
         return lab.copy()
     if space == "din99o":
         out = np.ascontiguousarray(lab, dtype=np.float64).copy()
-        _C.lab_to_din99o(out, out)
+        _C.pick(_C.lab_to_din99o, out.shape[0])(out, out)
         return out
     return rgb.astype(np.float64)
 
@@ -649,7 +652,7 @@ def _space_to_lab_and_rgb(centers: np.ndarray, space: str):
     if space in ("lab", "din99o"):
         lab = np.ascontiguousarray(centers, dtype=np.float64).copy()
         if space == "din99o":
-            _C.din99o_to_lab(lab, lab)
+            _C.pick(_C.din99o_to_lab, lab.shape[0])(lab, lab)
         return lab, lab_to_srgb(lab, as_uint8=True)
     rgb = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
     return srgb_to_lab(np.clip(centers, 0, 255) / 255.0), rgb
@@ -684,20 +687,26 @@ def _cluster(feat, w, codes, k, *, space, n_init, max_iter, tol, rng, n_threads)
     else:
         coarse, cw, scatter = feat, w, 0.0
     sweep = None
-    common = dict(max_iter=max_iter, tol=tol, n_threads=n_threads)
+    # Small problems run on one thread: the result is the same for any thread
+    # count, and a parallel region per Lloyd pass costs more than it saves
+    # below a few hundred thousand points (much more on a busy machine).
+    common = dict(max_iter=max_iter, tol=tol)
+    small = dict(common, n_threads=1)
+    full = dict(common, n_threads=1 if m < PARALLEL_MIN_COLORS else n_threads)
     if k == "auto":
         kmax = int(min(AUTO_K_MAX, coarse.shape[0]))
         ks = np.arange(1, kmax + 1)
-        fits = [run_kmeans(coarse, int(kk), w=cw, n_init=n_init, rng=rng, **common) for kk in ks]
+        fits = [run_kmeans(coarse, int(kk), w=cw, n_init=n_init, rng=rng, **small) for kk in ks]
         inertia = np.array([f.inertia for f in fits]) + scatter
         knee = _knee(ks, inertia, m)
         sweep = ElbowSweep(ks, inertia, knee, space)
         first = fits[knee - 1]
         k = knee
     else:
-        first = run_kmeans(coarse, k, w=cw, n_init=n_init, rng=rng, **common)
+        first = run_kmeans(coarse, k, w=cw, n_init=n_init, rng=rng,
+                           **(small if coarse.shape[0] < PARALLEL_MIN_COLORS else full))
     if binned:
-        res = run_kmeans(feat, k, w=w, init=first.centers, n_init=1, **common)
+        res = run_kmeans(feat, k, w=w, init=first.centers, n_init=1, **full)
     else:
         res = first
     return res.centers, res.labels, res.inertia, sweep
@@ -723,7 +732,7 @@ _CONSTRAINTS = {
 
 
 def _palette_from(pix, k, *, color_space, ignore_transparent, min_alpha, random_state, n_init,
-                  max_iter, tol, n_threads):
+                  max_iter, tol, n_threads, with_labels=False):
     alpha_ch = pix.alpha_ch if ignore_transparent else -1
     hist = _histogram(pix, alpha_ch, min_alpha)
     m = hist.codes.shape[0]
@@ -746,8 +755,13 @@ def _palette_from(pix, k, *, color_space, ignore_transparent, min_alpha, random_
     counts = counts[order]
     lab, rgb = _space_to_lab_and_rgb(centers, color_space)
     total = counts.sum()
-    return Palette(rgb, counts / total, np.rint(counts).astype(np.int64), lab, centers, color_space,
-                   float(inertia), sweep)
+    pal = Palette(rgb, counts / total, np.rint(counts).astype(np.int64), lab, centers, color_space,
+                  float(inertia), sweep)
+    if not with_labels:
+        return pal
+    rank = np.empty(kk, dtype=np.int32)
+    rank[order] = np.arange(kk, dtype=np.int32)
+    return pal, (hist, rank[lab_d], alpha_ch)
 
 
 def dominant_colors(image, k: int | str = 5, *, color_space: str = "lab",
@@ -819,8 +833,10 @@ def dominant_colors(image, k: int | str = 5, *, color_space: str = "lab",
                          n_threads=n_threads)
 
 
-def _label_pixels(pix: _Pixels, palette: Palette, dither: bool, n_threads=None) -> np.ndarray:
-    """Nearest palette colour of every pixel (all pixels, alpha ignored)."""
+def _label_pixels(pix: _Pixels, palette: Palette, dither: bool, n_threads=None,
+                  known=None) -> np.ndarray:
+    """Nearest palette colour of every pixel (all pixels, alpha ignored).
+    ``known``: (histogram, labels) of all pixels from the clustering, reused."""
     from ._solver import thread_context
     from .core import assign_arrays
 
@@ -831,9 +847,14 @@ def _label_pixels(pix: _Pixels, palette: Palette, dither: bool, n_threads=None) 
             _C.floyd_steinberg(pix.px, pix.height, pix.width, _SPACE_CODE[palette.color_space],
                                centers, out)
             return out
-        hist = _histogram(pix, -1, 0)
-        feat = _features(hist.codes, palette.color_space)
-        lab_d, _, _ = assign_arrays(feat, centers, n_threads=n_threads)
+        if known is not None:
+            hist, lab_d = known
+        else:
+            hist = _histogram(pix, -1, 0)
+            feat = _features(hist.codes, palette.color_space)
+            m = feat.shape[0]
+            lab_d, _, _ = assign_arrays(feat, centers,
+                                        n_threads=1 if m < PARALLEL_MIN_COLORS else n_threads)
         table = _table().view(np.int32)
         table[hist.codes] = lab_d
         try:
@@ -841,14 +862,6 @@ def _label_pixels(pix: _Pixels, palette: Palette, dither: bool, n_threads=None) 
         finally:
             table[hist.codes] = 0
     return out
-
-
-def _resolve_palette(image_pix, k_or_palette, where, **kw):
-    if isinstance(k_or_palette, Palette):
-        return k_or_palette
-    validate_params(dict(k=k_or_palette), {"k": _CONSTRAINTS["k"]}, where)
-    k = k_or_palette if k_or_palette == "auto" else int(k_or_palette)
-    return _palette_from(image_pix, k, **kw)
 
 
 def quantize(image, k_or_palette: Any = 8, *, color_space: str = "lab", dither: bool = False,
@@ -895,11 +908,19 @@ def quantize(image, k_or_palette: Any = 8, *, color_space: str = "lab", dither: 
     from PIL import Image
 
     pix = _load(image, max_pixels=max_pixels)
-    pal = _resolve_palette(pix, k_or_palette, "quantize", color_space=color_space,
-                           ignore_transparent=ignore_transparent, min_alpha=min_alpha,
-                           random_state=random_state, n_init=n_init, max_iter=300, tol=1e-4,
-                           n_threads=n_threads)
-    lab_px = _label_pixels(pix, pal, dither, n_threads)
+    known = None
+    if isinstance(k_or_palette, Palette):
+        pal = k_or_palette
+    else:
+        validate_params(dict(k=k_or_palette), {"k": _CONSTRAINTS["k"]}, "quantize")
+        k = k_or_palette if k_or_palette == "auto" else int(k_or_palette)
+        pal, (hist, lab_d, alpha_ch) = _palette_from(
+            pix, k, color_space=color_space, ignore_transparent=ignore_transparent,
+            min_alpha=min_alpha, random_state=random_state, n_init=n_init, max_iter=300, tol=1e-4,
+            n_threads=n_threads, with_labels=True)
+        if alpha_ch < 0:  # every pixel was clustered: reuse its labels
+            known = (hist, lab_d)
+    lab_px = _label_pixels(pix, pal, dither, n_threads, known)
     out = np.empty_like(pix.px)
     _C.paint(pix.px, lab_px, pal.colors, out)
     return Image.fromarray(out.reshape(pix.height, pix.width, -1), "RGBA" if pix.has_alpha else "RGB")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -455,3 +456,25 @@ def pixel_errors(a, b, out_de, out_sq):
             t = np.float64(a[i, c]) - np.float64(b[i, c])
             s += t * t
         out_sq[i] = s
+
+
+#: Below this many rows the conversions run serially: a parallel launch costs
+#: more than converting a palette or a few thousand colours.
+SERIAL_MAX_ROWS = 1 << 14
+
+def pick(kernel, n_rows):
+    """``kernel`` itself for large inputs; for small ones, a call of it on one
+    thread (same arithmetic, same results): a parallel launch costs far more
+    than converting a palette, above all on a busy machine."""
+    if n_rows >= SERIAL_MAX_ROWS:
+        return kernel
+
+    def one_thread(*args):
+        old = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            return kernel(*args)
+        finally:
+            numba.set_num_threads(old)
+
+    return one_thread
