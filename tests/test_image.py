@@ -230,6 +230,11 @@ def test_animated_gif_frames(tmp_path):
         assert dominant_colors(path, k=2).hex == ["#ff0000"]  # first frame only
     pal = dominant_colors(path, k=2, frames="all")
     assert sorted(pal.hex) == ["#0000ff", "#ff0000"] and pal.proportions.tolist() == [0.5, 0.5]
+    with Image.open(path) as im:  # a caller's image is left on its frame
+        im.seek(1)
+        assert dominant_colors(im, k=2, frames="all").k == 2
+        assert im.tell() == 1
+    assert load_image(path, frames="all").shape == (12, 6, 3)  # frames stacked vertically
 
 
 def test_arrays_of_several_dtypes():

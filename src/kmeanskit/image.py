@@ -263,11 +263,16 @@ def _decode(img, name, frames):
         img.load()
         n_frames = getattr(img, "n_frames", 1) if frames == "all" else 1
         arrays = []
-        for i in range(n_frames):
+        start = img.tell() if n_frames > 1 else 0
+        try:
+            for i in range(n_frames):
+                if n_frames > 1:
+                    img.seek(i)
+                frame = _exif_upright(img) if i == 0 else img
+                arrays.append(_frame_to_array(frame, name))
+        finally:
             if n_frames > 1:
-                img.seek(i)
-            frame = _exif_upright(img) if i == 0 else img
-            arrays.append(_frame_to_array(frame, name))
+                img.seek(start)  # leave a caller's image on the frame it was on
     except Image.DecompressionBombError as exc:
         raise ValueError(f"{name}: {exc}; pass max_pixels=None if you trust this file.") from None
     except OSError as exc:
@@ -375,7 +380,7 @@ def load_image(image, *, frames: str = "first", max_pixels=_PILLOW_LIMIT) -> np.
 
 # --- results -----------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ElbowSweep:
     """Inertia of the best k-means fit for each k, and the chosen knee.
 
@@ -407,7 +412,7 @@ class ElbowSweep:
         return ax
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Palette:
     """Dominant colours of an image, most frequent first.
 
