@@ -56,6 +56,8 @@ __all__ = [
 
 #: Up to this many distinct colours the histogram is clustered directly.
 DIRECT_MAX_COLORS = 1 << 16
+#: The same for the k = 1..10 sweep of ``k="auto"``.
+AUTO_DIRECT_MAX_COLORS = 1 << 13
 #: Bits per channel of the RGB boxes used above that (32 x 32 x 32 boxes).
 BIN_BITS = 5
 #: Below this many points (distinct colours or boxes) k-means runs on one
@@ -682,11 +684,19 @@ def _knee(ks: np.ndarray, inertia: np.ndarray, m: int) -> int:
 
 
 def _cluster(feat, w, codes, k, *, space, n_init, max_iter, tol, rng, n_threads):
-    """Cluster the weighted histogram. Returns (centers, labels, inertia, sweep)."""
+    """Cluster the weighted histogram. Returns (centers, labels, inertia, sweep).
+
+    Fixed k: k-means++ with restarts on the histogram, or (above
+    ``DIRECT_MAX_COLORS``) on its RGB boxes followed by a refinement on the
+    full histogram. ``k="auto"``: the k = 1..10 sweep runs on the boxes as
+    soon as there are more than ``AUTO_DIRECT_MAX_COLORS`` colours, and the
+    chosen k is refined on the full histogram.
+    """
     from ._solver import run_kmeans
 
     m = feat.shape[0]
-    binned = m > DIRECT_MAX_COLORS
+    limit = AUTO_DIRECT_MAX_COLORS if k == "auto" else DIRECT_MAX_COLORS
+    binned = m > limit
     if binned:
         coarse, cw, scatter = _C.bin_means(codes, feat, w, BIN_BITS)
     else:
@@ -696,20 +706,20 @@ def _cluster(feat, w, codes, k, *, space, n_init, max_iter, tol, rng, n_threads)
     # count, and a parallel region per Lloyd pass costs more than it saves
     # below a few hundred thousand points (much more on a busy machine).
     common = dict(max_iter=max_iter, tol=tol)
-    small = dict(common, n_threads=1)
     full = dict(common, n_threads=1 if m < PARALLEL_MIN_COLORS else n_threads)
+    on_coarse = dict(common, n_threads=1 if coarse.shape[0] < PARALLEL_MIN_COLORS else n_threads)
     if k == "auto":
         kmax = int(min(AUTO_K_MAX, coarse.shape[0]))
         ks = np.arange(1, kmax + 1)
-        fits = [run_kmeans(coarse, int(kk), w=cw, n_init=n_init, rng=rng, **small) for kk in ks]
+        fits = [run_kmeans(coarse, int(kk), w=cw, n_init=n_init, rng=rng, **on_coarse)
+                for kk in ks]
         inertia = np.array([f.inertia for f in fits]) + scatter
         knee = _knee(ks, inertia, m)
         sweep = ElbowSweep(ks, inertia, knee, space)
         first = fits[knee - 1]
         k = knee
     else:
-        first = run_kmeans(coarse, k, w=cw, n_init=n_init, rng=rng,
-                           **(small if coarse.shape[0] < PARALLEL_MIN_COLORS else full))
+        first = run_kmeans(coarse, k, w=cw, n_init=n_init, rng=rng, **on_coarse)
     if binned:
         res = run_kmeans(feat, k, w=w, init=first.centers, n_init=1, **full)
     else:
@@ -771,8 +781,8 @@ def _palette_from(pix, k, *, color_space, ignore_transparent, min_alpha, random_
 
 def dominant_colors(image, k: int | str = 5, *, color_space: str = "lab",
                     ignore_transparent: bool = True, min_alpha: int = DEFAULT_MIN_ALPHA,
-                    frames: str = "first", random_state=0, n_init: int = 3, max_iter: int = 300,
-                    tol: float = 1e-4, max_pixels=_PILLOW_LIMIT, n_threads: int | None = None
+                    frames: str = "first", random_state=0, n_init: int = 5, max_iter: int = 300,
+                    tol: float = 1e-5, max_pixels=_PILLOW_LIMIT, n_threads: int | None = None
                     ) -> Palette:
     """The ``k`` dominant colours of an image, by k-means on its pixels.
 
@@ -803,9 +813,11 @@ def dominant_colors(image, k: int | str = 5, *, color_space: str = "lab",
         Seed of k-means++; the same image and seed give the same palette on
         any thread count.
     n_init : int
-        k-means++ restarts (on the colour histogram, so they are cheap).
+        k-means++ restarts (on the colour histogram or its boxes, so they are
+        cheap).
     max_iter, tol : int, float
-        Lloyd iteration limit and tolerance (as in :func:`kmeanskit.fit`).
+        Lloyd iteration limit and tolerance (as in :func:`kmeanskit.fit`;
+        tighter than its 1e-4 by default, which the histogram makes cheap).
     max_pixels : int, None or "pillow"
         Decompression-bomb guard for files: larger images are refused with
         a clear error ("pillow": Pillow's ``Image.MAX_IMAGE_PIXELS``, about
@@ -871,7 +883,7 @@ def _label_pixels(pix: _Pixels, palette: Palette, dither: bool, n_threads=None,
 
 def quantize(image, k_or_palette: Any = 8, *, color_space: str = "lab", dither: bool = False,
              ignore_transparent: bool = True, min_alpha: int = DEFAULT_MIN_ALPHA,
-             random_state=0, n_init: int = 3, max_pixels=_PILLOW_LIMIT,
+             random_state=0, n_init: int = 5, max_pixels=_PILLOW_LIMIT,
              n_threads: int | None = None):
     """Repaint an image with ``k`` colours (or a given :class:`Palette`).
 
@@ -921,7 +933,7 @@ def quantize(image, k_or_palette: Any = 8, *, color_space: str = "lab", dither: 
         k = k_or_palette if k_or_palette == "auto" else int(k_or_palette)
         pal, (hist, lab_d, alpha_ch) = _palette_from(
             pix, k, color_space=color_space, ignore_transparent=ignore_transparent,
-            min_alpha=min_alpha, random_state=random_state, n_init=n_init, max_iter=300, tol=1e-4,
+            min_alpha=min_alpha, random_state=random_state, n_init=n_init, max_iter=300, tol=1e-5,
             n_threads=n_threads, with_labels=True)
         if alpha_ch < 0:  # every pixel was clustered: reuse its labels
             known = (hist, lab_d)
