@@ -414,3 +414,13 @@ def test_din99o_space(rng):
     np.testing.assert_array_equal(q, img)  # exact colours: nothing to diffuse
     pal2 = Palette.from_colors(pal.hex, color_space="din99o")
     np.testing.assert_allclose(pal2.centers, pal.centers, atol=1e-9)
+
+
+def test_many_colours_in_few_boxes_auto():
+    """> 8192 distinct colours that fall in only 32 RGB boxes: the sweep runs
+    on the colours themselves rather than on too few boxes."""
+    r, g, b = np.meshgrid(np.arange(100, 132), np.arange(40, 72), np.arange(200, 216), indexing="ij")
+    img = np.stack([r, g, b], -1).reshape(128, 128, 3).astype(np.uint8)
+    pal = dominant_colors(img, k="auto")
+    assert 1 <= pal.k <= 10 and pal.counts.sum() == 128 * 128
+    assert pal.sweep.ks.tolist() == list(range(1, 11))

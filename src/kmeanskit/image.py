@@ -699,7 +699,9 @@ def _cluster(feat, w, codes, k, *, space, n_init, max_iter, tol, rng, n_threads)
     binned = m > limit
     if binned:
         coarse, cw, scatter = _C.bin_means(codes, feat, w, BIN_BITS)
-    else:
+        if coarse.shape[0] < 4 * (AUTO_K_MAX if k == "auto" else k):  # too few boxes for k
+            binned = False
+    if not binned:
         coarse, cw, scatter = feat, w, 0.0
     sweep = None
     # Small problems run on one thread: the result is the same for any thread
