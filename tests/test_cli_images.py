@@ -149,3 +149,14 @@ def test_commands_documented(runner):
     for cmd in ("colors", "quantize", "demo"):
         res = runner.invoke(main, [cmd, "--help"])
         assert res.exit_code == 0 and "Example" in res.output
+
+
+def test_outputs_have_usual_permissions(runner, tmp_path):
+    import os
+
+    img = make_png(tmp_path / "in.png")
+    out = tmp_path / "q.png"
+    assert runner.invoke(main, ["quantize", str(img), "-k", "2", "-o", str(out)]).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out.stat().st_mode & 0o777) == (0o666 & ~umask)

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ._common import atomic_write_bytes, friendly_errors
+from ._common import friendly_errors
 
 #: Files the demo writes (and may overwrite) in its output folder.
 DEMO_OUTPUTS = ("demo_swatch.png", "demo_elbow.png", "demo_quantized.png")
@@ -64,7 +64,7 @@ def demo(out_dir: Path, seed: int) -> None:
     Example:
         kmeanskit demo --out out
     """
-    from ..image import dominant_colors, quantize
+    from ..image import _atomic_write, dominant_colors, quantize
     from .images import print_palette
 
     from rich.console import Console
@@ -78,11 +78,11 @@ def demo(out_dir: Path, seed: int) -> None:
     print_palette(console, "dominant colours", pal)
     out_dir.mkdir(parents=True, exist_ok=True)
     swatch, elbow, quant = (out_dir / name for name in DEMO_OUTPUTS)
-    atomic_write_bytes(swatch, _figure_png(pal.plot, (8, 1.6)), force=True)
-    atomic_write_bytes(elbow, _figure_png(pal.sweep.plot, (5, 3.2)), force=True)
+    _atomic_write(swatch, _figure_png(pal.plot, (8, 1.6)))
+    _atomic_write(elbow, _figure_png(pal.sweep.plot, (5, 3.2)))
     buf = io.BytesIO()
     quantized.save(buf, format="PNG", optimize=True)
-    atomic_write_bytes(quant, buf.getvalue(), force=True)
+    _atomic_write(quant, buf.getvalue())
     for p in (swatch, elbow, quant):
         click.echo(f"wrote {p}")
 

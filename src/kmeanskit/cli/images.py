@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ._common import atomic_write_bytes, friendly_errors
+from ._common import friendly_errors
 
 #: File suffixes picked up when a folder is given.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm",
@@ -185,7 +185,7 @@ def quantize_cmd(image, k, output, space, dither, force, seed, max_pixels):
     """
     from PIL import Image
 
-    from ..image import dominant_colors, quantize
+    from ..image import _atomic_write, dominant_colors, quantize
 
     if output.resolve() == image.resolve():
         raise click.ClickException(f"refusing to overwrite the input image {image}; "
@@ -207,7 +207,9 @@ def quantize_cmd(image, k, output, space, dither, force, seed, max_pixels):
         out.save(buf, format=fmt)
     except (OSError, KeyError, ValueError) as exc:
         raise click.ClickException(f"cannot write {fmt} for {output.name} ({exc}); try .png.")
-    atomic_write_bytes(output, buf.getvalue(), force=force)
+    if output.exists() and not force:  # appeared while we worked
+        raise click.ClickException(f"{output} exists; pass --force to overwrite it.")
+    _atomic_write(output, buf.getvalue())  # temporary file + rename; usual permissions
     click.echo(f"wrote {output} ({out.width} x {out.height}, {pal.k} colours"
                f"{', dithered' if dither else ''}): {' '.join(pal.hex)}")
 
