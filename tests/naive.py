@@ -220,3 +220,25 @@ def kmeanspp_metric(X, k, rng, metric, n_trials, w=None):
         _, c, closest = best
         idx.append(c)
     return idx
+# --- colour science (images) ---------------------------------------------------
+
+def srgb_to_lab(rgb01):
+    """sRGB floats in [0, 1] -> CIELAB (D65), the textbook formulas in NumPy."""
+    c = np.asarray(rgb01, dtype=np.float64)
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    M = np.array([[0.4124564, 0.3575761, 0.1804375],
+                  [0.2126729, 0.7151522, 0.0721750],
+                  [0.0193339, 0.1191920, 0.9503041]])
+    xyz = lin @ M.T
+    xyz = xyz / M.sum(axis=1)
+    eps = (6 / 29) ** 3
+    f = np.where(xyz > eps, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def nearest_colors(pixels, centers):
+    """Index of the nearest centre of every row (first on ties)."""
+    P = np.asarray(pixels, dtype=np.float64)
+    C = np.asarray(centers, dtype=np.float64)
+    return np.argmin(((P[:, None, :] - C[None, :, :]) ** 2).sum(axis=2), axis=1)

@@ -7,6 +7,8 @@ Public names:
 * scipy drop-in: :func:`kmeans`, :func:`kmeans2`, :func:`whiten`,
   :class:`ClusterError` and ``vq`` (also in :mod:`kmeanskit.vq`; the module
   ``kmeanskit.vq`` is itself callable as ``vq(obs, code_book)``).
+* images: :func:`dominant_colors` -> :class:`Palette`, :func:`quantize`
+  (more in :mod:`kmeanskit.image`);
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ._version import __version__
 from .core import KMeansResult, assign, fit
 from . import vq  # the module; calling it runs vq.vq (see kmeanskit.vq)
 from .vq import ClusterError, kmeans, kmeans2, whiten
+from .image import Palette, dominant_colors, quantize
 
 __all__ = [
     "__version__",
@@ -27,6 +30,9 @@ __all__ = [
     "vq",
     "whiten",
     "ClusterError",
+    "dominant_colors",
+    "quantize",
+    "Palette",
 ]
 
 

@@ -1,13 +1,24 @@
-"""``kmeanskit demo``: cluster a bundled sample and print the result."""
+"""``kmeanskit demo``: the image job on a bundled photograph.
+
+Finds the dominant colours of the bundled ``coffee.jpg`` (CC0, see
+``kmeanskit/data/README.md``) with k chosen automatically at the elbow, prints
+them, and writes the swatch, the elbow plot and the quantized image to
+``out/``.
+"""
 
 from __future__ import annotations
 
+import io
 from importlib import resources
+from pathlib import Path
 
 import click
 import numpy as np
 
 from ._common import friendly_errors
+
+#: Files the demo writes (and may overwrite) in its output folder.
+DEMO_OUTPUTS = ("demo_swatch.png", "demo_elbow.png", "demo_quantized.png")
 
 
 def load_iris():
@@ -20,31 +31,60 @@ def load_iris():
     return X, header[:4], [r[4] for r in rows]
 
 
+def demo_photo_path():
+    """Traversable of the bundled demo photograph (coffee.jpg, CC0)."""
+    return resources.files("kmeanskit") / "data" / "coffee.jpg"
+
+
+def _figure_png(draw, size) -> bytes:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size)
+    ax = fig.add_subplot()
+    draw(ax)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
 @click.command("demo")
-@click.option("-k", "n_clusters", default=3, show_default=True, help="Number of clusters.")
+@click.option("--out", "out_dir", default="out", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the swatch, elbow plot and quantized image.")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 @friendly_errors
-def demo(n_clusters: int, seed: int) -> None:
-    """Cluster the bundled iris measurements and print centres, sizes and inertia.
+def demo(out_dir: Path, seed: int) -> None:
+    """Dominant colours of a bundled photo, k chosen at the elbow.
+
+    Writes demo_swatch.png, demo_elbow.png and demo_quantized.png to the
+    output folder (replacing only those files).
 
     \b
     Example:
-        kmeanskit demo -k 3
+        kmeanskit demo --out out
     """
-    from .. import fit
+    from ..image import _atomic_write, dominant_colors, quantize
+    from .images import print_palette
 
-    X, names, species = load_iris()
-    res = fit(X, n_clusters, n_init=10, random_state=seed)
-    click.echo(f"iris: {X.shape[0]} flowers x {X.shape[1]} measurements (cm), k={n_clusters}")
-    click.echo(f"inertia {res.inertia:.4f} after {res.n_iter} iterations "
-               f"({'converged' if res.converged else 'not converged'})")
-    click.echo("cluster  size  " + "  ".join(f"{n:>16}" for n in names) + "  majority species")
-    for j in range(res.n_clusters):
-        members = np.flatnonzero(res.labels == j)
-        sp = [species[i] for i in members]
-        major = max(set(sp), key=sp.count) if sp else "-"
-        click.echo(f"{j:>7}  {members.size:>4}  " + "  ".join(f"{v:>16.3f}" for v in res.centers[j])
-                   + f"  {major}")
+    from rich.console import Console
+
+    with resources.as_file(demo_photo_path()) as photo:
+        pal = dominant_colors(photo, k="auto", random_state=seed)
+        quantized = quantize(photo, pal)
+    console = Console(highlight=False, soft_wrap=True)
+    click.echo(f"coffee.jpg ({quantized.width} x {quantized.height}, CC0 photo by Rachel Michetti): "
+               f"k = {pal.k} chosen at the elbow of the inertia curve for k = 1..{int(pal.sweep.ks[-1])}")
+    print_palette(console, "dominant colours", pal)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    swatch, elbow, quant = (out_dir / name for name in DEMO_OUTPUTS)
+    _atomic_write(swatch, _figure_png(pal.plot, (8, 1.6)))
+    _atomic_write(elbow, _figure_png(pal.sweep.plot, (5, 3.2)))
+    buf = io.BytesIO()
+    quantized.save(buf, format="PNG", optimize=True)
+    _atomic_write(quant, buf.getvalue())
+    for p in (swatch, elbow, quant):
+        click.echo(f"wrote {p}")
 
 
 def register(group: click.Group) -> None:
