@@ -68,6 +68,7 @@ class Outcome:
     seconds: float             # wall time of the fit call itself
     n_iter: int
     centers: np.ndarray
+    note: str = ""             # e.g. "sklearnex fell back to scikit-learn"
 
 
 @dataclass

@@ -56,7 +56,8 @@ def run(quick: bool, repeats: int | None = None, workloads=None, libraries=None,
                 fn(0)
             except Exception:  # noqa: BLE001 - the real run reports it
                 pass
-        res = {name: {"t": [], "inertia": [], "iters": [], "error": None} for name, _ in libs}
+        res = {name: {"t": [], "inertia": [], "iters": [], "error": None, "notes": set()}
+               for name, _ in libs}
         for s in seeds:
             for name, fn in libs:
                 r = res[name]
@@ -67,6 +68,8 @@ def run(quick: bool, repeats: int | None = None, workloads=None, libraries=None,
                 except Exception as e:  # noqa: BLE001
                     r["error"] = f"{type(e).__name__}: {e}"
                     continue
+                if o.note:
+                    r["notes"].add(o.note)
                 r["t"].append(o.seconds)
                 r["iters"].append(o.n_iter)
                 r["inertia"].append(exact_inertia(X, o.centers))
@@ -79,6 +82,7 @@ def run(quick: bool, repeats: int | None = None, workloads=None, libraries=None,
             if name not in mean:
                 notes.append(f"{w.name} / {name}: {r['error']}")
                 continue
+            notes += sorted(f"{w.name} / {name}: {n}" for n in r["notes"])
             t, inert = mean[name]
             rows.append([w.name, name, t, float(np.mean(r["iters"])), f"{inert:.7g}",
                          t / sk[0] if sk else None,

@@ -133,6 +133,7 @@ def _table(w, X, runners, res, per_iter: bool, mode):
         rows.append(row)
         if r.note:
             notes.append(f"{r.name}: {r.note}")
+        notes += sorted({f"{r.name}: {o.note}" for o in s.outcomes if o.note})
         if not r.peer:
             summary[r.name] = ratio
     headers = ["library", "ms / iteration" if per_iter else "time to convergence (s)", "iterations",

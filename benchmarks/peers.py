@@ -5,6 +5,7 @@ the clock starts and are noted in the tables."""
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 
@@ -63,23 +64,54 @@ def _sk_class(flavour):
     return KMeans
 
 
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def _fit_sk(km, X, flavour):
+    """Fit, timed; for sklearnex also check from its log that oneDAL ran
+    (it silently falls back to scikit-learn for unsupported settings)."""
+    note = ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if flavour != "sklearnex":
+            t, _ = _clock(lambda: km.fit(X))
+        else:
+            log = logging.getLogger("sklearnex")
+            h, old = _Capture(), (log.level, log.propagate)
+            log.addHandler(h)
+            log.setLevel(logging.INFO)
+            log.propagate = False
+            try:
+                t, _ = _clock(lambda: km.fit(X))
+            finally:
+                log.removeHandler(h)
+                log.setLevel(old[0])
+                log.propagate = old[1]
+            fit_msgs = [m for m in h.messages if "KMeans.fit" in m]
+            if fit_msgs and not any("accelerated" in m for m in fit_msgs):
+                note = "sklearnex fell back to scikit-learn: " + fit_msgs[-1].strip()
+    return t, note
+
+
 def sklearn_from(X, C0, max_iter, tol, algorithm="lloyd", flavour="sklearn"):
     KMeans = _sk_class(flavour)
     km = KMeans(n_clusters=C0.shape[0], init=np.array(C0), n_init=1, max_iter=max_iter, tol=tol,
                 algorithm=algorithm)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t, _ = _clock(lambda: km.fit(X))
-    return Outcome(t, int(km.n_iter_), np.asarray(km.cluster_centers_))
+    t, note = _fit_sk(km, X, flavour)
+    return Outcome(t, int(km.n_iter_), np.asarray(km.cluster_centers_), note)
 
 
 def sklearn_default(X, k, seed, flavour="sklearn"):
     KMeans = _sk_class(flavour)
     km = KMeans(n_clusters=k, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t, _ = _clock(lambda: km.fit(X))
-    return Outcome(t, int(km.n_iter_), np.asarray(km.cluster_centers_))
+    t, note = _fit_sk(km, X, flavour)
+    return Outcome(t, int(km.n_iter_), np.asarray(km.cluster_centers_), note)
 
 
 # -- faiss --------------------------------------------------------------------
