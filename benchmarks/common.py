@@ -61,6 +61,7 @@ class Runner:
     peer: bool = True          # False for kmeanskit rows
     equal_work: bool = True    # False for rows that do less work (faiss defaults)
     note: str = ""
+    max_runs: int | None = None  # timed runs at most (slow single-threaded peers)
 
 
 @dataclass
@@ -78,9 +79,16 @@ class Samples:
     error: str | None = None
 
 
-def interleave(runners, mode, repeats, warmup=True, log=None):
-    """Run every runner ``repeats`` times in the order A B C A B C ...
-    A runner that raises is recorded with its error and not run again."""
+#: Pause before each timed run: OpenMP/TBB worker threads of the previous
+#: library keep spinning for a while after its parallel regions end, and would
+#: otherwise steal the cores from the next library in the interleaving.
+PAUSE_S = 0.3
+
+
+def interleave(runners, mode, repeats, warmup=True, log=None, pause=PAUSE_S):
+    """Run every runner ``repeats`` times in the order A B C A B C ...,
+    sleeping ``pause`` seconds before each timed run. A runner that raises is
+    recorded with its error and not run again."""
     res = {r.name: Samples() for r in runners}
     if warmup:
         for r in runners:
@@ -91,8 +99,10 @@ def interleave(runners, mode, repeats, warmup=True, log=None):
     for rep in range(repeats):
         for r in runners:
             s = res[r.name]
-            if s.error:
+            if s.error or (r.max_runs is not None and len(s.times) >= r.max_runs):
                 continue
+            if pause:
+                time.sleep(pause)
             try:
                 out = r.fn(mode)
             except Exception as e:  # noqa: BLE001
@@ -109,7 +119,7 @@ def interleave(runners, mode, repeats, warmup=True, log=None):
 # --------------------------------------------------------------------------
 # exact inertia
 
-def exact_sq_distances(X, C, chunk=65536) -> np.ndarray:
+def exact_sq_distances(X, C, chunk=None) -> np.ndarray:
     """Squared distance of every row to its nearest centre, in float64.
 
     The nearest centre is found with the float64 expansion
@@ -118,6 +128,7 @@ def exact_sq_distances(X, C, chunk=65536) -> np.ndarray:
     cancellation. Used the same way for every library's centres."""
     C = np.asarray(C, dtype=np.float64)
     cc = np.einsum("ij,ij->i", C, C)
+    chunk = chunk or max(1024, (1 << 22) // max(1, C.shape[0]))  # ~32 MiB of distances
     out = np.empty(X.shape[0])
     for s in range(0, X.shape[0], chunk):
         x = np.asarray(X[s:s + chunk], dtype=np.float64)
@@ -249,6 +260,12 @@ def versions() -> dict:
     return out
 
 
+def _faiss_threads():
+    import faiss
+
+    return faiss.omp_get_max_threads()
+
+
 def machine_description(removed_env=()) -> str:
     import numba
     from threadpoolctl import threadpool_info
@@ -262,7 +279,9 @@ def machine_description(removed_env=()) -> str:
         f"- OS / Python: {platform.platform()} / {platform.python_version()}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
         f"- Threads: numba {numba.get_num_threads()} (NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}), "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}",
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+        + (f", faiss {_faiss_threads()}" if have("faiss") else ""),
+        "- Each library runs with its default (all-core) threads unless a table says otherwise",
         "- Removed from the bench environment (OpenBLAS work-arounds): "
         + (", ".join(removed_env) if removed_env else "none were set"),
         "- threadpoolctl:",

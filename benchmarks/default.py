@@ -13,10 +13,12 @@ time, inertia / scikit-learn's inertia - 1, time / scikit-learn-intelex's.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from . import data, peers
-from .common import exact_inertia, section, table
+from .common import PAUSE_S, exact_inertia, section, table
 
 
 def runners(X, k, libraries=None):
@@ -43,6 +45,7 @@ def run(quick: bool, repeats: int | None = None, workloads=None, libraries=None,
     """``repeats`` is the number of seeds (default 5, 1 with --quick)."""
     n_seeds = seeds or repeats or (1 if quick else 5)
     seeds = list(range(n_seeds))
+    pause = 0.05 if quick else PAUSE_S
     rows, notes = [], []
     for w in (workloads or data.workloads(quick)):
         if log:
@@ -63,6 +66,7 @@ def run(quick: bool, repeats: int | None = None, workloads=None, libraries=None,
                 r = res[name]
                 if r["error"]:
                     continue
+                time.sleep(pause)
                 try:
                     o = fn(s)
                 except Exception as e:  # noqa: BLE001

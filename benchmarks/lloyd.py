@@ -21,15 +21,19 @@ way for all (float64, see ``common.exact_inertia``).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from . import data, peers
-from .common import Runner, interleave, exact_inertia, limit_threads, median, section, table
+from .common import PAUSE_S, Runner, interleave, exact_inertia, limit_threads, median, section, table
 
 FIXED_ITERS = 10
 TOL = 1e-4
 #: scipy rows are skipped when one 10-iteration run is predicted to take longer.
 SCIPY_LIMIT_S = 60.0
+#: ... and run only once (not repeated) when predicted to take longer than this.
+SCIPY_ONCE_S = 10.0
 
 
 class Skip(Exception):
@@ -92,13 +96,17 @@ def make_runners(w, X, C0, libraries=None):
             if mode == "warmup":
                 out = peers.scipy_kmeans2_from(X, C0, 1)
                 est["s"] = out.seconds * FIXED_ITERS
+                if est["s"] > SCIPY_ONCE_S:
+                    scipy_row.max_runs = 1
+                    scipy_row.note = f"run once (predicted {est['s']:.0f} s per run)"
                 return out
             if mode != "fixed":
                 raise Skip("fixed-iteration table only")
             if est.get("s", 0) > SCIPY_LIMIT_S:
                 raise Skip(f"skipped: one run predicted at {est['s']:.0f} s (> {SCIPY_LIMIT_S:.0f} s)")
             return peers.scipy_kmeans2_from(X, C0, FIXED_ITERS)
-        rows.append(Runner("scipy kmeans2 (1 thread)", fn_scipy))
+        scipy_row = Runner("scipy kmeans2 (1 thread)", fn_scipy)
+        rows.append(scipy_row)
     return rows
 
 
@@ -141,7 +149,7 @@ def _table(w, X, runners, res, per_iter: bool, mode):
     return table(headers, rows), notes, summary
 
 
-def thread_scaling(quick, repeats, libraries=None, log=None):
+def thread_scaling(quick, repeats, libraries=None, log=None, pause=PAUSE_S):
     """kmeanskit ("auto"), scikit-learn and faiss on the pixels workload with
     1 and 2 threads: ms per iteration over 10 iterations from the same start."""
     w = data.workload("pixels", quick)
@@ -163,6 +171,7 @@ def thread_scaling(quick, repeats, libraries=None, log=None):
     for rep in range(repeats):
         for t in threads:
             for name, fn in libs:
+                time.sleep(pause)
                 with limit_threads(t):
                     o = fn(t, FIXED_ITERS)
                 times[(name, t)].append(o.seconds / max(1, o.n_iter))
@@ -185,16 +194,18 @@ def run(quick: bool, repeats: int | None = None, workloads=None, libraries=None,
     restricts the rows to a set of {"kmeanskit", "sklearn", "sklearnex",
     "faiss", "scipy"}."""
     repeats = repeats or (1 if quick else 3)
+    pause = 0.05 if quick else PAUSE_S
     out, summary_rows = [], []
     for w in (workloads or data.workloads(quick)):
         if log:
             log(f"  lloyd: {w.label}")
         X, C0 = data.load(w), data.initial_centres(w)
         runners = make_runners(w, X, C0, libraries)
-        res = interleave(runners, "fixed", repeats, warmup=True, log=log)
+        res = interleave(runners, "fixed", repeats, warmup=True, log=log, pause=pause)
         fixed_tab, fixed_notes, fixed_sum = _table(w, X, runners, res, True, "fixed")
         conv_runners = [r for r in runners if not r.name.startswith("scipy")]
-        res_c = interleave(conv_runners, "converge", repeats, warmup=False, log=log)
+        res_c = interleave(conv_runners, "converge", repeats, warmup=False, log=log,
+                           pause=pause)
         conv_tab, conv_notes, conv_sum = _table(w, X, conv_runners, res_c, False, "converge")
         out.append(section(f"{w.label}: {FIXED_ITERS} iterations from the same start", fixed_tab,
                            [f"data: {w.description}"] + fixed_notes))
@@ -210,5 +221,5 @@ def run(quick: bool, repeats: int | None = None, workloads=None, libraries=None,
                            ["targets: per iteration <= 0.3 on pixels (issue 2); to convergence <= 0.5 "
                             "on every workload (issue 4)"]))
     if threads and (workloads is None):
-        out.append(thread_scaling(quick, repeats, libraries, log))
+        out.append(thread_scaling(quick, repeats, libraries, log, pause))
     return out

@@ -83,14 +83,14 @@ def _fit_sk(km, X, flavour):
             t, _ = _clock(lambda: km.fit(X))
         else:
             log = logging.getLogger("sklearnex")
-            h, old = _Capture(), (log.level, log.propagate)
-            log.addHandler(h)
+            h, old = _Capture(), (log.level, log.propagate, list(log.handlers))
+            log.handlers[:] = [h]   # capture only (sklearnex's own handler would print)
             log.setLevel(logging.INFO)
             log.propagate = False
             try:
                 t, _ = _clock(lambda: km.fit(X))
             finally:
-                log.removeHandler(h)
+                log.handlers[:] = old[2]
                 log.setLevel(old[0])
                 log.propagate = old[1]
             fit_msgs = [m for m in h.messages if "KMeans.fit" in m]

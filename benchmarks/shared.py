@@ -15,7 +15,7 @@ import sys
 import time
 
 from . import data, peers
-from .common import median, section, table
+from .common import PAUSE_S, median, section, table
 
 ITERS = 10
 
@@ -28,6 +28,7 @@ def spinner():
 
 def run(quick: bool, repeats: int | None = None, log=None, libraries=None) -> list[str]:
     repeats = repeats or (1 if quick else 3)
+    pause = 0.05 if quick else PAUSE_S
     w = data.workload("pixels", quick)
     X, C0 = data.load(w), data.initial_centres(w)
     avail = peers.available()
@@ -54,6 +55,7 @@ def run(quick: bool, repeats: int | None = None, log=None, libraries=None) -> li
             sp = spinner() if busy else None
             try:
                 for name, fn in libs:
+                    time.sleep(pause)
                     o = fn(ITERS)
                     times[(name, busy)].append(o.seconds / max(1, o.n_iter))
                     if log:
