@@ -143,8 +143,8 @@ QUICK_N = 20_000
 QUICK = [
     Workload("pixels", QUICK_N, 3, 8, np.float32, "pixels", FULL[0].description),
     Workload("tabular", QUICK_N, 16, 32, np.float64, "tabular", FULL[1].description),
-    Workload("embeddings", QUICK_N, 128, 64, np.float32, "embeddings", FULL[2].description),
-    Workload("large_k", QUICK_N, 32, 200, np.float32, "large_k", FULL[3].description),
+    Workload("embeddings", QUICK_N, 128, 32, np.float32, "embeddings", FULL[2].description),
+    Workload("large_k", QUICK_N, 32, 100, np.float32, "large_k", FULL[3].description),
     Workload("low_d", QUICK_N, 2, 100, np.float64, "low_d", FULL[4].description),
 ]
 

@@ -94,7 +94,7 @@ def run(quick: bool, repeats: int | None = None, workloads=None, libraries=None,
                          t / skx[0] if skx else None])
     body = table(["workload", "library", "time (s)", "iterations", "inertia (float64)",
                   "time / sklearn", "inertia vs sklearn", "time / sklearnex"], rows)
-    return [section(f"Default fit, mean over {n_seeds} seeds", body, [
+    return [section(f"Default fit, mean over {n_seeds} seed{'s' if n_seeds > 1 else ''}", body, [
         "Each library's default call with random_state/seed = 0..{}; seeding included; "
         "libraries interleaved per seed.".format(n_seeds - 1),
         "targets (issue 4): inertia vs sklearn <= +0.1% (mean over 5 seeds), time / sklearn <= 0.3, "
