@@ -81,6 +81,18 @@ def run_suite(name, args, log):
     return mod.run(quick=args.quick, repeats=args.repeats, log=log), None
 
 
+def threading_note():
+    """numba's threading layer is only known once a parallel kernel ran."""
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:
+        layer = "none chosen (no parallel kernel ran)"
+    return (f"_numba threading layer used: {layer} "
+            f"(NUMBA_THREADING_LAYER={numba.config.THREADING_LAYER})_\n")
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true",
@@ -131,6 +143,8 @@ def main(argv=None):
         print(text, flush=True)
         parts.append(text)
         write_atomic(args.out, "\n".join(parts))
+    parts.append(threading_note())
+    print(parts[-1])
     write_atomic(args.out, "\n".join(parts))
     log(f"results written to {args.out}")
     return 1 if failed else 0
