@@ -26,8 +26,24 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
 
-bench:
-	$(MAKE) -C benchmarks bench
+# Benchmarks run in their own virtualenv with the peer libraries (never needed
+# by the package or its tests). Pass options with BENCH_ARGS, e.g.
+#   make bench BENCH_ARGS="--quick --only lloyd"
+BENCH_VENV := .bench-venv
+BENCH_ARGS ?=
+$(BENCH_VENV)/bin/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+
+$(BENCH_VENV)/.installed: pyproject.toml | $(BENCH_VENV)/bin/python
+	$(BENCH_VENV)/bin/python -m pip install -q -e . scikit-learn scikit-learn-intelex faiss-cpu \
+		scipy pillow colorthief psutil threadpoolctl
+	touch $@
+
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (old-OpenBLAS work-arounds set on some
+# machines) slow a current numpy: the benchmarks run without them.
+bench: $(BENCH_VENV)/.installed
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BENCH_VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .bench-venv out build dist
