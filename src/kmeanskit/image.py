@@ -29,7 +29,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from ._fileutil import atomic_write_bytes as _atomic_write
 from ._kernels import color as _C
 from ._validation import RANDOM_STATE, Interval, Kind, Options, check_random_state, validate_params
 
@@ -575,24 +575,6 @@ def _rectangle(xy, w, h, color):
     from matplotlib.patches import Rectangle
 
     return Rectangle(xy, w, h, facecolor=color, edgecolor="none")
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the file private
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 # --- the pipeline ------------------------------------------------------------

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from pathlib import Path
 
 import click
+
+from .._fileutil import atomic_write_bytes as _atomic_write
 
 
 def friendly_errors(func):
@@ -27,19 +28,9 @@ def friendly_errors(func):
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and
-    an atomic rename. Refuses to replace an existing file unless ``force``."""
+    """Write ``data`` to ``path`` atomically (see ``kmeanskit._fileutil``).
+    Refuses to replace an existing file unless ``force``."""
     path = Path(path)
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; pass --force to overwrite it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return _atomic_write(path, data)
