@@ -387,7 +387,7 @@ def run_metric_kmeans(X, k, metric, *, w=None, init="k-means++", n_init=1, max_i
     ``on_run(r, result)`` is called after each run (progress reporting)."""
     eng = MetricEngine(X, w, k, metric)
     best = None
-    with thread_context(n_threads, False):
+    with thread_context(n_threads, False, work=X.shape[0] * k * X.shape[1]):
         tol_abs = tolerance(X, tol, metric, eng.xinv)
         for r in range(n_init):
             C0 = initial_centers(X, k, w, init, rng, metric, eng.xinv)

@@ -42,14 +42,29 @@ def use_gemm(d: int, k: int) -> bool:
     return d >= GEMM_MIN_D and k >= GEMM_MIN_K
 
 
+#: Below this much work per pass (n x k x d) a fit runs on one thread.
+PARALLEL_MIN_WORK = 1 << 17
+
+
 @contextlib.contextmanager
-def thread_context(n_threads: int | None, blas_single: bool):
+def thread_context(n_threads: int | None, blas_single: bool, work: float | None = None):
     """Set numba's thread count (restored afterwards) and, when the kernels
     call BLAS from inside their parallel loops, pin BLAS to one thread so the
-    two pools never oversubscribe the cores."""
+    two pools never oversubscribe the cores.
+
+    ``work`` (about n x k x d per pass) below ``PARALLEL_MIN_WORK`` runs on
+    one thread unless ``n_threads`` asks otherwise: waking threads costs more
+    than such a pass. Blocks are handed to threads dynamically (one at a
+    time), so a core busy with another process slows a fit down gracefully.
+    None of this changes any result: the blocks are fixed by the shape.
+    """
     old = numba.get_num_threads()
+    old_chunk = numba.get_parallel_chunksize()
     if n_threads is not None:
         numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
+    elif work is not None and work < PARALLEL_MIN_WORK:
+        numba.set_num_threads(1)
+    numba.set_parallel_chunksize(1)
     try:
         if blas_single:
             from threadpoolctl import threadpool_limits
@@ -60,6 +75,7 @@ def thread_context(n_threads: int | None, blas_single: bool):
             yield
     finally:
         numba.set_num_threads(old)
+        numba.set_parallel_chunksize(old_chunk)
 
 
 class Engine:
@@ -353,7 +369,7 @@ def run_kmeans(X, k, *, w=None, init="k-means++", n_init=1, max_iter=300, tol=1e
     algo = ALGORITHMS[resolve_algorithm(algorithm, n, d, k, X.dtype)]
     engine = Engine(X, w, k)
     best = None
-    with thread_context(n_threads, engine.gemm):
+    with thread_context(n_threads, engine.gemm, work=n * k * d):
         tol_abs = tolerance(X, tol)
         for r in range(n_init):
             C0 = initial_centers(X, k, w, init, rng)

@@ -253,6 +253,6 @@ def assign_arrays(X, C, w=None, n_threads=None):
     engine = _solver.Engine(X, w, C.shape[0])
     labels = np.empty(X.shape[0], dtype=np.int32)
     d2 = np.empty(X.shape[0])
-    with _solver.thread_context(n_threads, engine.gemm):
+    with _solver.thread_context(n_threads, engine.gemm, work=X.shape[0] * C.shape[0] * X.shape[1]):
         stats, _, _ = engine.assign(C, labels, update=False, dist_out=d2)
     return labels, d2, float(stats[STAT_INERTIA])

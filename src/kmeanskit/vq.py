@@ -240,7 +240,7 @@ def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=Non
     gen = _rng(rng, seed)
     engine = _solver.Engine(X, None, k)
     best_book, best_dist = None, np.inf
-    with _solver.thread_context(None, engine.gemm):
+    with _solver.thread_context(None, engine.gemm, work=X.shape[0] * k * X.shape[1]):
         for _ in range(iter):
             try:
                 guess_k = kmeans_plusplus(X, k, None, gen)
@@ -381,7 +381,7 @@ def kmeans2(data, k, iter=10, thresh=1e-05, minit="random", missing="warn", chec
     C = np.ascontiguousarray(code_book.reshape(-1, 1) if one_d else code_book, dtype=X.dtype)
     engine = _solver.Engine(X, None, nc)
     labels = np.empty(X.shape[0], dtype=np.int32)
-    with _solver.thread_context(None, engine.gemm):
+    with _solver.thread_context(None, engine.gemm, work=X.shape[0] * nc * X.shape[1]):
         for _ in range(int(iter)):
             _, sums, counts = engine.assign(C, labels, update=True)
             has = counts > 0
