@@ -13,7 +13,8 @@ semantics, including scipy's own conventions, which hold *only* here:
 
 Differences, all documented: ``kmeans`` seeds each restart with greedy
 k-means++ instead of scipy's random rows (same or lower distortion, fewer
-iterations); ``minit='++'`` in ``kmeans2`` is greedy k-means++ too; more
+iterations; on more than 4 x max(20000, 100 k) rows, greedy k-means++ on a
+sample refined by Lloyd on that sample, as ``init="auto"`` in ``fit``); ``minit='++'`` in ``kmeans2`` is greedy k-means++ too; more
 clusters than distinct points is a ``ValueError`` instead of a silent
 collapse; 3-D and empty input raise ``ValueError`` in ``whiten`` as well.
 """
@@ -27,7 +28,7 @@ import warnings
 import numpy as np
 
 from . import _solver
-from ._init import FewDistinctPointsError, kmeans_plusplus
+from ._init import FewDistinctPointsError, auto_init, kmeans_plusplus
 from ._kernels.lloyd import STAT_SQRT, count_distinct_upto
 from ._validation import DataTypeError, check_random_state
 
@@ -243,7 +244,7 @@ def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=Non
     with _solver.thread_context(None, engine.gemm, work=X.shape[0] * k * X.shape[1]):
         for _ in range(iter):
             try:
-                guess_k = kmeans_plusplus(X, k, None, gen)
+                guess_k = auto_init(X, k, None, gen)
             except FewDistinctPointsError as exc:
                 raise ValueError(str(exc)) from None
             book, dist = _kmeans_run(engine, guess_k, thresh)
