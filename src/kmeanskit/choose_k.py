@@ -63,6 +63,7 @@ _TIE_ORDER = ("silhouette", "gap", "elbow", "calinski_harabasz", "davies_bouldin
 
 CHOOSE_K_CONSTRAINTS = {
     "distortion": [Options(("inertia", "scipy"))],
+    "elbow_scale": [Options(("log", "linear"))],
     "S": [Interval(float, 0, None, closed_low=False)],
     "n_init": [Interval(int, 1, None)],
     "max_iter": [Interval(int, 1, None)],
@@ -146,7 +147,7 @@ def kneedle(x, y, *, S=1.0, curve="auto", direction="auto", online=False) -> Kne
     if np.any(np.diff(x) <= 0):
         raise ValueError("x must be strictly increasing.")
     if np.ptp(y) == 0:
-        return Knee(None, "the curve is flat, so it has no knee.", S, curve, direction)
+        return Knee(None, "the curve is flat, so it has no knee.", S, "flat", "flat")
     if curve == "auto" or direction == "auto":
         d_, c_ = find_shape(x, y)
         direction = d_ if direction == "auto" else direction
@@ -156,11 +157,11 @@ def kneedle(x, y, *, S=1.0, curve="auto", direction="auto", online=False) -> Kne
         kl = KneeLocator(x, y, S=S, curve=curve, direction=direction, online=online)
     if kl.knee is not None:
         i = int(np.flatnonzero(x == kl.knee)[0])
-        return Knee(float(kl.knee), f"Kneedle ({direction} {curve} curve, S={S:g}) found the knee "
-                    f"where the normalised curve is farthest ({kl.y_difference[_diff_index(kl, i)]:.3f}) "
-                    "from the straight line between its ends.", S, curve, direction)
+        return Knee(float(kl.knee), f"Kneedle ({direction} {curve} curve, S={S:g}): the normalised "
+                    f"curve's distance from its chord peaks here ({kl.y_difference[_diff_index(kl, i)]:.3f}) "
+                    "and then drops below the threshold.", S, curve, direction)
     yd = kl.y_difference
-    if kl.maxima_indices.size == 0 or np.max(yd) <= 0:
+    if kl.maxima_indices.size == 0 or np.max(yd) <= 1e-9:
         why = "the curve never bends away from the straight line between its ends"
     else:
         why = (f"no bend stands out at sensitivity S={S:g}: after its highest point "
@@ -223,6 +224,7 @@ class KSweep:
     seed_time: float = 0.0
     n_rows_clustered: int = 0
     notes: list = field(default_factory=list)
+    elbow_scale: str = "linear"
 
     # -- recommendations --
     @property
@@ -319,6 +321,7 @@ class KSweep:
         return {
             "criteria": list(self.criteria),
             "distortion": self.distortion_kind,
+            "elbow_scale": self.elbow_scale,
             "per_k": rows,
             "knee": self.knee,
             "knee_reason": self.knee_reason,
@@ -527,7 +530,7 @@ def _reference_sets(X, w, B, kind, n_ref, rng):
 
 
 def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None, random_state=None,
-             distortion="inertia", S=1.0, n_init=1, max_iter=300, tol=1e-4, gap_references=10,
+             distortion="inertia", elbow_scale="log", S=1.0, n_init=1, max_iter=300, tol=1e-4, gap_references=10,
              gap_reference="box", gap_max_samples=10_000, silhouette_max_exact=_m.SILHOUETTE_MAX_EXACT,
              silhouette_samples=_m.SILHOUETTE_N_SAMPLES, dedupe="auto", presample="auto",
              keep_models=True, n_threads=None) -> KSweep:
@@ -555,6 +558,13 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
         Curve for the elbow: the inertia (sum of squared distances) or
         ``kmeanskit.vq.kmeans``' distortion, the mean non-squared distance
         of the rows to their centres (the classic scipy tutorial's elbow).
+    elbow_scale : {"log", "linear"}
+        Find the knee on ``log(distortion)`` (default) or on the distortion
+        itself. On the log scale a bend is judged by the *relative* drop, so
+        one dominant early drop (two far-apart groups of blobs) does not hide
+        the true elbow: on a grid of well-separated Gaussian blobs the log
+        knee found the true k in 100% of cases against 59% for the linear
+        one (see docs/choose_k.md).
     S : float
         Kneedle's sensitivity (1 as in the paper; larger is more
         conservative).
@@ -614,7 +624,7 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
     """
     if isinstance(criteria, str):
         criteria = tuple(CRITERIA) if criteria == "all" else (criteria,)
-    validate_params(dict(distortion=distortion, S=S, n_init=n_init, max_iter=max_iter, tol=tol,
+    validate_params(dict(distortion=distortion, elbow_scale=elbow_scale, S=S, n_init=n_init, max_iter=max_iter, tol=tol,
                          random_state=random_state, gap_references=gap_references,
                          gap_reference=gap_reference, gap_max_samples=gap_max_samples, dedupe=dedupe,
                          presample=presample,
@@ -703,18 +713,25 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
         gap = logw_ref.mean(axis=0) - logw
         gap_se = logw_ref.std(axis=0) * np.sqrt(1.0 + 1.0 / gap_references)
 
-    knee = (kneedle(ks, dist, S=S, curve="convex", direction="decreasing") if "elbow" in criteria
+    if elbow_scale == "log" and not np.all(dist > 0):
+        elbow_scale = "linear"
+        notes.append("The distortion reaches 0, so the knee was sought on the linear curve.")
+    curve_y = np.log(dist) if elbow_scale == "log" else dist
+    knee = (kneedle(ks, curve_y, S=S, curve="convex", direction="decreasing") if "elbow" in criteria
             else Knee(None, "the elbow criterion was not requested.", S, "convex", "decreasing"))
     # A distortion curve falls and flattens (convex, decreasing); we state
     # that shape instead of guessing it, and say so when the data disagree.
-    if "elbow" in criteria and ks.size >= 3 and np.ptp(dist) > 0:
+    if "elbow" in criteria and ks.size >= 3 and np.ptp(curve_y) > 0:
         from kneed.shape_detector import find_shape
 
-        shape = find_shape(ks.astype(float), dist)
+        shape = find_shape(ks.astype(float), curve_y)
         if shape != ("decreasing", "convex"):
-            knee = kneedle(ks, dist, S=S)
+            knee = kneedle(ks, curve_y, S=S)
             notes.append(f"The distortion curve looks {shape[0]} and {shape[1]}, not the usual "
                          "decreasing convex shape; Kneedle used the detected shape.")
+    if "elbow" in criteria and elbow_scale == "log":
+        knee = Knee(knee.x, knee.reason.replace("Kneedle (", "Kneedle on log(distortion) (", 1),
+                    knee.S, knee.curve, knee.direction)
 
     models = {}
     if keep_models:
@@ -726,7 +743,7 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
                   silhouette_se=sil_se, calinski_harabasz=ch, davies_bouldin=db, gap=gap, gap_se=gap_se,
                   fit_time=np.array([times[int(kk)] for kk in ks]), n_iter=n_iter, criteria=criteria,
                   knee_info=knee, models=models, seed_time=seed_time, n_rows_clustered=n_rows,
-                  notes=notes)
+                  notes=notes, elbow_scale=elbow_scale)
 
 
 def bench_sweep(X, k=range(1, 11), random_state=0, n_threads=None) -> KSweep:

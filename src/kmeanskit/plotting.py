@@ -33,8 +33,10 @@ def _new_ax(ax):
     return ax
 
 
-def elbow_plot(k, distortion, knee=None, *, ax=None, ylabel="inertia (sum of squared distances)"):
-    """Distortion against k, with the knee marked (when there is one).
+def elbow_plot(k, distortion, knee=None, *, ax=None, ylabel="inertia (sum of squared distances)",
+               log=False):
+    """Distortion against k, with the knee marked (when there is one); a
+    log y axis with ``log=True``.
 
     Returns
     -------
@@ -62,6 +64,8 @@ def elbow_plot(k, distortion, knee=None, *, ax=None, ylabel="inertia (sum of squ
     ax.set_xlabel("number of clusters k")
     ax.set_ylabel(ylabel)
     ax.set_xticks(k)
+    if log:
+        ax.set_yscale("log")
     return ax
 
 
@@ -110,14 +114,15 @@ def plot_sweep(sweep, ax=None):
     4
     """
     ylabel = _LABELS["scipy" if sweep.distortion_kind == "scipy" else "inertia"]
+    log = sweep.elbow_scale == "log"
     if ax is not None:
-        return elbow_plot(sweep.k, sweep.distortion, sweep.knee, ax=ax, ylabel=ylabel)
+        return elbow_plot(sweep.k, sweep.distortion, sweep.knee, ax=ax, ylabel=ylabel, log=log)
     plt = _pyplot()
     others = [c for c in sweep.criteria if c != "elbow"]
     n = 1 + len(others)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
     axes = axes[0]
-    elbow_plot(sweep.k, sweep.distortion, sweep.knee, ax=axes[0], ylabel=ylabel)
+    elbow_plot(sweep.k, sweep.distortion, sweep.knee, ax=axes[0], ylabel=ylabel, log=log)
     votes = sweep.votes()
     for a, c in zip(axes[1:], others):
         se = {"silhouette": sweep.silhouette_se, "gap": sweep.gap_se}.get(c)
