@@ -97,7 +97,7 @@ def test_shared_seeding_is_a_prefix():
 
 def test_sweep_fits_equal_fit_from_the_shared_seeds():
     X = _blob_data()
-    sw = choose_k(X, range(1, 7), random_state=5)
+    sw = choose_k(X, range(1, 7), random_state=5, n_init=1)
     idx = kmeans_plusplus_indices(X, 6, None, np.random.default_rng(5), n_trials=2 + int(math.log(6)))
     for k in range(1, 7):
         ref = kmeanskit.fit(X, k, init=X[idx[:k]])
@@ -153,19 +153,19 @@ def test_gap_statistic_finds_blobs_and_one_cluster_on_uniform_noise():
 
 def test_gap_matches_a_direct_computation():
     X = _blob_data(seed=4, n=200, k=3)
-    sw = choose_k(X, range(1, 5), criteria=("gap",), random_state=7, gap_references=5)
+    sw = choose_k(X, range(1, 5), criteria=("gap",), random_state=7, gap_references=5, n_init=2)
     # Recompute: same rng stream (one data sweep, then the reference sets in order).
     rng = np.random.default_rng(7)
     from kmeanskit.choose_k import _reference_sets, _sweep_inertia
 
     ks = np.arange(1, 5)
-    fits, _, _ = _sweep_inertia(X, None, ks, rng, n_init=1, max_iter=300, tol=1e-4, n_threads=None)
+    fits, _, _ = _sweep_inertia(X, None, ks, rng, n_init=2, max_iter=300, tol=1e-4, n_threads=None)
     logw = np.log([fits[k].inertia / 200 for k in ks])
     refs = []
     lo, hi = X.min(0), X.max(0)
     for b in range(5):
         R = rng.uniform(lo, hi, size=(200, 2))
-        rf, _, _ = _sweep_inertia(R, None, ks, rng, n_init=1, max_iter=300, tol=1e-4, n_threads=None)
+        rf, _, _ = _sweep_inertia(R, None, ks, rng, n_init=2, max_iter=300, tol=1e-4, n_threads=None)
         refs.append([np.log(rf[k].inertia / 200) for k in ks])
     refs = np.array(refs)
     np.testing.assert_allclose(sw.gap, refs.mean(0) - logw, rtol=1e-10)
@@ -248,8 +248,8 @@ def test_explain_reports_agreement_and_disagreement():
                   n_iter=np.ones(5, int), criteria=("elbow", "silhouette"),
                   knee_info=kneedle(np.arange(1, 6), [100.0, 20, 15, 12, 10]))
     assert fake.votes() == {"elbow": 2, "silhouette": 3}
-    assert fake.best_k == 3  # tie broken by the silhouette
-    assert "The criteria disagree: elbow picks k = 2" in fake.explain()
+    assert fake.best_k == 2  # tie broken by the elbow
+    assert "The criteria disagree: silhouette picks k = 3" in fake.explain()
 
 
 def test_no_knee_gives_no_silent_guess():

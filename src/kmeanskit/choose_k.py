@@ -59,13 +59,13 @@ CRITERIA = {
 }
 DEFAULT_CRITERIA = ("elbow", "silhouette", "calinski_harabasz", "davies_bouldin")
 #: Order in which criteria break a tie between equally voted k values.
-_TIE_ORDER = ("silhouette", "gap", "elbow", "calinski_harabasz", "davies_bouldin")
+_TIE_ORDER = ("elbow", "silhouette", "gap", "calinski_harabasz", "davies_bouldin")
 
 CHOOSE_K_CONSTRAINTS = {
     "distortion": [Options(("inertia", "scipy"))],
     "elbow_scale": [Options(("log", "linear"))],
     "S": [Interval(float, 0, None, closed_low=False)],
-    "n_init": [Interval(int, 1, None)],
+    "n_init": [Interval(int, 1, None), Options(("auto",))],
     "max_iter": [Interval(int, 1, None)],
     "tol": [Interval(float, 0, None)],
     "random_state": [RANDOM_STATE],
@@ -257,8 +257,8 @@ class KSweep:
 
     @property
     def best_k(self) -> int | None:
-        """The k most criteria vote for (ties broken in the order silhouette,
-        gap, elbow, Calinski-Harabasz, Davies-Bouldin); None when no
+        """The k most criteria vote for (ties broken in the order elbow,
+        silhouette, gap, Calinski-Harabasz, Davies-Bouldin); None when no
         criterion picks a k."""
         votes = {c: v for c, v in self.votes().items() if v is not None}
         if not votes:
@@ -488,6 +488,8 @@ def _sweep_presampled(X, w, ks, rng, *, m, n_init, max_iter, tol, n_threads):
     return best, times, seed_time
 
 
+#: Shared seedings per sweep with n_init="auto" when the data are swept whole.
+AUTO_N_INIT = 3
 #: Rows above which the sweep starts each k from a subsample's solution.
 PRESAMPLE_MIN_ROWS = 200_000
 #: Default subsample size for that warm start.
@@ -530,7 +532,7 @@ def _reference_sets(X, w, B, kind, n_ref, rng):
 
 
 def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None, random_state=None,
-             distortion="inertia", elbow_scale="log", S=1.0, n_init=1, max_iter=300, tol=1e-4, gap_references=10,
+             distortion="inertia", elbow_scale="log", S=1.0, n_init="auto", max_iter=300, tol=1e-4, gap_references=10,
              gap_reference="box", gap_max_samples=10_000, silhouette_max_exact=_m.SILHOUETTE_MAX_EXACT,
              silhouette_samples=_m.SILHOUETTE_N_SAMPLES, dedupe="auto", presample="auto",
              keep_models=True, n_threads=None) -> KSweep:
@@ -568,8 +570,11 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
     S : float
         Kneedle's sensitivity (1 as in the paper; larger is more
         conservative).
-    n_init : int
-        Shared seedings; for each k the best of the runs is kept.
+    n_init : int or "auto"
+        Shared seedings; for each k the best of the runs is kept. Shared
+        seeds are a prefix of each other, so one unlucky seed would be kept
+        by every larger k: "auto" is 3 (``AUTO_N_INIT``) on data swept
+        whole, and 5 on the subsample of large data (see ``presample``).
     max_iter, tol : int, float
         As in :func:`kmeanskit.fit`.
     gap_references : int
@@ -662,6 +667,9 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
             notes.append(f"{n} rows were merged into {Xs.shape[0]} distinct rows with weights "
                          "(exact: same objective and criteria).")
     m = _presample_size(presample, Xs.shape[0], ks)
+    n_init_ref = AUTO_N_INIT if n_init == "auto" else n_init  # gap reference sets
+    if n_init == "auto":
+        n_init = PRESAMPLE_RESTARTS if m else AUTO_N_INIT
     try:
         if m:
             fits, times, seed_time = _sweep_presampled(Xs, ws, ks, rng, m=m, n_init=max(n_init, PRESAMPLE_RESTARTS),
@@ -706,7 +714,7 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
         logw_ref = np.empty((gap_references, nk))
         for b, R in enumerate(_reference_sets(Xs, ws, gap_references, gap_reference, n_ref, rng)):
             R = R.astype(X.dtype)
-            rf, _, _ = _sweep_inertia(R, None, ks, rng, n_init=1, max_iter=max_iter, tol=tol,
+            rf, _, _ = _sweep_inertia(R, None, ks, rng, n_init=n_init_ref, max_iter=max_iter, tol=tol,
                                       n_threads=n_threads)
             logw_ref[b] = [np.log(max(rf[int(kk)].inertia, 1e-300) / n_ref) for kk in ks]
         logw = np.log(np.maximum(inertia, 1e-300) / wsum)
