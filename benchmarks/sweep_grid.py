@@ -5,7 +5,7 @@ between two centres, in units of the blobs' standard deviation), a few seeds
 each. Prints the hit rate of the recommendation (best_k) and of each
 criterion, for well-separated data (min separation >= 6) and for the rest.
 
-Run: PYTHONPATH=src python benchmarks/sweep_grid.py [--seeds 3] [--gap]
+Run: PYTHONPATH=src python benchmarks/sweep_grid.py [--seeds 3] [--first-seed 0] [--gap]
 """
 
 from __future__ import annotations
@@ -36,11 +36,13 @@ def make_blobs(true_k, d, n, sep, seed):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed + seeds - 1 (0 is the set the defaults were tuned on)")
     ap.add_argument("--gap", action="store_true", help="add the gap statistic (slower)")
     a = ap.parse_args()
     criteria = ("elbow", "silhouette", "calinski_harabasz", "davies_bouldin") + (("gap",) if a.gap else ())
     grid = list(itertools.product((2, 3, 4, 6, 8), (2, 5, 10), (300, 3000), (3.0, 6.0, 10.0),
-                                  range(a.seeds)))
+                                  range(a.first_seed, a.first_seed + a.seeds)))
     hits = {}
     for true_k, d, n, sep, seed in grid:
         X = make_blobs(true_k, d, n, sep, seed * 7919 + true_k * 101 + d * 11 + n)

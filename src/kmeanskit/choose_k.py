@@ -471,8 +471,11 @@ def _sweep_presampled(X, w, ks, rng, *, m, n_init, max_iter, tol, n_threads):
     idx = np.sort(rng.choice(n, size=m, replace=False))
     Xm = np.ascontiguousarray(X[idx])
     wm = None if w is None else np.ascontiguousarray(w[idx])
+    # The subsample's passes are short: one thread each avoids hundreds of
+    # parallel launches (and their waits when the cores are shared).
     sub, times, seed_time = _sweep_inertia(Xm, wm, ks, rng, n_init=n_init, max_iter=max_iter, tol=tol,
-                                           n_threads=n_threads, keep=PRESAMPLE_REFINE)
+                                           n_threads=1 if n_threads is None else n_threads,
+                                           keep=PRESAMPLE_REFINE)
     best = {}
     for k in ks:
         k = int(k)
