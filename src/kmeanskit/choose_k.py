@@ -442,6 +442,8 @@ def _sweep_inertia(X, w, ks, rng, *, n_init, max_iter, tol, n_threads, keep=1):
     ``keep > 1`` each k maps to its ``keep`` best runs (best first)."""
     kmax = int(ks[-1])
     trials = 2 + int(math.log(kmax))
+    if n_threads is None and X.shape[0] * X.shape[1] * kmax < SMALL_PASS:
+        n_threads = 1  # results do not depend on the thread count
     best = {}
     seed_time = 0.0
     times = {int(k): 0.0 for k in ks}
@@ -491,6 +493,10 @@ def _sweep_presampled(X, w, ks, rng, *, m, n_init, max_iter, tol, n_threads):
     return best, times, seed_time
 
 
+#: rows x features x k below which a sweep runs its passes on one thread:
+#: such passes take well under a millisecond, less than waking the thread
+#: pool (and much less than waiting for it when the cores are shared).
+SMALL_PASS = 2_000_000
 #: Shared seedings per sweep with n_init="auto" when the data are swept whole.
 AUTO_N_INIT = 3
 #: Rows above which the sweep starts each k from a subsample's solution.
