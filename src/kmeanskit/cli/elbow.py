@@ -145,6 +145,8 @@ def _print_table(sweep, desc, names, skipped, standardize, plot_path):
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # piped: no width to respect, keep numbers whole
+        console = Console(highlight=False, soft_wrap=True, width=130)
     console.print(desc + (f"; columns {', '.join(names)}" if len(names) <= 12 else "")
                   + (" (standardized)" if standardize else ""))
     if skipped:
@@ -162,6 +164,8 @@ def _print_table(sweep, desc, names, skipped, standardize, plot_path):
                 cell = str(int(vals[i]))
             elif c == "fit_time":
                 cell = f"{vals[i]:.3f}s"
+            elif c in ("silhouette_se", "gap_se"):
+                cell = _fmt(vals[i], 2)
             else:
                 cell = _fmt(vals[i])
             if votes.get(c) == k or (c in ("inertia", "distortion") and votes.get("elbow") == k):
