@@ -9,11 +9,14 @@ Public names:
   ``kmeanskit.vq`` is itself callable as ``vq(obs, code_book)``).
 * images: :func:`dominant_colors` -> :class:`Palette`, :func:`quantize`
   (more in :mod:`kmeanskit.image`);
+* choosing k: :func:`choose_k` -> :class:`KSweep`.
 """
 
 from __future__ import annotations
 
 from ._version import __version__
+from . import choose_k  # the module; calling it runs choose_k.choose_k
+from .choose_k import KSweep
 from .core import KMeansResult, assign, fit
 from . import vq  # the module; calling it runs vq.vq (see kmeanskit.vq)
 from .vq import ClusterError, kmeans, kmeans2, whiten
@@ -33,6 +36,8 @@ __all__ = [
     "dominant_colors",
     "quantize",
     "Palette",
+    "choose_k",
+    "KSweep",
 ]
 
 

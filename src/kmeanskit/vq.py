@@ -21,8 +21,6 @@ collapse; 3-D and empty input raise ``ValueError`` in ``whiten`` as well.
 
 from __future__ import annotations
 
-import sys
-import types
 import warnings
 
 import numpy as np
@@ -30,6 +28,7 @@ import numpy as np
 from . import _solver
 from ._init import FewDistinctPointsError, auto_init, kmeans_plusplus
 from ._kernels.lloyd import STAT_SQRT, count_distinct_upto
+from ._modutil import make_callable
 from ._validation import DataTypeError, check_random_state
 
 __all__ = ["whiten", "vq", "kmeans", "kmeans2", "ClusterError"]
@@ -395,13 +394,5 @@ def kmeans2(data, k, iter=10, thresh=1e-05, minit="random", missing="warn", chec
     return (C.ravel() if one_d else C), labels
 
 
-class _CallableModule(types.ModuleType):
-    """``kmeanskit.vq`` is both this module and, when called, :func:`vq`:
-    ``from kmeanskit import vq; vq(obs, code_book)`` and
-    ``from kmeanskit.vq import kmeans`` both work."""
 
-    def __call__(self, obs, code_book, check_finite=True):
-        return vq(obs, code_book, check_finite)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, vq)

@@ -1,0 +1,783 @@
+"""Choosing the number of clusters: a sweep over k with the elbow (Kneedle),
+silhouette, Calinski-Harabasz, Davies-Bouldin and the gap statistic.
+
+How the sweep saves work
+------------------------
+* **Shared seeding.** Greedy k-means++ is sequential: its first ``k``
+  centres depend only on the random draws made for them. With the number of
+  candidates per step fixed for the sweep (``2 + ln(k_max)``, at least what
+  each smaller k would use), the seeds for every k are a *prefix* of the one
+  seeding for ``k_max``, drawn with the same random numbers. So the sweep
+  seeds once instead of once per k, and each k's start is exactly a greedy
+  k-means++ start. Each k then runs Lloyd's algorithm to convergence on the
+  whole data set (no warm start from the k - 1 solution: it would bias the
+  sweep towards the previous partition).
+* **Duplicate rows collapse to weights.** When the data are whole numbers
+  (image pixels, counts), identical rows are merged into one row weighted by
+  its count before clustering. The k-means objective, the seeding's
+  distribution and every criterion (silhouette included) are unchanged, and
+  an image's two million pixels often become a few tens of thousands of
+  colours. Labels are mapped back to the original rows.
+* Every Lloyd pass already uses all cores (rows in parallel), so the k
+  values run one after the other: running them side by side would only
+  split the same cores.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _solver
+from ._init import FewDistinctPointsError, kmeans_plusplus_indices
+from ._kernels.lloyd import count_distinct_upto
+from ._modutil import make_callable
+from ._validation import (
+    RANDOM_STATE,
+    Interval,
+    Options,
+    as_float_array,
+    check_random_state,
+    check_sample_weight,
+    validate_params,
+)
+from .core import KMeansResult, assign_arrays
+from . import metrics as _m
+
+__all__ = ["choose_k", "KSweep", "Knee", "kneedle", "CRITERIA"]
+
+#: Criteria a sweep can compute, with the rule each one uses to vote for k.
+CRITERIA = {
+    "elbow": "knee of the distortion curve (Kneedle)",
+    "silhouette": "highest mean silhouette",
+    "calinski_harabasz": "highest Calinski-Harabasz index",
+    "davies_bouldin": "lowest Davies-Bouldin index",
+    "gap": "smallest k with Gap(k) >= Gap(k+1) - s(k+1) (Tibshirani et al.)",
+}
+DEFAULT_CRITERIA = ("elbow", "silhouette", "calinski_harabasz", "davies_bouldin")
+#: Order in which criteria break a tie between equally voted k values.
+_TIE_ORDER = ("elbow", "silhouette", "gap", "calinski_harabasz", "davies_bouldin")
+
+CHOOSE_K_CONSTRAINTS = {
+    "distortion": [Options(("inertia", "scipy"))],
+    "elbow_scale": [Options(("log", "linear"))],
+    "S": [Interval(float, 0, None, closed_low=False)],
+    "n_init": [Interval(int, 1, None), Options(("auto",))],
+    "max_iter": [Interval(int, 1, None)],
+    "tol": [Interval(float, 0, None)],
+    "random_state": [RANDOM_STATE],
+    "gap_references": [Interval(int, 2, None)],
+    "gap_reference": [Options(("box", "pca"))],
+    "gap_max_samples": [Interval(int, 10, None)],
+    "dedupe": [Options(("auto", False))],
+    "presample": [Options(("auto", False)), Interval(int, 2, None)],
+    "keep_models": [Options((True, False))],
+    "n_threads": [Interval(int, 1, None), Options((None,))],
+    "silhouette_max_exact": [Interval(int, 2, None)],
+    "silhouette_samples": [Interval(int, 2, None)],
+}
+
+
+# --- Kneedle ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Knee:
+    """The outcome of Kneedle: ``x`` (None when there is no knee) and why."""
+
+    x: float | None
+    reason: str
+    S: float
+    curve: str
+    direction: str
+
+
+def kneedle(x, y, *, S=1.0, curve="auto", direction="auto", online=False) -> Knee:
+    """Knee (or elbow) of a curve by Kneedle (Satopaa, Albrecht, Irwin and
+    Raghavan, 2011), via the ``kneed`` package.
+
+    Parameters
+    ----------
+    x, y : sequences of numbers
+        The curve, ``x`` increasing.
+    S : float
+        Sensitivity: a larger S needs a sharper bend (the paper's default is 1).
+    curve, direction : str
+        ``"concave"``/``"convex"`` and ``"increasing"``/``"decreasing"``;
+        ``"auto"`` detects them (``kneed.shape_detector.find_shape``: the
+        sign of a line fit's slope and whether the middle of the curve lies
+        above or below that line).
+    online : bool
+        False returns the first knee found, True the last one (kneed's
+        meaning).
+
+    Returns
+    -------
+    Knee
+        ``Knee.x`` is None when there is no knee, and ``Knee.reason`` says
+        why; Kneedle never guesses.
+
+    Examples
+    --------
+    The curve of the paper's Figure 2, ``y = -1/(x + 0.1) + 5`` at ten
+    points of [0, 1], has its knee at x = 0.22:
+
+    >>> import numpy as np
+    >>> from kmeanskit.choose_k import kneedle
+    >>> x = np.linspace(0.0, 1.0, 10)
+    >>> round(kneedle(x, -1 / (x + 0.1) + 5).x, 2)
+    0.22
+    >>> kneedle([1, 2, 3, 4], [4.0, 3.0, 2.0, 1.0]).x is None
+    True
+    """
+    from kneed import KneeLocator
+    from kneed.shape_detector import find_shape
+
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of the same length, got {x.shape} and {y.shape}.")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("x and y must be finite; drop the NaN points first.")
+    if x.size < 3:
+        return Knee(None, f"Kneedle needs at least 3 points, got {x.size}; sweep more values of k.",
+                    S, curve, direction)
+    if np.any(np.diff(x) <= 0):
+        raise ValueError("x must be strictly increasing.")
+    if np.ptp(y) == 0:
+        return Knee(None, "the curve is flat, so it has no knee.", S, "flat", "flat")
+    if curve == "auto" or direction == "auto":
+        d_, c_ = find_shape(x, y)
+        direction = d_ if direction == "auto" else direction
+        curve = c_ if curve == "auto" else curve
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kl = KneeLocator(x, y, S=S, curve=curve, direction=direction, online=online)
+    if kl.knee is not None:
+        i = int(np.flatnonzero(x == kl.knee)[0])
+        return Knee(float(kl.knee), f"Kneedle ({direction} {curve} curve, S={S:g}): the normalised "
+                    f"curve's distance from its chord peaks here ({kl.y_difference[_diff_index(kl, i)]:.3f}) "
+                    "and then drops below the threshold.", S, curve, direction)
+    yd = kl.y_difference
+    if kl.maxima_indices.size == 0 or np.max(yd) <= 1e-9:
+        why = "the curve never bends away from the straight line between its ends"
+    else:
+        why = (f"no bend stands out at sensitivity S={S:g}: after its highest point "
+               f"({np.max(yd):.3f}) the difference curve never drops below the threshold "
+               f"{np.max(kl.Tmx):.3f}; try a lower S or a wider range of k")
+    return Knee(None, f"no knee: {why} ({direction} {curve} curve).", S, curve, direction)
+
+
+def _diff_index(kl, i):
+    """Index in kneed's difference curve of the original point ``i``."""
+    if (kl.direction, kl.curve) in (("decreasing", "concave"), ("increasing", "convex")):
+        return len(kl.x) - 1 - i
+    return i
+
+
+# --- the sweep result ------------------------------------------------------
+
+@dataclass
+class KSweep:
+    """Criteria per number of clusters, from :func:`choose_k`.
+
+    Attributes (arrays are aligned with ``k``; NaN where a criterion was not
+    computed or is undefined, e.g. the silhouette at k = 1)
+    ----------
+    k : ndarray of int
+    inertia : ndarray
+        Weighted sum of squared distances to the centres.
+    distortion : ndarray
+        The curve the knee is found on: the inertia, or with
+        ``distortion="scipy"`` the mean non-squared distance of
+        ``kmeanskit.vq.kmeans``.
+    silhouette, silhouette_se : ndarray
+        Mean silhouette and its standard error (0 when exact).
+    calinski_harabasz, davies_bouldin : ndarray
+    gap, gap_se : ndarray
+        Gap statistic and ``s_k = sd_k * sqrt(1 + 1/B)``.
+    fit_time : ndarray
+        Seconds of Lloyd iterations per k (the shared seeding is in
+        ``seed_time``).
+    n_iter : ndarray of int
+    models : dict k -> KMeansResult (empty when ``keep_models=False``)
+    knee_info : Knee
+    """
+
+    k: np.ndarray
+    inertia: np.ndarray
+    distortion: np.ndarray
+    distortion_kind: str
+    silhouette: np.ndarray
+    silhouette_se: np.ndarray
+    calinski_harabasz: np.ndarray
+    davies_bouldin: np.ndarray
+    gap: np.ndarray
+    gap_se: np.ndarray
+    fit_time: np.ndarray
+    n_iter: np.ndarray
+    criteria: tuple
+    knee_info: Knee
+    models: dict = field(default_factory=dict, repr=False)
+    seed_time: float = 0.0
+    n_rows_clustered: int = 0
+    notes: list = field(default_factory=list)
+    elbow_scale: str = "linear"
+
+    # -- recommendations --
+    @property
+    def knee(self) -> int | None:
+        """k at the knee of the distortion curve, or None (see ``knee_reason``)."""
+        return None if self.knee_info.x is None else int(round(self.knee_info.x))
+
+    @property
+    def knee_reason(self) -> str:
+        return self.knee_info.reason
+
+    def votes(self) -> dict:
+        """The k each computed criterion picks (None when it picks none)."""
+        out = {}
+        ks = self.k
+        for c in self.criteria:
+            if c == "elbow":
+                out[c] = self.knee
+            elif c in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+                v = getattr(self, c)
+                ok = np.isfinite(v)
+                if not ok.any():
+                    out[c] = None
+                else:
+                    vv = np.where(ok, v, np.inf if c == "davies_bouldin" else -np.inf)
+                    out[c] = int(ks[np.argmin(vv) if c == "davies_bouldin" else np.argmax(vv)])
+            elif c == "gap":
+                out[c] = _gap_choice(ks, self.gap, self.gap_se)
+        return out
+
+    @property
+    def best_k(self) -> int | None:
+        """The k most criteria vote for (ties broken in the order elbow,
+        silhouette, gap, Calinski-Harabasz, Davies-Bouldin); None when no
+        criterion picks a k."""
+        votes = {c: v for c, v in self.votes().items() if v is not None}
+        if not votes:
+            return None
+        counts = {}
+        for v in votes.values():
+            counts[v] = counts.get(v, 0) + 1
+        top = max(counts.values())
+        tied = [k for k, n in counts.items() if n == top]
+        if len(tied) == 1:
+            return tied[0]
+        for c in _TIE_ORDER:
+            if c in votes and votes[c] in tied:
+                return votes[c]
+        return min(tied)
+
+    def explain(self) -> str:
+        """A few lines: the recommendation, which criteria agree, and where
+        they disagree (or why a criterion has no answer)."""
+        votes = self.votes()
+        best = self.best_k
+        lines = []
+        if best is None:
+            lines.append("No recommendation: no criterion picked a number of clusters.")
+        else:
+            agree = [c for c, v in votes.items() if v == best]
+            lines.append(f"Recommended k = {best} ({len(agree)} of {len(votes)} criteria agree: "
+                         f"{', '.join(agree)}).")
+        others = {c: v for c, v in votes.items() if v is not None and v != best}
+        if others:
+            lines.append("The criteria disagree: " + "; ".join(
+                f"{c} picks k = {v} ({CRITERIA[c]})" for c, v in others.items()) + ".")
+        elif best is not None and len([v for v in votes.values() if v is not None]) > 1:
+            lines.append("All criteria that gave an answer agree.")
+        if "elbow" in votes:
+            lines.append(("Elbow: " if self.knee is None else f"Elbow at k = {self.knee}: ")
+                         + self.knee_reason)
+        if "gap" in votes and votes["gap"] is None:
+            lines.append("Gap statistic: Gap(k) >= Gap(k+1) - s(k+1) holds for no k in the sweep; "
+                         "it keeps rising, so try larger k.")
+        for c in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+            if c in votes and votes[c] is None:
+                lines.append(f"{c}: undefined for every k in the sweep (it needs k >= 2).")
+        if "silhouette" in votes and np.any(self.silhouette_se > 0):
+            lines.append(f"Silhouette is a sampled estimate (standard error up to "
+                         f"{np.nanmax(self.silhouette_se):.3g}).")
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+    # -- output --
+    def to_dict(self) -> dict:
+        """Plain Python (JSON-ready) form: one record per k plus the verdicts."""
+        def num(v):
+            v = float(v)
+            return None if not math.isfinite(v) else v
+
+        cols = self._columns()
+        rows = [{name: (int(vals[i]) if name in ("k", "n_iter") else num(vals[i]))
+                 for name, vals in cols.items()} for i in range(self.k.size)]
+        return {
+            "criteria": list(self.criteria),
+            "distortion": self.distortion_kind,
+            "elbow_scale": self.elbow_scale,
+            "per_k": rows,
+            "knee": self.knee,
+            "knee_reason": self.knee_reason,
+            "votes": self.votes(),
+            "best_k": self.best_k,
+            "explanation": self.explain(),
+        }
+
+    def _columns(self) -> dict:
+        cols = {"k": self.k, "inertia": self.inertia}
+        if self.distortion_kind != "inertia":
+            cols["distortion"] = self.distortion
+        for c in ("silhouette", "calinski_harabasz", "davies_bouldin", "gap"):
+            if c in self.criteria:
+                cols[c] = getattr(self, c)
+                if c == "silhouette" and np.any(self.silhouette_se > 0):
+                    cols["silhouette_se"] = self.silhouette_se
+                if c == "gap":
+                    cols["gap_se"] = self.gap_se
+        cols["fit_time"] = self.fit_time
+        cols["n_iter"] = self.n_iter
+        return cols
+
+    def to_pandas(self):
+        """A DataFrame indexed by k with one column per computed criterion.
+
+        Needs pandas (``pip install kmeanskit[tables]``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("KSweep.to_pandas needs pandas; install it with "
+                              "`pip install kmeanskit[tables]`.") from None
+        cols = self._columns()
+        return pd.DataFrame({c: v for c, v in cols.items() if c != "k"},
+                            index=pd.Index(self.k, name="k"))
+
+    def plot(self, ax=None):
+        """The elbow plot with the knee marked and, when ``ax`` is None, the
+        other criteria on panels beside it (best k of each marked).
+
+        Returns ``ax`` when given (elbow only), else the array of the new
+        figure's axes (elbow first). Needs matplotlib."""
+        from .plotting import plot_sweep
+
+        return plot_sweep(self, ax=ax)
+
+    def __repr__(self) -> str:
+        return (f"KSweep(k={self.k.tolist()}, criteria={list(self.criteria)}, knee={self.knee}, "
+                f"best_k={self.best_k})")
+
+
+def _gap_choice(ks, gap, se):
+    if not np.isfinite(gap).any():
+        return None
+    for i in range(len(ks) - 1):
+        if ks[i + 1] == ks[i] + 1 and gap[i] >= gap[i + 1] - se[i + 1]:
+            return int(ks[i])
+    return None
+
+
+# --- the sweep ------------------------------------------------------------
+
+def _parse_k(k, n_rows):
+    if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+        k = range(1, int(k) + 1)
+    try:
+        vals = [v for v in k]
+    except TypeError:
+        raise ValueError(f"k must be a range or sequence of ints, got {k!r}; e.g. k=range(1, 11).") from None
+    out = []
+    for v in vals:
+        if isinstance(v, bool) or not (isinstance(v, (int, np.integer))
+                                       or (isinstance(v, (float, np.floating)) and float(v).is_integer())):
+            raise ValueError(f"k values must be whole numbers, got {v!r}.")
+        v = int(v)
+        if v < 1:
+            raise ValueError(f"k values must be >= 1, got {v}; sweep e.g. k=range(1, 11).")
+        out.append(v)
+    if not out:
+        raise ValueError("k is empty; pass at least one number of clusters, e.g. k=range(1, 11).")
+    out = sorted(set(out))
+    if out[-1] > n_rows:
+        raise ValueError(f"k={out[-1]} is more than the {n_rows} rows of X; sweep k up to {n_rows}.")
+    return np.array(out, dtype=np.int64)
+
+
+def _dedupe(X, w):
+    """Merge identical rows when X holds whole numbers of small range.
+    Returns (Xu, wu, inverse) or None when it would not pay."""
+    n, d = X.shape
+    if n < 10_000:
+        return None
+    lo = X.min(axis=0).astype(np.float64)
+    hi = X.max(axis=0).astype(np.float64)
+    span = hi - lo + 1
+    if not np.all(span < 2 ** 20) or float(np.prod(span)) >= 2.0 ** 62:
+        return None
+    probe = X[:: max(1, n // 4096)]
+    if not np.array_equal(probe, np.round(probe)):
+        return None
+    if not np.array_equal(X, np.round(X)):
+        return None
+    key = np.zeros(n, dtype=np.int64)
+    for f in range(d):
+        key *= int(span[f])
+        key += (X[:, f].astype(np.float64) - lo[f]).astype(np.int64)
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    if uniq.size > n // 2:
+        return None
+    Xu = np.ascontiguousarray(X[first])
+    wu = np.bincount(inverse, weights=None if w is None else w, minlength=uniq.size).astype(X.dtype)
+    return Xu, wu, inverse.ravel()
+
+
+def _sweep_inertia(X, w, ks, rng, *, n_init, max_iter, tol, n_threads, keep=1):
+    """Shared-seeding sweep: for each k the best of n_init runs, each started
+    from a prefix of one greedy k-means++ seeding for max(ks). With
+    ``keep > 1`` each k maps to its ``keep`` best runs (best first)."""
+    kmax = int(ks[-1])
+    trials = 2 + int(math.log(kmax))
+    if n_threads is None and X.shape[0] * X.shape[1] * kmax < SMALL_PASS:
+        n_threads = 1  # results do not depend on the thread count
+    best = {}
+    seed_time = 0.0
+    times = {int(k): 0.0 for k in ks}
+    for _ in range(n_init):
+        t0 = time.perf_counter()
+        with _solver.thread_context(n_threads, False):
+            idx = kmeans_plusplus_indices(X, kmax, w, rng, n_trials=trials)
+        seed_time += time.perf_counter() - t0
+        for k in ks:
+            k = int(k)
+            t0 = time.perf_counter()
+            res = _solver.run_kmeans(X, k, w=w, init=X[idx[:k]], n_init=1, max_iter=max_iter, tol=tol,
+                                     rng=rng, n_threads=n_threads)
+            times[k] += time.perf_counter() - t0
+            best.setdefault(k, []).append(res)
+    for k in best:  # stable: the first run wins ties
+        runs = sorted(best[k], key=lambda r: r.inertia)
+        best[k] = runs[0] if keep == 1 else runs[:keep]
+    return best, times, seed_time
+
+
+def _sweep_presampled(X, w, ks, rng, *, m, n_init, max_iter, tol, n_threads):
+    """Large data: sweep a uniform subsample of m rows (n_init shared
+    seedings, best per k), then run Lloyd on all rows from each k's best
+    subsample centres (a warm start)."""
+    n = X.shape[0]
+    idx = np.sort(rng.choice(n, size=m, replace=False))
+    Xm = np.ascontiguousarray(X[idx])
+    wm = None if w is None else np.ascontiguousarray(w[idx])
+    # The subsample's passes are short: one thread each avoids hundreds of
+    # parallel launches (and their waits when the cores are shared).
+    sub, times, seed_time = _sweep_inertia(Xm, wm, ks, rng, n_init=n_init, max_iter=max_iter, tol=tol,
+                                           n_threads=1 if n_threads is None else n_threads,
+                                           keep=PRESAMPLE_REFINE)
+    best = {}
+    for k in ks:
+        k = int(k)
+        t0 = time.perf_counter()
+        for cand in sub[k]:
+            if k > 1 and k in best and np.array_equal(cand.labels, sub[k][0].labels):
+                continue  # same partition of the subsample: same start
+            res = _solver.run_kmeans(X, k, w=w, init=cand.centers, n_init=1, max_iter=max_iter,
+                                     tol=tol, rng=rng, n_threads=n_threads)
+            if k not in best or res.inertia < best[k].inertia:
+                best[k] = res
+        times[k] += time.perf_counter() - t0
+    return best, times, seed_time
+
+
+#: rows x features x k below which a sweep runs its passes on one thread:
+#: such passes take well under a millisecond, less than waking the thread
+#: pool (and much less than waiting for it when the cores are shared).
+SMALL_PASS = 2_000_000
+#: Shared seedings per sweep with n_init="auto" when the data are swept whole.
+AUTO_N_INIT = 3
+#: Rows above which the sweep starts each k from a subsample's solution.
+PRESAMPLE_MIN_ROWS = 200_000
+#: Default subsample size for that warm start.
+PRESAMPLE_ROWS = 50_000
+#: Shared seedings (restarts) on the subsample; the best per k is refined.
+PRESAMPLE_RESTARTS = 5
+#: Best subsample solutions per k refined on all rows (the best result wins).
+PRESAMPLE_REFINE = 2
+
+
+def _presample_size(presample, n, ks):
+    if presample is False:
+        return 0
+    if presample == "auto":
+        return PRESAMPLE_ROWS if n > PRESAMPLE_MIN_ROWS else 0
+    m = int(presample)
+    if m < 20 * int(ks[-1]):
+        raise ValueError(f"presample={m} is too small for k={int(ks[-1])}; pass at least "
+                         f"{20 * int(ks[-1])} rows or presample=False.")
+    return m if m < n else 0
+
+
+def _reference_sets(X, w, B, kind, n_ref, rng):
+    """Gap statistic reference data: uniform over the bounding box of X, or of
+    X rotated onto its principal components (then rotated back)."""
+    Xd = X.astype(np.float64)
+    if kind == "pca":
+        ww = np.ones(X.shape[0]) if w is None else w.astype(np.float64)
+        mean = (ww @ Xd) / ww.sum()
+        Xc = (Xd - mean) * np.sqrt(ww / ww.sum())[:, None]
+        _, _, Vt = np.linalg.svd(Xc, full_matrices=False)
+        Z = (Xd - mean) @ Vt.T
+        lo, hi = Z.min(axis=0), Z.max(axis=0)
+        for _ in range(B):
+            yield np.ascontiguousarray(rng.uniform(lo, hi, size=(n_ref, len(lo))) @ Vt + mean)
+    else:
+        lo, hi = Xd.min(axis=0), Xd.max(axis=0)
+        for _ in range(B):
+            yield np.ascontiguousarray(rng.uniform(lo, hi, size=(n_ref, len(lo))))
+
+
+def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None, random_state=None,
+             distortion="inertia", elbow_scale="log", S=1.0, n_init="auto", max_iter=300, tol=1e-4, gap_references=10,
+             gap_reference="box", gap_max_samples=10_000, silhouette_max_exact=_m.SILHOUETTE_MAX_EXACT,
+             silhouette_samples=_m.SILHOUETTE_N_SAMPLES, dedupe="auto", presample="auto",
+             keep_models=True, n_threads=None) -> KSweep:
+    """Fit k-means for each k and score the fits, to choose the number of
+    clusters.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data (never modified; float32 kept float32).
+    k : range, sequence of int, or int
+        Values of k to try (an int ``m`` means 1..m). Default 1..10.
+    criteria : sequence of str or "all"
+        Any of ``"elbow"`` (Kneedle on the distortion curve),
+        ``"silhouette"``, ``"calinski_harabasz"``, ``"davies_bouldin"`` and
+        ``"gap"`` (Tibshirani, Walther and Hastie 2001; costs
+        ``gap_references`` extra sweeps on up to ``gap_max_samples`` rows).
+        The inertia and fit times are always recorded.
+    sample_weight : array-like of shape (n_samples,), optional
+        A row of weight m counts as m identical rows, in the fits and in
+        every criterion.
+    random_state : None, int, Generator or RandomState
+        Seed; the same seed gives the same sweep.
+    distortion : {"inertia", "scipy"}
+        Curve for the elbow: the inertia (sum of squared distances) or
+        ``kmeanskit.vq.kmeans``' distortion, the mean non-squared distance
+        of the rows to their centres (the classic scipy tutorial's elbow).
+    elbow_scale : {"log", "linear"}
+        Find the knee on ``log(distortion)`` (default) or on the distortion
+        itself. On the log scale a bend is judged by the *relative* drop, so
+        one dominant early drop (two far-apart groups of blobs) does not hide
+        the true elbow: on a grid of well-separated Gaussian blobs the log
+        knee found the true k in 100% of cases against 59% for the linear
+        one (see docs/choose_k.md).
+    S : float
+        Kneedle's sensitivity (1 as in the paper; larger is more
+        conservative).
+    n_init : int or "auto"
+        Shared seedings; for each k the best of the runs is kept. Shared
+        seeds are a prefix of each other, so one unlucky seed would be kept
+        by every larger k: "auto" is 3 (``AUTO_N_INIT``) on data swept
+        whole, and 5 on the subsample of large data (see ``presample``).
+    max_iter, tol : int, float
+        As in :func:`kmeanskit.fit`.
+    gap_references : int
+        Reference data sets B for the gap statistic.
+    gap_reference : {"box", "pca"}
+        Reference data uniform over the data's bounding box, or over the box
+        aligned with its principal components.
+    gap_max_samples : int
+        Rows per reference set (``min(n, gap_max_samples)``; both sides of
+        the gap use ``log(W_k / n)`` so the sizes need not match).
+    silhouette_max_exact, silhouette_samples : int
+        Exact silhouette up to this many (distinct) rows, else a sampled
+        estimate scoring this many rows (see
+        :func:`kmeanskit.metrics.silhouette`).
+    dedupe : {"auto", False}
+        Merge identical rows into weights ("auto": when there are at least
+        10,000 rows of whole numbers and merging at least halves them).
+        Exact; see the module notes.
+    presample : {"auto", False} or int
+        Warm start for large data: sweep a uniform subsample of this many
+        rows (best of ``max(n_init, 5)`` shared seedings per k), then run
+        Lloyd on all rows from each k's subsample centres. "auto": 50,000
+        rows when more than 200,000 (distinct) rows remain; False: seed
+        every k on the whole data.
+    keep_models : bool
+        Keep each k's :class:`~kmeanskit.KMeansResult` in ``models``.
+    n_threads : int, optional
+        Threads for the kernels.
+
+    Returns
+    -------
+    KSweep
+        ``.knee``, ``.best_k``, ``.explain()``, ``.plot()``, ``.to_pandas()``.
+
+    Raises
+    ------
+    ValueError
+        Bad data or parameters, k < 1, or k larger than the number of
+        distinct rows.
+
+    Examples
+    --------
+    >>> import numpy as np, kmeanskit
+    >>> rng = np.random.default_rng(0)
+    >>> centers = np.array([[0, 0], [10, 0], [0, 10], [10, 10]])
+    >>> X = np.concatenate([c + rng.normal(size=(50, 2)) for c in centers])
+    >>> sweep = kmeanskit.choose_k(X, range(1, 9), random_state=0)
+    >>> sweep.knee, sweep.best_k
+    (4, 4)
+    >>> print(sweep.explain().splitlines()[0])
+    Recommended k = 4 (4 of 4 criteria agree: elbow, silhouette, calinski_harabasz, davies_bouldin).
+    """
+    if isinstance(criteria, str):
+        criteria = tuple(CRITERIA) if criteria == "all" else (criteria,)
+    validate_params(dict(distortion=distortion, elbow_scale=elbow_scale, S=S, n_init=n_init, max_iter=max_iter, tol=tol,
+                         random_state=random_state, gap_references=gap_references,
+                         gap_reference=gap_reference, gap_max_samples=gap_max_samples, dedupe=dedupe,
+                         presample=presample,
+                         keep_models=keep_models, n_threads=n_threads,
+                         silhouette_max_exact=silhouette_max_exact,
+                         silhouette_samples=silhouette_samples),
+                    CHOOSE_K_CONSTRAINTS, "kmeanskit.choose_k")
+    criteria = tuple(dict.fromkeys(criteria))
+    unknown = [c for c in criteria if c not in CRITERIA]
+    if unknown:
+        raise ValueError(f"kmeanskit.choose_k: unknown criteria {unknown}; choose from "
+                         f"{', '.join(CRITERIA)} (or 'all').")
+    X = as_float_array(X)
+    n, d = X.shape
+    ks = _parse_k(k, n)
+    w = check_sample_weight(sample_weight, n, X.dtype)
+    if w is not None:
+        n_pos = int(np.count_nonzero(w))
+        if ks[-1] > n_pos:
+            raise ValueError(f"k={ks[-1]} is more than the {n_pos} rows with positive weight; "
+                             f"sweep k up to {n_pos}.")
+    n_distinct = count_distinct_upto(X, int(ks[-1]))
+    if n_distinct < ks[-1]:
+        raise ValueError(f"k={ks[-1]} is more than the {n_distinct} distinct points of X; "
+                         f"sweep k up to {n_distinct}.")
+    rng = check_random_state(random_state)
+    notes = []
+
+    # Collapse duplicate rows (exact).
+    Xs, ws, inverse = X, w, None
+    if dedupe is not False:
+        dd = _dedupe(X, w)
+        if dd is not None:
+            Xs, ws, inverse = dd
+            notes.append(f"{n} rows were merged into {Xs.shape[0]} distinct rows with weights "
+                         "(exact: same objective and criteria).")
+    m = _presample_size(presample, Xs.shape[0], ks)
+    n_init_ref = AUTO_N_INIT if n_init == "auto" else n_init  # gap reference sets
+    if n_init == "auto":
+        n_init = PRESAMPLE_RESTARTS if m else AUTO_N_INIT
+    try:
+        if m:
+            fits, times, seed_time = _sweep_presampled(Xs, ws, ks, rng, m=m, n_init=max(n_init, PRESAMPLE_RESTARTS),
+                                                       max_iter=max_iter, tol=tol, n_threads=n_threads)
+            notes.append(f"Large data: each k was started from the best of {max(n_init, PRESAMPLE_RESTARTS)} fits on "
+                         f"{m} sampled rows, then refined on all rows.")
+        else:
+            fits, times, seed_time = _sweep_inertia(Xs, ws, ks, rng, n_init=n_init, max_iter=max_iter,
+                                                    tol=tol, n_threads=n_threads)
+    except FewDistinctPointsError as exc:  # zero-weight duplicates and the like
+        raise ValueError(str(exc)) from None
+
+    nk = ks.size
+    nan = np.full(nk, np.nan)
+    inertia = np.array([fits[int(kk)].inertia for kk in ks])
+    n_iter = np.array([fits[int(kk)].n_iter for kk in ks], dtype=np.int64)
+    sil, sil_se, ch, db = nan.copy(), nan.copy(), nan.copy(), nan.copy()
+    dist = inertia.copy()
+    wsum = float(Xs.shape[0] if ws is None else ws.sum(dtype=np.float64))
+    n_rows = Xs.shape[0]
+    for i, kk in enumerate(ks):
+        kk = int(kk)
+        lab = fits[kk].labels
+        if distortion == "scipy":
+            _, d2, _ = assign_arrays(Xs, fits[kk].centers, None, n_threads)
+            r = np.sqrt(d2)
+            dist[i] = float(r.sum() if ws is None else r @ ws.astype(np.float64)) / wsum
+        if kk < 2 or kk > n_rows - 1:
+            continue
+        if "silhouette" in criteria:
+            s = _m.silhouette(Xs, lab, sample_weight=ws, max_exact=silhouette_max_exact,
+                              n_samples=silhouette_samples, random_state=rng)
+            sil[i], sil_se[i] = s.value, s.standard_error
+        if "calinski_harabasz" in criteria:
+            ch[i] = _m.calinski_harabasz(Xs, lab, sample_weight=ws)
+        if "davies_bouldin" in criteria:
+            db[i] = _m.davies_bouldin(Xs, lab, sample_weight=ws)
+
+    gap, gap_se = nan.copy(), nan.copy()
+    if "gap" in criteria:
+        n_ref = int(min(n, gap_max_samples))
+        logw_ref = np.empty((gap_references, nk))
+        for b, R in enumerate(_reference_sets(Xs, ws, gap_references, gap_reference, n_ref, rng)):
+            R = R.astype(X.dtype)
+            rf, _, _ = _sweep_inertia(R, None, ks, rng, n_init=n_init_ref, max_iter=max_iter, tol=tol,
+                                      n_threads=n_threads)
+            logw_ref[b] = [np.log(max(rf[int(kk)].inertia, 1e-300) / n_ref) for kk in ks]
+        logw = np.log(np.maximum(inertia, 1e-300) / wsum)
+        gap = logw_ref.mean(axis=0) - logw
+        gap_se = logw_ref.std(axis=0) * np.sqrt(1.0 + 1.0 / gap_references)
+
+    if elbow_scale == "log" and not np.all(dist > 0):
+        elbow_scale = "linear"
+        notes.append("The distortion reaches 0, so the knee was sought on the linear curve.")
+    curve_y = np.log(dist) if elbow_scale == "log" else dist
+    knee = (kneedle(ks, curve_y, S=S, curve="convex", direction="decreasing") if "elbow" in criteria
+            else Knee(None, "the elbow criterion was not requested.", S, "convex", "decreasing"))
+    # A distortion curve falls and flattens (convex, decreasing); we state
+    # that shape instead of guessing it, and say so when the data disagree.
+    if "elbow" in criteria and ks.size >= 3 and np.ptp(curve_y) > 0:
+        from kneed.shape_detector import find_shape
+
+        shape = find_shape(ks.astype(float), curve_y)
+        if shape != ("decreasing", "convex"):
+            knee = kneedle(ks, curve_y, S=S)
+            notes.append(f"The distortion curve looks {shape[0]} and {shape[1]}, not the usual "
+                         "decreasing convex shape; Kneedle used the detected shape.")
+    if "elbow" in criteria and elbow_scale == "log":
+        knee = Knee(knee.x, knee.reason.replace("Kneedle (", "Kneedle on log(distortion) (", 1),
+                    knee.S, knee.curve, knee.direction)
+
+    models = {}
+    if keep_models:
+        for kk in ks:
+            f = fits[int(kk)]
+            labels = f.labels if inverse is None else f.labels[inverse]
+            models[int(kk)] = KMeansResult(f.centers, labels, f.inertia, f.n_iter, f.converged, n_init)
+    return KSweep(k=ks, inertia=inertia, distortion=dist, distortion_kind=distortion, silhouette=sil,
+                  silhouette_se=sil_se, calinski_harabasz=ch, davies_bouldin=db, gap=gap, gap_se=gap_se,
+                  fit_time=np.array([times[int(kk)] for kk in ks]), n_iter=n_iter, criteria=criteria,
+                  knee_info=knee, models=models, seed_time=seed_time, n_rows_clustered=n_rows,
+                  notes=notes, elbow_scale=elbow_scale)
+
+
+def bench_sweep(X, k=range(1, 11), random_state=0, n_threads=None) -> KSweep:
+    """The sweep measured by ``make bench``: inertia and knee only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanskit.choose_k import bench_sweep
+    >>> X = np.random.default_rng(0).integers(0, 256, size=(1000, 3)).astype(np.float32)
+    >>> bench_sweep(X).k.tolist()
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    """
+    return choose_k(X, k, criteria=("elbow",), random_state=random_state, keep_models=False,
+                    n_threads=n_threads)
+
+
+# `kmeanskit.choose_k` is this module and, called, the choose_k function
+make_callable(__name__, choose_k)
