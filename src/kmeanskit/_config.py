@@ -21,8 +21,11 @@ BLOCK_SUM_BUDGET = 1 << 21
 #: purpose: the kernels use ``inf`` sentinels and must see NaN.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
-#: d * k above which the distance pass uses a BLAS product per chunk
-#: (||x||^2 - 2 x.c + ||c||^2) instead of direct loops. Measured crossover,
-#: see docs/benchmarks.md.
-GEMM_MIN_D = 16
-GEMM_MIN_K = 16
+#: Shapes from which the distance pass uses a BLAS product per chunk
+#: (||x||^2 - 2 x.c + ||c||^2) instead of the direct SIMD loops. Measured on
+#: the 2-core reference machine (n = 100,000 float32, ms per pass, direct /
+#: gemm): d=16 k=32 2.2/6.3, d=32 k=256 21.8/50.3, d=64 k=256 38.8/56.3,
+#: d=128 k=128 53.5/51.4, d=128 k=256 99.2/87.1: the direct loops win up to
+#: d = k = 128. See docs/engine.md.
+GEMM_MIN_D = 128
+GEMM_MIN_K = 128
