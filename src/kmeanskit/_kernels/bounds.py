@@ -30,12 +30,20 @@ _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
 
 @njit(**_JIT)
-def _dist(X, i, C, j):
+def _dist2(X, i, C, j):
+    """Exact squared distance, computed as in ``lloyd.exact_argmin``: the
+    choice between centres is always made on these values (two squared
+    distances can differ while their square roots round to the same)."""
     acc = 0.0
     for f in range(X.shape[1]):
         t = np.float64(X[i, f]) - np.float64(C[j, f])
         acc += t * t
-    return np.sqrt(acc)
+    return acc
+
+
+@njit(**_JIT)
+def _dist(X, i, C, j):
+    return np.sqrt(_dist2(X, i, C, j))
 
 
 @njit(**_JIT)
@@ -133,13 +141,14 @@ def elkan_pass(X, w, use_w, C, p, half_cc, s, labels, u, lb, full, sums, wsums, 
             a = labels[i]
             if a < 0:
                 bj = 0
-                ui = np.inf
+                u2 = np.inf
                 for j in range(k):
-                    dj = _dist(X, i, C, j)
-                    lb[i, j] = np.float32(dj * (1.0 - 1e-6))
-                    if dj < ui:
-                        ui = dj
+                    dj2 = _dist2(X, i, C, j)
+                    lb[i, j] = np.float32(np.sqrt(dj2) * (1.0 - 1e-6))
+                    if dj2 < u2:
+                        u2 = dj2
                         bj = j
+                ui = np.sqrt(u2)
             else:
                 ui = u[i] + p[a]
                 bj = a
@@ -148,6 +157,7 @@ def elkan_pass(X, w, use_w, C, p, half_cc, s, labels, u, lb, full, sums, wsums, 
                     lb[i, j] = np.float32((v if v > 0.0 else 0.0) * (1.0 - 1e-6))
                 if not ui < s[a]:
                     tight = False
+                    u2 = 0.0
                     for j in range(k):
                         if j == bj:
                             continue
@@ -155,16 +165,18 @@ def elkan_pass(X, w, use_w, C, p, half_cc, s, labels, u, lb, full, sums, wsums, 
                         if ui < z:
                             continue
                         if not tight:
-                            ui = _dist(X, i, C, bj)
+                            u2 = _dist2(X, i, C, bj)
+                            ui = np.sqrt(u2)
                             lb[i, bj] = np.float32(ui * (1.0 - 1e-6))
                             tight = True
                             if ui < z:
                                 continue
-                        dj = _dist(X, i, C, j)
-                        lb[i, j] = np.float32(dj * (1.0 - 1e-6))
-                        if dj < ui or (dj == ui and j < bj):
+                        dj2 = _dist2(X, i, C, j)
+                        lb[i, j] = np.float32(np.sqrt(dj2) * (1.0 - 1e-6))
+                        if dj2 < u2 or (dj2 == u2 and j < bj):
                             bj = j
-                            ui = dj
+                            u2 = dj2
+                            ui = np.sqrt(dj2)
             if bj != a:
                 changed += 1
                 labels[i] = bj
@@ -202,25 +214,27 @@ def exponion_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, nbr, nbr_dist, labels
                 m = s[a] if s[a] > li else li
                 bj = a
                 if not ui < m:
-                    ui = _dist(X, i, C, a)
+                    u2 = _dist2(X, i, C, a)
+                    ui = np.sqrt(u2)
                     if not ui < m:
                         R = 2.0 * ui + 2.0 * s[a]
-                        b1 = ui
+                        b1 = u2
                         b2 = np.inf
                         for q in range(k - 1):
                             if nbr_dist[a, q] > R:
                                 break
                             j = nbr[a, q]
-                            dj = _dist(X, i, C, j)
-                            if dj < b1 or (dj == b1 and j < bj):
+                            dj2 = _dist2(X, i, C, j)
+                            if dj2 < b1 or (dj2 == b1 and j < bj):
                                 b2 = b1
-                                b1 = dj
+                                b1 = dj2
                                 bj = j
-                            elif dj < b2:
-                                b2 = dj
+                            elif dj2 < b2:
+                                b2 = dj2
                         outside = R - ui
+                        b2 = np.sqrt(b2)
                         li = b2 if b2 < outside else outside
-                        ui = b1
+                        ui = np.sqrt(b1)
             if bj != a:
                 changed += 1
                 labels[i] = bj
