@@ -211,20 +211,27 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
             else:
                 g[:m] = np.dot(xs[:m], Ct)
             for i in range(m):
+                # vectorised passes over the k values: min, count of near
+                # ties, then the (first) index of the minimum
+                gi = g[i]
                 bv = np.inf
-                sv = np.inf
-                bj = 0
                 for j in range(k):
-                    v = cc[j] - 2 * g[i, j]
-                    if v < bv:
-                        sv = bv
-                        bv = v
-                        bj = j
-                    elif v < sv:
-                        sv = v
-                lab[i] = bj
-                if sv - bv <= 2.0 * tie_eps * ccmax or sv - bv <= 2.0 * tie_eps * _sq_norm(xs, i):
+                    v = cc[j] - 2 * gi[j]
+                    gi[j] = v
+                    bv = min(bv, v)
+                thr = bv + 2.0 * tie_eps * max(ccmax, _sq_norm(xs, i))
+                cnt = 0
+                for j in range(k):
+                    cnt += 1 if gi[j] <= thr else 0
+                if cnt > 1:
                     lab[i] = exact_argmin(X, s + i, C)
+                else:
+                    bj = 0
+                    for j in range(k):
+                        if gi[j] == bv:
+                            bj = j
+                            break
+                    lab[i] = bj
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
                           wsums[b], want_dist, dist_out, stats[b])
 

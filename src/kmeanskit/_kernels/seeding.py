@@ -61,7 +61,7 @@ def _pick(X, closest, w, use_w, pot_b, per, target, pending):
 
 @njit(**_JIT)
 def _load_chunk(X, s, m, xt):
-    """Transpose rows s..s+m of X into xt (d x CHUNK) as float64, so the
+    """Transpose rows s..s+m of X into xt (d x CHUNK, X's dtype), so the
     distance loops below run over points (one SIMD lane per point)."""
     for f in range(X.shape[1]):
         for i in range(m):
@@ -70,13 +70,15 @@ def _load_chunk(X, s, m, xt):
 
 @njit(**_JIT)
 def _chunk_dist(X, xt, m, c, tmp):
-    """tmp[i] = ||xt[:, i] - X[c]||^2 for the chunk's m rows."""
-    c0 = np.float64(X[c, 0])
+    """tmp[i] = ||xt[:, i] - X[c]||^2 for the chunk's m rows, in X's dtype
+    (float32 data gets 8 lanes per instruction; the potentials that decide
+    the seeding are summed in float64)."""
+    c0 = X[c, 0]
     for i in range(m):
         u = xt[0, i] - c0
         tmp[i] = u * u
     for f in range(1, X.shape[1]):
-        cf = np.float64(X[c, f])
+        cf = X[c, f]
         for i in range(m):
             u = xt[f, i] - cf
             tmp[i] += u * u
@@ -105,8 +107,8 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx):
     pot_b = np.zeros(n_blocks)
     cand_pot = np.zeros((n_blocks, n_trials))
     cand = np.empty(n_trials, np.int64)
-    xt_all = np.empty((n_blocks, d, CH))
-    tmp_all = np.empty((n_blocks, CH))
+    xt_all = np.empty((n_blocks, d, CH), X.dtype)
+    tmp_all = np.empty((n_blocks, CH), X.dtype)
     out_idx[0] = first
     # first centre: closest distances and block potentials
     for b in prange(n_blocks):
