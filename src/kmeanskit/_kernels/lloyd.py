@@ -216,7 +216,7 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
                 gi = g[i]
                 bv = np.inf
                 for j in range(k):
-                    v = cc[j] - 2 * gi[j]
+                    v = cc[j] - (gi[j] + gi[j])  # stays in X's dtype (2 * x would widen)
                     gi[j] = v
                     bv = min(bv, v)
                 thr = bv + 2.0 * tie_eps * max(ccmax, _sq_norm(xs, i))
