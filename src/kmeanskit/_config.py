@@ -28,4 +28,8 @@ FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 #: d=128 k=128 53.5/51.4, d=128 k=256 99.2/87.1: the direct loops win up to
 #: d = k = 128. See docs/engine.md.
 GEMM_MIN_D = 128
+
+#: Rows per BLAS product in the gemm path (a block's rows are cut into
+#: products of at most this many rows; the scratch is GEMM_ROWS x k per thread).
+GEMM_ROWS = 2048
 GEMM_MIN_K = 128

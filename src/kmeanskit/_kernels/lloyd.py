@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH
+from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS
 
 # Layout of the per-block statistics vector.
 STAT_INERTIA = 0  # sum of w * ||x - c||^2
@@ -183,9 +183,10 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
     n_blocks = stats.shape[0]
     n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
     per_block = (n_chunks + n_blocks - 1) // n_blocks
-    g_all = np.empty((n_slots, CHUNK_ROWS, k), X.dtype)
-    xs_all = np.empty((n_slots, CHUNK_ROWS, d), X.dtype)
-    lab_all = np.empty((n_slots, CHUNK_ROWS), np.int32)
+    R = GEMM_ROWS
+    g_all = np.empty((n_slots, R, k), X.dtype)
+    xs_all = np.empty((n_slots, R, d), X.dtype)
+    lab_all = np.empty((n_slots, R), np.int32)
     ccmax = 0.0
     for j in range(k):
         ccmax = max(ccmax, np.float64(cc[j]))
@@ -198,18 +199,19 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
         if update:
             sums[b, :, :] = 0.0
             wsums[b, :] = 0.0
-        c0 = b * per_block
-        c1 = min(c0 + per_block, n_chunks)
-        for ch in range(c0, c1):
-            s = ch * CHUNK_ROWS
-            m = min(CHUNK_ROWS, n - s)
+        r0 = min(n, b * per_block * CHUNK_ROWS)
+        r1 = min(n, (b + 1) * per_block * CHUNK_ROWS)
+        # the block's rows, up to GEMM_ROWS per product (bigger products run
+        # at a larger fraction of the BLAS peak than 256-row ones)
+        for s in range(r0, r1, R):
+            m = min(R, r1 - s)
             for i in range(m):
                 for f in range(d):
                     xs[i, f] = X[s + i, f] - mu[f]
-            if m == CHUNK_ROWS:
+            if m == R:
                 np.dot(xs, Ct, g)
             else:
-                g[:m] = np.dot(xs[:m], Ct)
+                np.dot(xs[:m], Ct, g[:m])
             for i in range(m):
                 # vectorised passes over the k values: min, count of near
                 # ties, then the (first) index of the minimum
