@@ -236,3 +236,30 @@ def test_scipy_top_level_reexports():
 
     assert vq.kmeans2 is kmeanskit.kmeans2
     assert issubclass(kmeanskit.ClusterError, Exception)
+
+
+def test_unique_rows_matches_numpy(rng):
+    from kmeanskit._kernels.lloyd import unique_rows
+
+    X = rng.integers(0, 4, size=(5000, 3)).astype(np.float32)
+    first, counts, nu = unique_rows(X.view(np.uint32), 2500)
+    U, c = np.unique(X, axis=0, return_counts=True)
+    assert nu == len(U)
+    got = sorted(zip(map(tuple, X[first[:nu]].tolist()), counts[:nu].tolist()))
+    assert got == sorted(zip(map(tuple, U.tolist()), c.tolist()))
+    assert counts[:nu].sum() == 5000
+    # gives up beyond the limit
+    assert unique_rows(X.view(np.uint32), 10)[2] == -1
+
+
+def test_kmeans_on_repeated_pixels_equals_full_run(rng):
+    """Duplicate rows are merged into weights: the same run as on all rows."""
+    X = np.round(rng.normal(size=(6000, 3)) * 3).astype(np.float64)  # many repeats
+    guess = np.unique(X, axis=0)[:5].copy()
+    book, dist = kvq.kmeans(X, guess)
+    rbook, rdist = naive.scipy_kmeans_run(X, guess)
+    sbook, sdist = svq.kmeans(X, guess)
+    np.testing.assert_allclose(book, rbook, rtol=1e-10)
+    np.testing.assert_allclose(book, sbook, rtol=1e-10)
+    assert dist == pytest.approx(rdist, rel=1e-12)
+    assert dist == pytest.approx(sdist, rel=1e-10)

@@ -94,19 +94,27 @@ def sample_size(n: int, k: int) -> int:
 
 
 def kmeans_plusplus_sample(X, k, w, rng):
-    """Seeding at scale: greedy k-means++ on a uniform sample of
-    ``max(20000, 100 k)`` rows (weights kept), refined by a few Lloyd
+    """Seeding at scale: greedy k-means++ on a sample of ``max(20000, 100 k)``
+    rows (uniform, or in proportion to the weights), refined by a few Lloyd
     iterations on that sample. Costs O(sample x k) instead of O(n x k) per
     seeding step; on data with fewer rows it is plain k-means++."""
     n = X.shape[0]
     m = sample_size(n, k)
     if m >= n:
         return kmeans_plusplus(X, k, w, rng)
-    idx = np.sort(rng.choice(n, size=m, replace=False))
+    ws = None
+    if w is None:
+        idx = np.sort(rng.choice(n, size=m, replace=False))
+    else:
+        # m draws in proportion to the weights, with replacement, repeats
+        # merged into counts: an unbiased sample of the weighted data (a
+        # uniform draw over rows would miss the few heavy rows of, e.g., a
+        # colour histogram)
+        p = np.asarray(w, dtype=np.float64)
+        idx, cnt = np.unique(rng.choice(n, size=m, replace=True, p=p / p.sum()),
+                             return_counts=True)
+        ws = cnt.astype(X.dtype)
     S = np.ascontiguousarray(X[idx])
-    ws = None if w is None else np.ascontiguousarray(w[idx])
-    if ws is not None and not ws.sum() > 0:
-        return kmeans_plusplus(X, k, w, rng)
     try:
         C = kmeans_plusplus(S, k, ws, rng)
     except FewDistinctPointsError:  # the sample may miss rare distinct rows

@@ -14,7 +14,9 @@ semantics, including scipy's own conventions, which hold *only* here:
 Differences, all documented: ``kmeans`` seeds each restart with greedy
 k-means++ instead of scipy's random rows (same or lower distortion, fewer
 iterations; on more than 4 x max(20000, 100 k) rows, greedy k-means++ on a
-sample refined by Lloyd on that sample, as ``init="auto"`` in ``fit``); ``minit='++'`` in ``kmeans2`` is greedy k-means++ too; more
+sample refined by Lloyd on that sample, as ``init="auto"`` in ``fit``);
+when at least half the rows are repeats (an image's pixels), ``kmeans`` works
+on the distinct rows weighted by their counts, which is the same k-means; ``minit='++'`` in ``kmeans2`` is greedy k-means++ too; more
 clusters than distinct points is a ``ValueError`` instead of a silent
 collapse; 3-D and empty input raise ``ValueError`` in ``whiten`` as well.
 """
@@ -27,7 +29,7 @@ import numpy as np
 
 from . import _solver
 from ._init import FewDistinctPointsError, auto_init, kmeans_plusplus
-from ._kernels.lloyd import STAT_SQRT, count_distinct_upto
+from ._kernels.lloyd import STAT_SQRT, count_distinct_upto, unique_rows
 from ._modutil import make_callable
 from ._validation import DataTypeError, check_random_state
 
@@ -156,19 +158,35 @@ def _assign(X, C):
     return assign_arrays(X, C)
 
 
+def _distinct_weighted(X):
+    """``(rows, weights)``: the distinct rows of X with their multiplicities
+    when that at least halves the rows (an image's pixels, say), else
+    ``(X, None)``. k-means on the weighted distinct rows is k-means on X:
+    the same assignments, means and mean distance."""
+    n = X.shape[0]
+    if n < 1024:
+        return X, None
+    bits = X.view(np.uint32 if X.dtype == np.float32 else np.uint64)
+    first, counts, nu = unique_rows(bits, n // 2)
+    if nu < 0:
+        return X, None
+    return np.ascontiguousarray(X[first[:nu]]), counts[:nu].astype(X.dtype)
+
+
 def _kmeans_run(engine, guess, thresh):
     """One scipy-style run: stop when the mean distance changes <= thresh;
     drop empty clusters. Returns (code_book, last mean distance)."""
     X = engine.X
     n = X.shape[0]
+    total = float(engine.w.sum(dtype=np.float64)) if engine.use_w else float(n)
     labels = np.empty(n, dtype=np.int32)
     book = guess
     prev = np.inf
     while True:
         if book.shape[0] != engine.k:
-            engine = _solver.Engine(X, None, book.shape[0])
+            engine = _solver.Engine(X, engine.w, book.shape[0])
         stats, sums, counts = engine.assign(book, labels, update=True)
-        avg = stats[STAT_SQRT] / n
+        avg = stats[STAT_SQRT] / total
         has = counts > 0
         book = (sums[has] / counts[has, None]).astype(X.dtype)
         diff = abs(prev - avg)
@@ -228,7 +246,8 @@ def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=Non
         C = np.ascontiguousarray(guess.reshape(-1, 1) if one_d else guess, dtype=X.dtype)
         if C.ndim != 2 or C.shape[1] != X.shape[1]:
             raise ValueError("Code-book and observation should have same number of features")
-        book, dist = _kmeans_run(_solver.Engine(X, None, C.shape[0]), C, thresh)
+        Xu, wu = _distinct_weighted(X)
+        book, dist = _kmeans_run(_solver.Engine(Xu, wu, C.shape[0]), C, thresh)
         return (book.ravel() if one_d else book), dist
     k = int(guess)
     if k != guess:
@@ -238,12 +257,13 @@ def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=Non
     if k > X.shape[0]:
         raise ValueError(f"Asked for {k} clusters but obs has only {X.shape[0]} observations.")
     gen = _rng(rng, seed)
-    engine = _solver.Engine(X, None, k)
+    Xu, wu = _distinct_weighted(X)
+    engine = _solver.Engine(Xu, wu, k)
     best_book, best_dist = None, np.inf
-    with _solver.thread_context(None, engine.gemm, work=X.shape[0] * k * X.shape[1]):
+    with _solver.thread_context(None, engine.gemm, work=Xu.shape[0] * k * X.shape[1]):
         for _ in range(iter):
             try:
-                guess_k = auto_init(X, k, None, gen)
+                guess_k = auto_init(Xu, k, wu, gen)
             except FewDistinctPointsError as exc:
                 raise ValueError(str(exc)) from None
             book, dist = _kmeans_run(engine, guess_k, thresh)

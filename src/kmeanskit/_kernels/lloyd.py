@@ -31,7 +31,7 @@ from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS
 
 # Layout of the per-block statistics vector.
 STAT_INERTIA = 0  # sum of w * ||x - c||^2
-STAT_SQRT = 1  # sum of ||x - c|| (unweighted; scipy's distortion)
+STAT_SQRT = 1  # sum of w * ||x - c|| (scipy's distortion, times n)
 STAT_CHANGED = 2  # number of rows whose label changed
 N_STATS = 3
 
@@ -73,7 +73,7 @@ def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
             acc += t * t
         wi = np.float64(w[r]) if use_w else 1.0
         inertia += wi * acc
-        sqrt_sum += np.sqrt(acc)
+        sqrt_sum += wi * np.sqrt(acc)
         if labels[r] != j:
             changed += 1
             labels[r] = j
@@ -295,6 +295,55 @@ def weighted_sse(X, w, use_w, C, labels, n_blocks):
     for b in range(n_blocks):
         tot += part[b]
     return tot
+
+
+@njit(nogil=True, cache=True)
+def unique_rows(bits, max_unique):
+    """Distinct rows of an array given as its bit patterns (``X.view`` as
+    unsigned integers of the same width), by open-addressing hashing.
+
+    Returns ``(first_index, counts, n_unique)``: the index of the first row
+    of each distinct row and how many rows equal it, in order of first
+    appearance. Gives up (n_unique = -1) once more than ``max_unique``
+    distinct rows are seen, so a pass over data without duplicates stays
+    cheap. Rows equal as numbers but not as bits (0.0 and -0.0) count as
+    different, which only merges less.
+    """
+    n, d = bits.shape
+    size = 1
+    while size < 2 * min(n, max_unique + 1):
+        size *= 2
+    mask = size - 1
+    table = np.full(size, -1, np.int32)
+    first = np.empty(min(n, max_unique + 1), np.int64)
+    counts = np.zeros(min(n, max_unique + 1), np.int64)
+    nu = 0
+    for i in range(n):
+        h = np.uint64(1469598103934665603)
+        for f in range(d):
+            h = (h ^ np.uint64(bits[i, f])) * np.uint64(1099511628211)
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            u = table[slot]
+            if u < 0:
+                if nu >= max_unique:
+                    return first, counts, -1
+                table[slot] = nu
+                first[nu] = i
+                counts[nu] = 1
+                nu += 1
+                break
+            r = first[u]
+            same = True
+            for f in range(d):
+                if bits[i, f] != bits[r, f]:
+                    same = False
+                    break
+            if same:
+                counts[u] += 1
+                break
+            slot = (slot + 1) & mask
+    return first, counts, nu
 
 
 @njit(nogil=True, cache=True)
