@@ -198,6 +198,13 @@ def markdown(rows) -> str:
     return "\n".join(out)
 
 
+def bench_suite(quick=False):
+    """``make bench`` hook: the markdown tables (k = 8 without scikit-learn
+    in quick mode)."""
+    rows = run(ks=(8,) if quick else KS, include_sklearn=not quick, verbose=False)
+    return ["### Dominant colours and quantization (12 MP synthetic photo)\n\n" + markdown(rows)]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("images", nargs="*", help="image files (default: synthetic 12 MP photo)")

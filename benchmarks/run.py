@@ -59,7 +59,7 @@ def run_hook(name, quick):
     if not os.path.exists(os.path.join(ROOT, "benchmarks", modname + ".py")):
         return None, f"benchmarks/{modname}.py is not there: suite skipped"
     mod = importlib.import_module(f"benchmarks.{modname}")
-    fn = getattr(mod, "run", None)
+    fn = getattr(mod, "bench_suite", None) or getattr(mod, "run", None)
     if not callable(fn):
         return None, f"benchmarks/{modname}.py has no run(quick) function: suite skipped"
     try:
