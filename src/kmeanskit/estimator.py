@@ -27,7 +27,6 @@ from sklearn.utils.validation import check_is_fitted
 from . import _metric, _solver
 from ._init import INITS, FewDistinctPointsError
 from ._kernels import metric as MK
-from ._validation import check_no_zero_rows
 from ._validation import (
     ARRAY_LIKE,
     CALLABLE,
@@ -35,6 +34,7 @@ from ._validation import (
     Interval,
     Kind,
     Options,
+    check_no_zero_rows,
     check_random_state,
     check_sample_weight,
     validate_params,
