@@ -322,6 +322,14 @@ def unique_rows(bits, max_unique):
         h = np.uint64(1469598103934665603)
         for f in range(d):
             h = (h ^ np.uint64(bits[i, f])) * np.uint64(1099511628211)
+        # fold the high bits down (murmur3's finaliser): the multiplications
+        # only carry bits upwards, and small whole numbers stored as floats
+        # have all-zero low mantissa bits, which would pile into few slots
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xFF51AFD7ED558CCD)
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xC4CEB9FE1A85EC53)
+        h ^= h >> np.uint64(33)
         slot = np.int64(h & np.uint64(mask))
         while True:
             u = table[slot]
