@@ -54,17 +54,14 @@ def thread_context(n_threads: int | None, blas_single: bool, work: float | None 
 
     ``work`` (about n x k x d per pass) below ``PARALLEL_MIN_WORK`` runs on
     one thread unless ``n_threads`` asks otherwise: waking threads costs more
-    than such a pass. Blocks are handed to threads dynamically (one at a
-    time), so a core busy with another process slows a fit down gracefully.
-    None of this changes any result: the blocks are fixed by the shape.
+    than such a pass. None of this changes any result: the blocks are
+    fixed by the shape.
     """
     old = numba.get_num_threads()
-    old_chunk = numba.get_parallel_chunksize()
     if n_threads is not None:
         numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
     elif work is not None and work < PARALLEL_MIN_WORK:
         numba.set_num_threads(1)
-    numba.set_parallel_chunksize(1)
     try:
         if blas_single:
             from threadpoolctl import threadpool_limits
@@ -75,7 +72,6 @@ def thread_context(n_threads: int | None, blas_single: bool, work: float | None 
             yield
     finally:
         numba.set_num_threads(old)
-        numba.set_parallel_chunksize(old_chunk)
 
 
 class Engine:
