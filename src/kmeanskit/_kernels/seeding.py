@@ -13,17 +13,9 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH
+from .bounds import _dist2
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
-
-
-@njit(**_JIT)
-def _sq_dist_rows(X, i, j):
-    acc = 0.0
-    for f in range(X.shape[1]):
-        t = np.float64(X[i, f]) - np.float64(X[j, f])
-        acc += t * t
-    return acc
 
 
 @njit(**_JIT)
@@ -44,7 +36,7 @@ def _pick(X, closest, w, use_w, pot_b, per, target, pending):
         for i in range(b * per, min(n, (b + 1) * per)):
             ci = closest[i]
             if pending >= 0:
-                dd = _sq_dist_rows(X, i, pending)
+                dd = _dist2(X, i, X, pending)
                 ci = dd if dd < ci else ci
             p = ci * (np.float64(w[i]) if use_w else 1.0)
             if p > 0.0:
