@@ -109,8 +109,10 @@ class Engine:
             self._mu = mean.astype(self.X.dtype)
         return self._mu
 
-    def assign(self, C: np.ndarray, labels: np.ndarray, update: bool, dist_out=None):
-        """One pass. Returns (stats, sums, wsums) reduced over blocks."""
+    def assign(self, C: np.ndarray, labels: np.ndarray, update: bool, dist_out=None,
+               want_sqrt: bool = False):
+        """One pass. Returns (stats, sums, wsums) reduced over blocks;
+        ``stats[STAT_SQRT]`` (scipy's distortion) only with ``want_sqrt``."""
         X = self.X
         C = np.ascontiguousarray(C, dtype=X.dtype)
         want = dist_out is not None
@@ -121,10 +123,10 @@ class Engine:
             cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)
             K.lloyd_pass_gemm(X, self.ww, self.use_w, C, Ct, cc, self.mu, labels, update,
                               self.sums, self.wsums, self.stats, want, dist, self.n_slots,
-                              self.tie_eps)
+                              self.tie_eps, want_sqrt)
         else:
             K.lloyd_pass_direct(X, self.ww, self.use_w, C, labels, update, self.sums,
-                                self.wsums, self.stats, want, dist, self.tie_eps)
+                                self.wsums, self.stats, want, dist, self.tie_eps, want_sqrt)
         K.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
                         self.tot_stats)
         return self.tot_stats, self.tot_sums, self.tot_wsums

@@ -185,7 +185,7 @@ def _kmeans_run(engine, guess, thresh):
     while True:
         if book.shape[0] != engine.k:
             engine = _solver.Engine(X, engine.w, book.shape[0])
-        stats, sums, counts = engine.assign(book, labels, update=True)
+        stats, sums, counts = engine.assign(book, labels, update=True, want_sqrt=True)
         avg = stats[STAT_SQRT] / total
         has = counts > 0
         book = (sums[has] / counts[has, None]).astype(X.dtype)

@@ -31,7 +31,7 @@ from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS
 
 # Layout of the per-block statistics vector.
 STAT_INERTIA = 0  # sum of w * ||x - c||^2
-STAT_SQRT = 1  # sum of w * ||x - c|| (scipy's distortion, times n)
+STAT_SQRT = 1  # sum of w * ||x - c|| (scipy's distortion, times n; with want_sqrt)
 STAT_CHANGED = 2  # number of rows whose label changed
 N_STATS = 3
 
@@ -58,7 +58,7 @@ def exact_argmin(X, r, C):
 
 @njit(**_JIT)
 def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
-                  want_dist, dist_out, stats_b):
+                  want_dist, dist_out, stats_b, want_sqrt):
     """Book-keeping shared by both strategies for one chunk of ``m`` rows."""
     d = X.shape[1]
     inertia = 0.0
@@ -73,7 +73,8 @@ def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
             acc += t * t
         wi = np.float64(w[r]) if use_w else 1.0
         inertia += wi * acc
-        sqrt_sum += wi * np.sqrt(acc)
+        if want_sqrt:  # only scipy's distortion needs it; a sqrt per row costs
+            sqrt_sum += wi * np.sqrt(acc)
         if labels[r] != j:
             changed += 1
             labels[r] = j
@@ -90,7 +91,7 @@ def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
-                      want_dist, dist_out, tie_eps):
+                      want_dist, dist_out, tie_eps, want_sqrt=False):
     """Assign rows of ``X`` to centres ``C`` with exact direct distances.
 
     Parameters are caller-allocated buffers: ``labels`` (n,) int32 is updated
@@ -159,12 +160,12 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                 if second[i] - best[i] <= tie_eps * second[i]:
                     lab[i] = exact_argmin(X, s + i, C)
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
-                          wsums[b], want_dist, dist_out, stats[b])
+                          wsums[b], want_dist, dist_out, stats[b], want_sqrt)
 
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, stats,
-                    want_dist, dist_out, n_slots, tie_eps):
+                    want_dist, dist_out, n_slots, tie_eps, want_sqrt=False):
     """Same contract as :func:`lloyd_pass_direct`, with one BLAS product per
     chunk. ``Ct`` is ``C.T`` made contiguous and ``cc`` holds ||c_j||^2 in the
     data's dtype. Run it with BLAS limited to one thread: numba owns the
@@ -235,7 +236,7 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
                             break
                     lab[i] = bj
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
-                          wsums[b], want_dist, dist_out, stats[b])
+                          wsums[b], want_dist, dist_out, stats[b], want_sqrt)
 
 
 @njit(**_JIT)
