@@ -28,7 +28,8 @@ def _pass(X, C, w=None, gemm=False, update=True):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("gemm", [False, True])
-@pytest.mark.parametrize("n,d,k", [(1, 1, 1), (257, 3, 5), (1000, 20, 17), (3000, 7, 40)])
+@pytest.mark.parametrize("n,d,k", [(1, 1, 1), (257, 3, 5), (5000, 2, 16), (600, 4, 17),
+                                   (1000, 20, 17), (3000, 7, 40)])
 def test_pass_matches_reference(rng, dtype, gemm, n, d, k):
     X = rng.normal(size=(n, d)).astype(dtype)
     C = rng.normal(size=(k, d)).astype(dtype)

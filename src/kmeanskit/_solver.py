@@ -110,9 +110,11 @@ class Engine:
         return self._mu
 
     def assign(self, C: np.ndarray, labels: np.ndarray, update: bool, dist_out=None,
-               want_sqrt: bool = False):
+               want_sqrt: bool = False, want_inertia: bool = True):
         """One pass. Returns (stats, sums, wsums) reduced over blocks;
-        ``stats[STAT_SQRT]`` (scipy's distortion) only with ``want_sqrt``."""
+        ``stats[STAT_SQRT]`` (scipy's distortion) only with ``want_sqrt``,
+        ``stats[STAT_INERTIA]`` only with ``want_inertia`` (an exact float64
+        distance per row: Lloyd's iterations do without it)."""
         X = self.X
         C = np.ascontiguousarray(C, dtype=X.dtype)
         want = dist_out is not None
@@ -123,10 +125,11 @@ class Engine:
             cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)
             K.lloyd_pass_gemm(X, self.ww, self.use_w, C, Ct, cc, self.mu, labels, update,
                               self.sums, self.wsums, self.stats, want, dist, self.n_slots,
-                              self.tie_eps, want_sqrt)
+                              self.tie_eps, want_sqrt, want_inertia)
         else:
             K.lloyd_pass_direct(X, self.ww, self.use_w, C, labels, update, self.sums,
-                                self.wsums, self.stats, want, dist, self.tie_eps, want_sqrt)
+                                self.wsums, self.stats, want, dist, self.tie_eps, want_sqrt,
+                                want_inertia)
         K.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
                         self.tot_stats)
         return self.tot_stats, self.tot_sums, self.tot_wsums
@@ -183,9 +186,9 @@ def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: in
     """Lloyd's algorithm from centres ``C0``.
 
     Stops when no label changes ("strict" convergence) or when the sum of
-    squared centre shifts is <= ``tol`` (absolute). Then, unless the labels
-    already match the returned centres, one assign-only pass makes them
-    match and gives the inertia. ``callback(it)``, when given, is called
+    squared centre shifts is <= ``tol`` (absolute). Then one assign-only
+    pass makes the labels match the returned centres and gives the exact
+    inertia (the iterations skip it unless ``verbose`` prints it). ``callback(it)``, when given, is called
     after each iteration (progress bars).
     """
     X = engine.X
@@ -196,7 +199,7 @@ def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: in
     converged = False
     it = 0
     for it in range(max_iter):
-        stats, sums, wsums = engine.assign(C, labels, update=True)
+        stats, sums, wsums = engine.assign(C, labels, update=True, want_inertia=bool(verbose))
         if verbose:
             print(f"Iteration {it}, inertia {stats[K.STAT_INERTIA]:.6g}.")
         relocate_empty(engine, C, labels, sums, wsums, on_few)
@@ -217,9 +220,9 @@ def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: in
             if verbose:
                 print(f"Converged at iteration {it}: center shift {shift:.6g} within tolerance {tol:.6g}.")
             break
-    if strict:
+    if strict and verbose:
         inertia = float(stats[K.STAT_INERTIA])
-    else:
+    else:  # the iterations skipped the exact inertia: one assign-only pass
         stats, _, _ = engine.assign(C, labels, update=False)
         inertia = float(stats[K.STAT_INERTIA])
     return RunResult(C, labels, inertia, it + 1, converged)

@@ -58,19 +58,22 @@ def exact_argmin(X, r, C):
 
 @njit(**_JIT)
 def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
-                  want_dist, dist_out, stats_b, want_sqrt):
-    """Book-keeping shared by both strategies for one chunk of ``m`` rows."""
+                  want_dist, dist_out, stats_b, want_sqrt, want_inertia):
+    """Book-keeping of the gemm strategy for one chunk of ``m`` rows (row
+    by row; :func:`_finish_direct` is the direct strategy's vectorised one)."""
     d = X.shape[1]
     inertia = 0.0
     sqrt_sum = 0.0
     changed = 0
+    want_exact = want_inertia or want_dist or want_sqrt
     for i in range(m):
         r = s + i
         j = lab[i]
         acc = 0.0
-        for f in range(d):
-            t = np.float64(X[r, f]) - np.float64(C[j, f])
-            acc += t * t
+        if want_exact:
+            for f in range(d):
+                t = np.float64(X[r, f]) - np.float64(C[j, f])
+                acc += t * t
         wi = np.float64(w[r]) if use_w else 1.0
         inertia += wi * acc
         if want_sqrt:  # only scipy's distortion needs it; a sqrt per row costs
@@ -89,16 +92,92 @@ def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
     stats_b[STAT_CHANGED] += changed
 
 
+#: Up to this many features the direct pass uses the vectorised
+#: book-keeping :func:`_finish_direct`; above, the row-by-row
+#: :func:`_finish_chunk` (measured: 2,000,000 x 3, k = 8, one thread, 10.4 ms
+#: vs 16.3 ms a pass; at d = 16, k = 32 the row-by-row one is faster).
+FINISH_VEC_MAX_D = 4
+
+#: Up to this many centres, the direct pass accumulates the centre sums with
+#: one masked, vectorised sweep per centre instead of a scalar scatter per
+#: row (measured: 2,000,000 pixels, k = 8, one thread, 3.5 ms vs 4.6 ms).
+MASKED_SUMS_MAX_K = 16
+
+
+@njit(**_JIT)
+def _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels, update, sums_b, wsums_b,
+                   want_dist, dist_out, stats_b, want_sqrt, want_inertia):
+    """Book-keeping of the direct strategy for one chunk of ``m`` rows, in
+    loops over rows that vectorise: ``xt`` is the chunk of ``X`` transposed (d x m),
+    ``Cd`` the centres in float64, ``xd``/``dd`` float64 scratch."""
+    d = xt.shape[0]
+    k = Cd.shape[0]
+    if want_inertia or want_dist or want_sqrt:
+        # exact float64 distance to the chosen centre (each sums its features
+        # in order), features outer so the row loop vectorises
+        for i in range(m):
+            t = np.float64(xt[0, i]) - Cd[lab[i], 0]
+            dd[i] = t * t
+        for f in range(1, d):
+            for i in range(m):
+                t = np.float64(xt[f, i]) - Cd[lab[i], f]
+                dd[i] += t * t
+        inertia = 0.0
+        sqrt_sum = 0.0
+        for i in range(m):
+            wi = np.float64(w[s + i]) if use_w else 1.0
+            inertia += wi * dd[i]
+        if want_sqrt:  # only scipy's distortion needs it; a sqrt per row costs
+            for i in range(m):
+                wi = np.float64(w[s + i]) if use_w else 1.0
+                sqrt_sum += wi * np.sqrt(dd[i])
+        if want_dist:
+            for i in range(m):
+                dist_out[s + i] = dd[i]
+        stats_b[STAT_INERTIA] += inertia
+        stats_b[STAT_SQRT] += sqrt_sum
+    changed = 0
+    for i in range(m):
+        changed += 1 if labels[s + i] != lab[i] else 0
+        labels[s + i] = lab[i]
+    stats_b[STAT_CHANGED] += changed
+    if not update:
+        return
+    if k <= MASKED_SUMS_MAX_K:
+        for f in range(d):
+            for i in range(m):
+                xd[f, i] = np.float64(xt[f, i]) * (np.float64(w[s + i]) if use_w else 1.0)
+        for j in range(k):
+            cnt = 0.0
+            for i in range(m):
+                cnt += (np.float64(w[s + i]) if use_w else 1.0) if lab[i] == j else 0.0
+            wsums_b[j] += cnt
+            for f in range(d):
+                acc = 0.0
+                for i in range(m):
+                    acc += xd[f, i] if lab[i] == j else 0.0
+                sums_b[j, f] += acc
+    else:
+        for i in range(m):
+            j = lab[i]
+            wi = np.float64(w[s + i]) if use_w else 1.0
+            wsums_b[j] += wi
+            for f in range(d):
+                sums_b[j, f] += wi * np.float64(X[s + i, f])
+
+
 @njit(parallel=True, **_JIT)
 def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
-                      want_dist, dist_out, tie_eps, want_sqrt=False):
+                      want_dist, dist_out, tie_eps, want_sqrt=False, want_inertia=True):
     """Assign rows of ``X`` to centres ``C`` with exact direct distances.
 
     Parameters are caller-allocated buffers: ``labels`` (n,) int32 is updated
     in place, ``sums`` (n_blocks, k, d) float64 and ``wsums`` (n_blocks, k)
     float64 receive the per-block partial sums when ``update`` is true,
     ``stats`` (n_blocks, N_STATS) float64 the per-block statistics and
-    ``dist_out`` (n,) the squared distances when ``want_dist``.
+    ``dist_out`` (n,) the squared distances when ``want_dist``. The inertia
+    (an exact float64 distance per row) is computed only when
+    ``want_inertia`` (or distances are wanted); Lloyd's iterations skip it.
 
     The distances are computed in the data's dtype; a row whose two nearest
     centres are within the rounding bound ``tie_eps`` (relative; the terms
@@ -110,8 +189,11 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     n_blocks = stats.shape[0]
     n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
     per_block = (n_chunks + n_blocks - 1) // n_blocks
+    Cd = C.astype(np.float64)
     # Scratch per block (n_blocks <= MAX_BLOCKS; it is O(d x CHUNK_ROWS)).
     xt_all = np.empty((n_blocks, d, CHUNK_ROWS), X.dtype)
+    xd_all = np.empty((n_blocks, d if update and k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
+    dd_all = np.empty((n_blocks, CHUNK_ROWS))
     tmp_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
     best_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
     second_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
@@ -139,15 +221,34 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                 second[i] = np.inf
                 lab[i] = 0
             for j in range(k):
-                cf = C[j, 0]
-                for i in range(m):
-                    t = xt[0, i] - cf
-                    tmp[i] = t * t
-                for f in range(1, d):
-                    cf = C[j, f]
+                # squared distances to centre j, one SIMD lane per row
+                # (small d fused into one sweep)
+                if d == 2:
+                    a0 = C[j, 0]
+                    a1 = C[j, 1]
                     for i in range(m):
-                        t = xt[f, i] - cf
-                        tmp[i] += t * t
+                        t0 = xt[0, i] - a0
+                        t1 = xt[1, i] - a1
+                        tmp[i] = t0 * t0 + t1 * t1
+                elif d == 3:
+                    a0 = C[j, 0]
+                    a1 = C[j, 1]
+                    a2 = C[j, 2]
+                    for i in range(m):
+                        t0 = xt[0, i] - a0
+                        t1 = xt[1, i] - a1
+                        t2 = xt[2, i] - a2
+                        tmp[i] = t0 * t0 + t1 * t1 + t2 * t2
+                else:
+                    cf = C[j, 0]
+                    for i in range(m):
+                        t = xt[0, i] - cf
+                        tmp[i] = t * t
+                    for f in range(1, d):
+                        cf = C[j, f]
+                        for i in range(m):
+                            t = xt[f, i] - cf
+                            tmp[i] += t * t
                 for i in range(m):
                     v = tmp[i]
                     bi = best[i]
@@ -156,16 +257,26 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                     second[i] = bi if lt else (v if v < sv else sv)
                     best[i] = v if lt else bi
                     lab[i] = j if lt else lab[i]
-            for i in range(m):
-                if second[i] - best[i] <= tie_eps * second[i]:
-                    lab[i] = exact_argmin(X, s + i, C)
-            _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
-                          wsums[b], want_dist, dist_out, stats[b], want_sqrt)
+            n_ties = 0
+            for i in range(m):  # counted in a loop that vectorises; usually 0
+                n_ties += 1 if second[i] - best[i] <= tie_eps * second[i] else 0
+            if n_ties:
+                for i in range(m):
+                    if second[i] - best[i] <= tie_eps * second[i]:
+                        lab[i] = exact_argmin(X, s + i, C)
+            if d <= FINISH_VEC_MAX_D:
+                _finish_direct(X, xt, xd_all[b], dd_all[b], w, use_w, Cd, s, m, lab, labels,
+                               update, sums[b], wsums[b], want_dist, dist_out, stats[b],
+                               want_sqrt, want_inertia)
+            else:
+                _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b], wsums[b],
+                              want_dist, dist_out, stats[b], want_sqrt, want_inertia)
 
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, stats,
-                    want_dist, dist_out, n_slots, tie_eps, want_sqrt=False):
+                    want_dist, dist_out, n_slots, tie_eps, want_sqrt=False,
+                    want_inertia=True):
     """Same contract as :func:`lloyd_pass_direct`, with one BLAS product per
     chunk. ``Ct`` is ``C.T`` made contiguous and ``cc`` holds ||c_j||^2 in the
     data's dtype. Run it with BLAS limited to one thread: numba owns the
@@ -236,7 +347,7 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
                             break
                     lab[i] = bj
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
-                          wsums[b], want_dist, dist_out, stats[b], want_sqrt)
+                          wsums[b], want_dist, dist_out, stats[b], want_sqrt, want_inertia)
 
 
 @njit(**_JIT)
