@@ -27,7 +27,7 @@ def _pass(X, C, w=None, gemm=False, update=True):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("gemm", [False, True])
+@pytest.mark.parametrize("gemm", [False, "rows", "cols"])
 @pytest.mark.parametrize("n,d,k", [(1, 1, 1), (257, 3, 5), (5000, 2, 16), (600, 4, 17),
                                    (1000, 20, 17), (3000, 7, 40)])
 def test_pass_matches_reference(rng, dtype, gemm, n, d, k):
@@ -61,6 +61,20 @@ def test_pass_counts_changes_and_assign_only(rng):
     labels[:10] = (labels[:10] + 1) % 4
     stats, _, _ = eng.assign(C, labels, update=False)
     assert stats[K.STAT_CHANGED] == 10
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("gemm", [False, "rows", "cols"])
+def test_exact_ties_take_the_lowest_index_on_every_path(rng, dtype, gemm):
+    """Integer grid data with duplicated centres: many exact ties, which
+    every strategy must break like the exact float64 argmin (lowest index)."""
+    X = rng.integers(0, 4, size=(3000, 9)).astype(dtype)
+    C = np.concatenate([X[:150], X[:150]])  # k = 300, every centre twice
+    C[::7] += 0.5
+    labels, d2, *_ = _pass(X, C, gemm=gemm)
+    rl, rd2, _ = naive.assign(X, C)
+    np.testing.assert_array_equal(labels, rl)
+    np.testing.assert_allclose(d2, rd2, rtol=0, atol=0)
 
 
 @settings(max_examples=40, deadline=None)

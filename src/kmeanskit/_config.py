@@ -33,3 +33,15 @@ GEMM_MIN_D = 128
 #: products of at most this many rows; the scratch is GEMM_ROWS x k per thread).
 GEMM_ROWS = 2048
 GEMM_MIN_K = 128
+
+#: Shapes from which the distance pass uses the centres x rows BLAS layout
+#: (``lloyd_pass_gemm_t``) below GEMM_MIN_D: many centres, moderate d.
+#: Measured (n = 100,000 float32, one thread, ms per pass, centres x rows /
+#: rows x centres / direct): d=8 k=1000 25.6/90.2/50.7, d=16 k=1000
+#: 38.4/101/59.8, d=32 k=1000 66/128/144, d=32 k=512 33.4/67.1/74.4,
+#: d=32 k=256 28.4/35.0/38.0, d=64 k=512 75.8/96.1/208; d=16 k=128
+#: 9.7/14.4/8.1 (direct wins below k = 256).
+GEMM_T_MIN_D = 8
+GEMM_T_MIN_K = 256
+#: Scratch (values) of that layout's k x rows product per thread.
+GEMM_T_SCRATCH = 1 << 18

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ._config import BLOCK_SUM_BUDGET, CHUNK_ROWS, GEMM_MIN_D, GEMM_MIN_K, MAX_BLOCKS
+from ._config import (BLOCK_SUM_BUDGET, CHUNK_ROWS, GEMM_MIN_D, GEMM_MIN_K, GEMM_T_MIN_D,
+                      GEMM_T_MIN_K, GEMM_T_SCRATCH, MAX_BLOCKS)
 from ._init import INITS, FewDistinctPointsError
 from ._kernels import bounds as B
 from ._kernels import lloyd as K
@@ -38,8 +39,21 @@ def n_blocks_for(n: int, k: int, d: int) -> int:
     return int(max(1, min(n_chunks, MAX_BLOCKS, by_memory)))
 
 
-def use_gemm(d: int, k: int) -> bool:
-    return d >= GEMM_MIN_D and k >= GEMM_MIN_K
+def use_gemm(d: int, k: int) -> str | bool:
+    """The distance strategy for a shape: ``"rows"`` (BLAS product laid out
+    rows x centres), ``"cols"`` (centres x rows) or False (direct loops);
+    crossovers measured on the reference machine (docs/engine.md)."""
+    if d >= GEMM_MIN_D and k >= GEMM_MIN_K:
+        return "rows"
+    if d >= GEMM_T_MIN_D and k >= GEMM_T_MIN_K:
+        return "cols"
+    return False
+
+
+def gemm_t_rows(k: int) -> int:
+    """Rows per product of the centres x rows layout: the k x rows scratch
+    stays near the L2 cache (GEMM_T_SCRATCH values)."""
+    return int(max(64, min(512, (GEMM_T_SCRATCH // k) // 64 * 64)))
 
 
 #: Below this much work per pass (n x k x d) a fit runs on one thread.
@@ -77,14 +91,16 @@ def thread_context(n_threads: int | None, blas_single: bool, work: float | None 
 class Engine:
     """Buffers and kernel choice for repeated passes over one data set."""
 
-    def __init__(self, X: np.ndarray, w: np.ndarray | None, k: int, gemm: bool | None = None):
+    def __init__(self, X: np.ndarray, w: np.ndarray | None, k: int,
+                 gemm: bool | str | None = None):
         self.X = X
         self.w = w
         self.ww = w if w is not None else np.ones(1, dtype=X.dtype)
         self.use_w = w is not None
         n, d = X.shape
         self.k = k
-        self.gemm = use_gemm(d, k) if gemm is None else gemm
+        # False (direct loops), "rows" or "cols" (BLAS product layouts); True = "rows"
+        self.gemm = use_gemm(d, k) if gemm is None else ("rows" if gemm is True else gemm)
         nb = n_blocks_for(n, k, d)
         self.n_blocks = nb
         self.sums = np.empty((nb, k, d))
@@ -119,7 +135,13 @@ class Engine:
         C = np.ascontiguousarray(C, dtype=X.dtype)
         want = dist_out is not None
         dist = dist_out if want else self._nodist
-        if self.gemm:
+        if self.gemm == "cols":
+            Cs = np.ascontiguousarray((C - self.mu).astype(X.dtype))
+            cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)
+            K.lloyd_pass_gemm_t(X, self.ww, self.use_w, C, Cs, cc, self.mu, labels, update,
+                                self.sums, self.wsums, self.stats, want, dist, self.n_slots,
+                                self.tie_eps, gemm_t_rows(self.k), want_sqrt, want_inertia)
+        elif self.gemm:
             Cs = (C - self.mu).astype(X.dtype)
             Ct = np.ascontiguousarray(Cs.T)
             cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)

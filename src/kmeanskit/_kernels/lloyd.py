@@ -350,6 +350,92 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
                           wsums[b], want_dist, dist_out, stats[b], want_sqrt, want_inertia)
 
 
+@njit(parallel=True, **_JIT)
+def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, stats,
+                      want_dist, dist_out, n_slots, tie_eps, rows, want_sqrt=False,
+                      want_inertia=True):
+    """Same contract as :func:`lloyd_pass_gemm`, with the product laid out
+    centres x rows: ``G = Cs . Xs^T`` for ``rows`` rows at a time, so the
+    argmin runs like the direct pass, one SIMD lane per row, with no
+    reduction over k (which does not vectorise without ``nnan``). Best for
+    many centres in moderate dimension (e.g. d = 32, k = 1,000: 66 ms a pass
+    against 128 ms for the row-major product and 144 ms direct, one thread).
+    ``Cs`` is ``C - mu`` in X's dtype (k x d, contiguous).
+    """
+    n, d = X.shape
+    k = C.shape[0]
+    n_blocks = stats.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    per_block = (n_chunks + n_blocks - 1) // n_blocks
+    R = rows
+    g_all = np.empty((n_slots, k, R), X.dtype)
+    xt_all = np.zeros((n_slots, d, R), X.dtype)
+    xn_all = np.empty((n_slots, R))
+    best_all = np.empty((n_slots, R), X.dtype)
+    second_all = np.empty((n_slots, R), X.dtype)
+    lab_all = np.empty((n_slots, R), np.int32)
+    ccmax = 0.0
+    for j in range(k):
+        ccmax = max(ccmax, np.float64(cc[j]))
+    for b in prange(n_blocks):
+        tid = get_thread_id()
+        g = g_all[tid]
+        xt = xt_all[tid]
+        xn = xn_all[tid]
+        best = best_all[tid]
+        second = second_all[tid]
+        lab = lab_all[tid]
+        stats[b, :] = 0.0
+        if update:
+            sums[b, :, :] = 0.0
+            wsums[b, :] = 0.0
+        r0 = min(n, b * per_block * CHUNK_ROWS)
+        r1 = min(n, (b + 1) * per_block * CHUNK_ROWS)
+        for s in range(r0, r1, R):
+            m = min(R, r1 - s)
+            for i in range(m):
+                for f in range(d):
+                    xt[f, i] = X[s + i, f] - mu[f]
+            if m < R:  # the product is always R wide: pad with zeros
+                for f in range(d):
+                    for i in range(m, R):
+                        xt[f, i] = 0.0
+            np.dot(Cs, xt, g)
+            for i in range(m):
+                xn[i] = 0.0
+            for f in range(d):
+                for i in range(m):
+                    xn[i] += np.float64(xt[f, i]) * np.float64(xt[f, i])
+            for i in range(m):
+                best[i] = np.inf
+                second[i] = np.inf
+                lab[i] = 0
+            for j in range(k):
+                cj = cc[j]
+                gj = g[j]
+                for i in range(m):
+                    v = cj - (gj[i] + gj[i])  # stays in X's dtype
+                    bi = best[i]
+                    lt = v < bi
+                    sv = second[i]
+                    second[i] = bi if lt else (v if v < sv else sv)
+                    best[i] = v if lt else bi
+                    lab[i] = j if lt else lab[i]
+            # rows whose two best are within the expanded form's rounding
+            # bound get exact float64 distances (counted first: usually none)
+            n_ties = 0
+            for i in range(m):
+                bound = 2.0 * tie_eps * max(ccmax, xn[i])
+                n_ties += 1 if np.float64(second[i]) - np.float64(best[i]) <= bound else 0
+            if n_ties:
+                for i in range(m):
+                    bound = 2.0 * tie_eps * max(ccmax, xn[i])
+                    if np.float64(second[i]) - np.float64(best[i]) <= bound:
+                        lab[i] = exact_argmin(X, s + i, C)
+            _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b], wsums[b],
+                          want_dist, dist_out, stats[b], want_sqrt, want_inertia)
+
+
 @njit(**_JIT)
 def _sq_norm(A, i):
     acc = 0.0
