@@ -103,15 +103,6 @@ def recall(found, truth):
     return hits / truth.size
 
 
-def _median_time(fn, repeats):
-    ts, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts)), out
-
-
 def run(quick: bool = False) -> list[str]:
     import kmeanskit
 
@@ -129,25 +120,35 @@ def run(quick: bool = False) -> list[str]:
     t_add = time.perf_counter() - t
     nn = K_NEIGHBOURS
 
-    t_exact, (truth, _) = _median_time(lambda: index.search(Q, nn, exact=True), repeats)
-    t_blas, blas_ids = _median_time(lambda: brute_blas(X, Q, nn), repeats)
-    rows = [("brute force, NumPy float32 BLAS blocks", t_blas, recall(blas_ids, truth))]
+    truth = index.search(Q, nn, exact=True)[0]
+    methods = {"brute force, NumPy float32 BLAS blocks": lambda: brute_blas(X, Q, nn)}
     try:
         from sklearn.neighbors import NearestNeighbors
 
         nnb = NearestNeighbors(n_neighbors=nn, algorithm="brute").fit(X)
-        t_sk, sk_ids = _median_time(lambda: nnb.kneighbors(Q, return_distance=False), repeats)
-        rows.append(("brute force, scikit-learn NearestNeighbors", t_sk, recall(sk_ids, truth)))
+        methods["brute force, scikit-learn NearestNeighbors"] = \
+            lambda: nnb.kneighbors(Q, return_distance=False)
     except ImportError:  # pragma: no cover
         pass
-    rows.append(("ClusterIndex exact=True (numba scan)", t_exact, 1.0))
-    ivf = []
+    methods["ClusterIndex exact=True (numba scan)"] = lambda: index.search(Q, nn, exact=True)[0]
     for probe in (1, 2, 4, 8):
-        t_p, (ids, _) = _median_time(lambda: index.search(Q, nn, probe=probe), repeats)
-        t_b, bids = _median_time(lambda: ivf_blas(index, Q, nn, probe), repeats)
-        rows.append((f"ClusterIndex probe={probe} (numba)", t_p, recall(ids, truth)))
-        rows.append((f"same lists, BLAS per cluster, probe={probe}", t_b, recall(bids, truth)))
-        ivf.append((probe, t_p, t_b))
+        methods[f"ClusterIndex probe={probe} (numba)"] = \
+            lambda p=probe: index.search(Q, nn, probe=p)[0]
+        methods[f"same lists, BLAS per cluster, probe={probe}"] = \
+            lambda p=probe: ivf_blas(index, Q, nn, p)
+    # round-robin repeats: a busy spell on the shared machine hits every method alike
+    times = {name: [] for name in methods}
+    found = {}
+    for _ in range(repeats):
+        for name, fn in methods.items():
+            t = time.perf_counter()
+            found[name] = fn()
+            times[name].append(time.perf_counter() - t)
+    med = {name: float(np.median(ts)) for name, ts in times.items()}
+    t_blas = med["brute force, NumPy float32 BLAS blocks"]
+    rows = [(name, med[name], recall(found[name], truth)) for name in methods]
+    ivf = [(p, med[f"ClusterIndex probe={p} (numba)"],
+            med[f"same lists, BLAS per cluster, probe={p}"]) for p in (1, 2, 4, 8)]
     sizes = index.cluster_sizes
     scanned = float(np.sum(sizes.astype(np.float64) ** 2) / sizes.sum() / n)
     nq = Q.shape[0]
@@ -166,7 +167,7 @@ def run(quick: bool = False) -> list[str]:
     lines.append("")
     lines.append("numba kernel vs BLAS per cluster on the same lists (time ratio, > 1: numba "
                  "faster): " + ", ".join(f"probe={p}: {tb / tp:.2f}" for p, tp, tb in ivf) + ".")
-    lines.append(f"_medians of {repeats} runs; recall against exact float64 neighbours_")
+    lines.append(f"_medians of {repeats} round-robin runs; recall against exact float64 neighbours_")
     return lines
 
 
