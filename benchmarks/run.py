@@ -2,8 +2,8 @@
 
     python benchmarks/run.py [--quick] [--only SUITE[,SUITE]] [--repeats N] [--out FILE]
 
-Suites: lloyd, default, scipy, memory, shared, images, sweep (the last two
-only when benchmarks/images_bench.py / sweep_bench.py provide
+Suites: lloyd, default, scipy, memory, shared, images, sweep, search (the last three
+only when benchmarks/images_bench.py / sweep_bench.py / search_bench.py provide
 ``run(quick) -> list[str]``). See docs/benchmarks.md.
 """
 
@@ -33,9 +33,9 @@ import time  # noqa: E402
 #: suite name -> module in benchmarks/
 MODULES = {"lloyd": "lloyd", "default": "default", "scipy": "scipy_vq", "memory": "memory",
            "shared": "shared"}
-SUITES = ["lloyd", "default", "scipy", "memory", "shared", "images", "sweep"]
+SUITES = ["lloyd", "default", "scipy", "memory", "shared", "images", "sweep", "search"]
 #: suites written by other helpers: module name and the function they expose
-HOOKS = {"images": "images_bench", "sweep": "sweep_bench"}
+HOOKS = {"images": "images_bench", "sweep": "sweep_bench", "search": "search_bench"}
 
 
 def write_atomic(path, text):

@@ -242,3 +242,38 @@ def nearest_colors(pixels, centers):
     P = np.asarray(pixels, dtype=np.float64)
     C = np.asarray(centers, dtype=np.float64)
     return np.argmin(((P[:, None, :] - C[None, :, :]) ** 2).sum(axis=2), axis=1)
+
+
+# --- similar-item search ---------------------------------------------------------
+
+def pair_distances(Q, X, metric):
+    """(q, n) float64 distances in ``metric`` (Euclidean not squared;
+    cosine is 1 - cos, 0 below 1e-12), the textbook formulas."""
+    Q = np.asarray(Q, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    diff = Q[:, None, :] - X[None, :, :]
+    if metric == "euclidean":
+        return np.sqrt((diff ** 2).sum(axis=2))
+    if metric == "manhattan":
+        return np.abs(diff).sum(axis=2)
+    if metric == "chebyshev":
+        return np.abs(diff).max(axis=2)
+    cos = (Q @ X.T) / np.linalg.norm(Q, axis=1)[:, None] / np.linalg.norm(X, axis=1)[None, :]
+    v = 1.0 - cos
+    return np.where(v > 1e-12, v, 0.0)
+
+
+def knn(Q, X, n, metric, allowed=None):
+    """Brute-force n nearest rows of X for each query, sorted by (distance,
+    row index); ``allowed[i]`` (bool mask over rows) restricts query i.
+    Returns (rows (q, n) padded with -1, distances padded with inf)."""
+    D = pair_distances(Q, X, metric)
+    q = D.shape[0]
+    rows = np.full((q, n), -1, dtype=np.int64)
+    dist = np.full((q, n), np.inf)
+    for i in range(q):
+        cand = np.arange(X.shape[0]) if allowed is None else np.flatnonzero(allowed[i])
+        order = sorted(cand.tolist(), key=lambda r: (D[i, r], r))[:n]
+        rows[i, :len(order)] = order
+        dist[i, :len(order)] = D[i, order]
+    return rows, dist

@@ -9,7 +9,8 @@ Public names:
   ``kmeanskit.vq`` is itself callable as ``vq(obs, code_book)``).
 * images: :func:`dominant_colors` -> :class:`Palette`, :func:`quantize`
   (more in :mod:`kmeanskit.image`);
-* choosing k: :func:`choose_k` -> :class:`KSweep`.
+* choosing k: :func:`choose_k` -> :class:`KSweep`;
+* similar-item search: :class:`ClusterIndex` (more in :mod:`kmeanskit.search`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .core import KMeansResult, assign, fit
 from . import vq  # the module; calling it runs vq.vq (see kmeanskit.vq)
 from .vq import ClusterError, kmeans, kmeans2, whiten
 from .image import Palette, dominant_colors, quantize
+from .search import ClusterIndex
 
 __all__ = [
     "__version__",
@@ -38,6 +40,7 @@ __all__ = [
     "Palette",
     "choose_k",
     "KSweep",
+    "ClusterIndex",
 ]
 
 
