@@ -9,7 +9,9 @@ Public names:
   ``kmeanskit.vq`` is itself callable as ``vq(obs, code_book)``).
 * images: :func:`dominant_colors` -> :class:`Palette`, :func:`quantize`
   (more in :mod:`kmeanskit.image`);
-* choosing k: :func:`choose_k` -> :class:`KSweep`.
+* choosing k: :func:`choose_k` -> :class:`KSweep`;
+* saved models: :func:`load` (``.kmk`` files, no pickle; save with
+  ``KMeans.save``, ``KMeansResult.save`` or :func:`kmeanskit.io.save_model`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .core import KMeansResult, assign, fit
 from . import vq  # the module; calling it runs vq.vq (see kmeanskit.vq)
 from .vq import ClusterError, kmeans, kmeans2, whiten
 from .image import Palette, dominant_colors, quantize
+from .io import load_model as load
 
 __all__ = [
     "__version__",
@@ -38,6 +41,7 @@ __all__ = [
     "Palette",
     "choose_k",
     "KSweep",
+    "load",
 ]
 
 
