@@ -47,8 +47,8 @@ def _distances(km, X):
     return km._transform(Xv).astype(np.float64, copy=False)
 
 
-def _gamma_from(D):
-    m = float(np.mean(np.min(D, axis=1) ** 2))
+def _gamma_from(D, w=None):
+    m = float(np.average(np.min(D, axis=1) ** 2, weights=w))
     return 1.0 / m if m > 0 else 1.0
 
 
@@ -165,7 +165,10 @@ class ClusterAffinity(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     kmeans_ : KMeans
         The fitted clustering.
     gamma_ : float
-        The bandwidth used by ``transform``.
+        The bandwidth used by ``transform`` (with ``sample_weight``, the
+        default rule takes the weighted mean).
+    n_iter_ : int
+        Iterations of the k-means fit.
     n_features_in_, feature_names_in_
         As in scikit-learn.
 
@@ -222,8 +225,10 @@ class ClusterAffinity(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.feature_names_in_ = km.feature_names_in_
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
+        self.n_iter_ = km.n_iter_
         D = _distances(km, X)
-        self.gamma_ = gamma if gamma is not None else _gamma_from(D)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.gamma_ = gamma if gamma is not None else _gamma_from(D, w)
         return D
 
     def fit(self, X, y=None, sample_weight=None):
