@@ -128,10 +128,10 @@ def save_model(model, path, *, scaling=None, feature_names=None, cluster_spread=
 
     km = as_kmeans(model)
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
     if path.is_dir():
         raise ValueError(f"{path} is a folder; pass a file name such as model.kmk.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
     C = np.asarray(km.cluster_centers_)
     k, d = C.shape
     if scaling is None:
