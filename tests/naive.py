@@ -277,3 +277,64 @@ def knn(Q, X, n, metric, allowed=None):
         rows[i, :len(order)] = order
         dist[i, :len(order)] = D[i, order]
     return rows, dist
+
+
+# --- anomaly scores and cluster-affinity features --------------------------------
+
+def nearest_distance(X, C, metric):
+    """(labels, true distance to the nearest centre) under ``metric``."""
+    D = metric_distances(X, C, metric)
+    labels = D.argmin(axis=1)
+    return labels, D[np.arange(len(D)), labels]
+
+
+def cluster_spread(X, C, metric):
+    """Median member distance per cluster; clusters with no member or a
+    spread <= 1e-9 x the largest take the median of the others (else 1)."""
+    labels, d = nearest_distance(X, C, metric)
+    spread = []
+    for j in range(len(C)):
+        members = [d[i] for i in range(len(d)) if labels[i] == j]
+        spread.append(float(np.median(members)) if members else 0.0)
+    spread = np.array(spread)
+    good = [j for j in range(len(C)) if spread[j] > 0 and spread[j] > 1e-9 * spread.max()]
+    fill = float(np.median(spread[good])) if good else 1.0
+    return np.array([spread[j] if j in good else fill for j in range(len(C))])
+
+
+def outlier_scores(X, C, metric, normalize=False, reference=None):
+    labels, d = nearest_distance(X, C, metric)
+    if not normalize:
+        return d
+    spread = cluster_spread(X if reference is None else reference, C, metric)
+    return np.array([d[i] / spread[labels[i]] for i in range(len(d))])
+
+
+def top_fraction(scores, contamination):
+    """Mask of the ceil(c n) highest scores, ties to the lower index."""
+    n = len(scores)
+    m = max(1, int(np.ceil(contamination * n - 1e-9)))
+    order = sorted(range(n), key=lambda i: (-scores[i], i))
+    mask = np.zeros(n, dtype=bool)
+    mask[order[:m]] = True
+    return mask
+
+
+def default_gamma(X, C, metric):
+    """1 / mean squared distance to the nearest centre."""
+    return 1.0 / float(np.mean(nearest_distance(X, C, metric)[1] ** 2))
+
+
+def affinity(X, C, metric, kind, gamma):
+    """distance / exp(-gamma d^2) / its row-normalised softmax, row by row."""
+    D = metric_distances(X, C, metric)
+    if kind == "distance":
+        return D
+    if kind == "rbf":
+        return np.exp(-gamma * D ** 2)
+    out = np.empty_like(D)
+    for i in range(len(D)):
+        z = -gamma * D[i] ** 2
+        e = np.exp(z - z.max())
+        out[i] = e / e.sum()
+    return out

@@ -10,7 +10,14 @@ Public names:
 * images: :func:`dominant_colors` -> :class:`Palette`, :func:`quantize`
   (more in :mod:`kmeanskit.image`);
 * choosing k: :func:`choose_k` -> :class:`KSweep`;
-* similar-item search: :class:`ClusterIndex` (more in :mod:`kmeanskit.search`).
+* similar-item search: :class:`ClusterIndex` (more in :mod:`kmeanskit.search`);
+* anomalies: :func:`outlier_scores`, :func:`detect_outliers`,
+  :func:`cluster_spread` (also in :mod:`kmeanskit.anomaly`);
+* cluster-affinity features: ``affinity`` (the module :mod:`kmeanskit.affinity`,
+  callable as ``affinity(model, X, kind)``) and the scikit-learn transformer
+  :class:`ClusterAffinity`;
+* saved models: :func:`load` (``.kmk`` files, no pickle; save with
+  ``KMeans.save``, ``KMeansResult.save`` or :func:`kmeanskit.io.save_model`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from . import vq  # the module; calling it runs vq.vq (see kmeanskit.vq)
 from .vq import ClusterError, kmeans, kmeans2, whiten
 from .image import Palette, dominant_colors, quantize
 from .search import ClusterIndex
+from .io import load_model as load
+from .anomaly import Outliers, cluster_spread, detect_outliers, outlier_scores
 
 __all__ = [
     "__version__",
@@ -41,6 +50,13 @@ __all__ = [
     "choose_k",
     "KSweep",
     "ClusterIndex",
+    "load",
+    "outlier_scores",
+    "detect_outliers",
+    "cluster_spread",
+    "Outliers",
+    "affinity",
+    "ClusterAffinity",
 ]
 
 
@@ -50,4 +66,12 @@ def __getattr__(name):
         from .estimator import KMeans
 
         return KMeans
+    if name == "affinity":  # imports scikit-learn too; the module is callable
+        import importlib
+
+        return importlib.import_module(".affinity", __name__)
+    if name == "ClusterAffinity":
+        from .affinity import ClusterAffinity
+
+        return ClusterAffinity
     raise AttributeError(f"module 'kmeanskit' has no attribute {name!r}")
