@@ -9,7 +9,9 @@ Public names:
   ``kmeanskit.vq`` is itself callable as ``vq(obs, code_book)``).
 * images: :func:`dominant_colors` -> :class:`Palette`, :func:`quantize`
   (more in :mod:`kmeanskit.image`);
-* choosing k: :func:`choose_k` -> :class:`KSweep`.
+* choosing k: :func:`choose_k` -> :class:`KSweep`;
+* tables: :func:`segment` -> :class:`Segmentation` (needs pandas, the
+  ``tables`` extra), bundled data in :mod:`kmeanskit.datasets`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from .core import KMeansResult, assign, fit
 from . import vq  # the module; calling it runs vq.vq (see kmeanskit.vq)
 from .vq import ClusterError, kmeans, kmeans2, whiten
 from .image import Palette, dominant_colors, quantize
+from . import segment  # the module; calling it runs segment.segment (pandas imported lazily)
+from .segment import Segmentation
 
 __all__ = [
     "__version__",
@@ -38,6 +42,8 @@ __all__ = [
     "Palette",
     "choose_k",
     "KSweep",
+    "segment",
+    "Segmentation",
 ]
 
 
