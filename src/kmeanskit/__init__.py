@@ -11,7 +11,9 @@ Public names:
   (more in :mod:`kmeanskit.image`);
 * choosing k: :func:`choose_k` -> :class:`KSweep`;
 * tables: :func:`segment` -> :class:`Segmentation` (needs pandas, the
-  ``tables`` extra), bundled data in :mod:`kmeanskit.datasets`.
+  ``tables`` extra), bundled data in :mod:`kmeanskit.datasets`;
+* saved models: :func:`load` (``.kmk`` files, no pickle; save with
+  ``KMeans.save``, ``KMeansResult.save`` or :func:`kmeanskit.io.save_model`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .vq import ClusterError, kmeans, kmeans2, whiten
 from .image import Palette, dominant_colors, quantize
 from . import segment  # the module; calling it runs segment.segment (pandas imported lazily)
 from .segment import Segmentation
+from .io import load_model as load
 
 __all__ = [
     "__version__",
@@ -44,6 +47,7 @@ __all__ = [
     "KSweep",
     "segment",
     "Segmentation",
+    "load",
 ]
 
 

@@ -88,6 +88,25 @@ class KMeansResult:
         """
         return assign(X, self.centers, n_threads=n_threads, metric=self.metric)[0]
 
+    def save(self, path, *, scaling=None, feature_names=None, cluster_spread=None,
+             overwrite=False):
+        """Save these centres to a ``.kmk`` file (no pickle); see
+        :func:`kmeanskit.io.save_model`. :func:`kmeanskit.load` gives back a
+        fitted :class:`kmeanskit.KMeans`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np, kmeanskit
+        >>> r = kmeanskit.fit(np.array([[0.0], [2.0]]), 1)
+        >>> p = r.save(pathlib.Path(tempfile.mkdtemp()) / "m.kmk")
+        >>> kmeanskit.load(p).predict([[5.0]]).tolist()
+        [0]
+        """
+        from .io import save_model
+
+        return save_model(self, path, scaling=scaling, feature_names=feature_names,
+                          cluster_spread=cluster_spread, overwrite=overwrite)
+
     def __repr__(self) -> str:
         return (f"KMeansResult(n_clusters={self.n_clusters}, inertia={self.inertia:.6g}, "
                 f"n_iter={self.n_iter}, converged={self.converged})")

@@ -466,3 +466,22 @@ or callable, default="k-means++"
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         return -float(self._assign(X, sample_weight)[2])
+
+    # --- persistence -------------------------------------------------------------
+
+    def save(self, path, *, scaling=None, cluster_spread=None, overwrite=False):
+        """Save the fitted model to a ``.kmk`` file (no pickle); see
+        :func:`kmeanskit.io.save_model`. Load it with :func:`kmeanskit.load`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, kmeanskit
+        >>> km = kmeanskit.KMeans(1).fit([[0.0], [2.0]])
+        >>> p = km.save(pathlib.Path(tempfile.mkdtemp()) / "m.kmk")
+        >>> kmeanskit.load(p).cluster_centers_.tolist()
+        [[1.0]]
+        """
+        from .io import save_model
+
+        return save_model(self, path, scaling=scaling, cluster_spread=cluster_spread,
+                          overwrite=overwrite)
