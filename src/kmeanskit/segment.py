@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["segment", "Segmentation", "feature_matrix", "STANDARDIZE_KINDS"]
+__all__ = ["segment", "Segmentation", "feature_matrix", "model_inputs", "STANDARDIZE_KINDS"]
 
 #: Column scalings :func:`segment` understands (see :mod:`kmeanskit.scaling`).
 STANDARDIZE_KINDS = ("zscore", "whiten", "none")
@@ -503,6 +503,42 @@ def feature_matrix(frame, features) -> np.ndarray:
         raise ValueError(f"the table lacks column(s) {_names(missing)} that the model was fitted on; "
                          f"it has {_names(cols)}.")
     return np.stack(out, axis=1) if out else np.empty((len(frame), 0))
+
+
+def model_inputs(data, model):
+    """The rows of a table as a saved model sees them: its features rebuilt
+    by name (:func:`feature_matrix`), scaled with the model's ``scaling_``,
+    as a DataFrame with the model's feature names (ready for ``predict`` or
+    :func:`kmeanskit.anomaly.detect_outliers`). Raises ValueError naming
+    missing columns or columns with missing values.
+
+    Examples
+    --------
+    >>> import pandas as pd, kmeanskit, tempfile, pathlib
+    >>> from kmeanskit.segment import model_inputs
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 10.0, 11.0]})
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.kmk"
+    >>> _ = kmeanskit.segment(df, k=2).save_model(p)
+    >>> model = kmeanskit.load(p)
+    >>> model_inputs(pd.DataFrame({"x": [6.0], "note": ["new"]}), model).round(3).values.tolist()
+    [[0.0]]
+    """
+    pd = _pandas()
+    frame, _ = _as_frame(data)
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        raise ValueError("the model has no feature names, so its columns cannot be found in the table; "
+                         "save it from segment() / `kmeanskit cluster --model`, or with feature_names=.")
+    names = [str(n) for n in names]
+    F = feature_matrix(frame, names)
+    bad = ~np.isfinite(F)
+    if bad.any():
+        cols = [f"{names[j]!r} ({int(bad[:, j].sum())})" for j in np.flatnonzero(bad.any(axis=0))]
+        raise ValueError(f"missing or non-finite values in column(s) {', '.join(cols)}; "
+                         "drop or fill those rows first.")
+    scaling = getattr(model, "scaling_", None)
+    Z = F if scaling is None else scaling.transform(F)
+    return pd.DataFrame(Z, columns=names, index=frame.index)
 
 
 def segment(data, k=5, *, columns=None, standardize="zscore", log=False, categorical="refuse",

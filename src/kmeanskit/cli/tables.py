@@ -179,7 +179,7 @@ def outliers(input_path, model_path, contamination, threshold, normalize, output
     """
     from ..anomaly import detect_outliers
     from ..io import FRAME_OUTPUT_SUFFIXES, load_model, read_frame
-    from ..segment import feature_matrix
+    from ..segment import model_inputs
 
     if contamination is not None and threshold is not None:
         raise ValueError("pass either --contamination or --threshold, not both.")
@@ -189,21 +189,12 @@ def outliers(input_path, model_path, contamination, threshold, normalize, output
     if output is not None and output.suffix.lower() not in FRAME_OUTPUT_SUFFIXES:
         raise ValueError(f"{output}: cannot write {output.suffix!r} tables; use .csv, .tsv or .parquet.")
     model = load_model(model_path)
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        raise ValueError(f"{model_path} has no column names; save it from `kmeanskit cluster --model` or "
-                         "with feature names, so its columns can be found in the table.")
     frame = read_frame(input_path)
-    F = feature_matrix(frame, list(names))
-    bad = ~np.isfinite(F)
-    if bad.any():
-        cols = [f"{names[j]!r} ({int(bad[:, j].sum())})" for j in np.flatnonzero(bad.any(axis=0))]
-        raise ValueError(f"{input_path}: missing or non-finite values in column(s) {', '.join(cols)}; "
-                         "drop or fill those rows first.")
-    Z = F if model.scaling_ is None else model.scaling_.transform(F)
-    import pandas as pd
-
-    Z = pd.DataFrame(Z, columns=[str(n) for n in names])  # named like the model's features: no sklearn warning
+    try:
+        Z = model_inputs(frame, model)
+    except ValueError as exc:
+        raise ValueError(f"{input_path}: {exc}") from None
+    names = list(Z.columns)
     found = detect_outliers(model, Z, contamination=contamination, threshold=threshold, normalize=normalize)
     labels = model.predict(Z)
     console = _console()
