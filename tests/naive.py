@@ -338,3 +338,29 @@ def affinity(X, C, metric, kind, gamma):
         e = np.exp(z - z.max())
         out[i] = e / e.sum()
     return out
+
+
+# --- table segmentation profiles (kmeanskit.segment) ----------------------------
+
+def segment_profile(values, features, labels, k):
+    """Per cluster, by plain loops: size, share, column means and medians of
+    ``values`` (input units), and the (cluster mean - overall mean) / overall
+    sd of ``features`` (population sd), all unweighted."""
+    values = np.asarray(values, dtype=np.float64)
+    features = np.asarray(features, dtype=np.float64)
+    n, d = values.shape
+    mu = [sum(features[i, j] for i in range(n)) / n for j in range(d)]
+    sd = [np.sqrt(sum((features[i, j] - mu[j]) ** 2 for i in range(n)) / n) for j in range(d)]
+    out = []
+    for c in range(k):
+        rows = [i for i in range(n) if labels[i] == c]
+        size = len(rows)
+        mean = [sum(values[i, j] for i in rows) / size for j in range(d)]
+        med = []
+        for j in range(d):
+            s = sorted(values[i, j] for i in rows)
+            med.append(s[size // 2] if size % 2 else (s[size // 2 - 1] + s[size // 2]) / 2)
+        fmean = [sum(features[i, j] for i in rows) / size for j in range(d)]
+        z = [(fmean[j] - mu[j]) / sd[j] for j in range(d)]
+        out.append({"size": size, "share": size / n, "mean": mean, "median": med, "z": z})
+    return out

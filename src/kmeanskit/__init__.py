@@ -16,6 +16,8 @@ Public names:
 * cluster-affinity features: ``affinity`` (the module :mod:`kmeanskit.affinity`,
   callable as ``affinity(model, X, kind)``) and the scikit-learn transformer
   :class:`ClusterAffinity`;
+* tables: :func:`segment` -> :class:`Segmentation` (needs pandas, the
+  ``tables`` extra), bundled data in :mod:`kmeanskit.datasets`;
 * saved models: :func:`load` (``.kmk`` files, no pickle; save with
   ``KMeans.save``, ``KMeansResult.save`` or :func:`kmeanskit.io.save_model`).
 """
@@ -30,6 +32,8 @@ from . import vq  # the module; calling it runs vq.vq (see kmeanskit.vq)
 from .vq import ClusterError, kmeans, kmeans2, whiten
 from .image import Palette, dominant_colors, quantize
 from .search import ClusterIndex
+from . import segment  # the module; calling it runs segment.segment (pandas imported lazily)
+from .segment import Segmentation
 from .io import load_model as load
 from .anomaly import Outliers, cluster_spread, detect_outliers, outlier_scores
 
@@ -50,6 +54,8 @@ __all__ = [
     "choose_k",
     "KSweep",
     "ClusterIndex",
+    "segment",
+    "Segmentation",
     "load",
     "outlier_scores",
     "detect_outliers",

@@ -207,6 +207,104 @@ def read_table(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
     raise ValueError(f"unknown format {fmt!r}; use csv, tsv, parquet or npy.")
 
 
+# --- whole tables as DataFrames (kmeanskit.segment, `kmeanskit cluster` / `outliers`) ---------------
+
+__all__ += ["read_frame", "write_frame", "FRAME_OUTPUT_SUFFIXES"]
+
+#: File suffixes :func:`write_frame` can write, by format.
+FRAME_OUTPUT_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def read_frame(path: str | os.PathLike, *, format: str | None = None):
+    """Read a whole CSV, TSV, Parquet or ``.npy`` table as a pandas DataFrame.
+
+    Unlike :func:`read_table`, every column is kept (text and all) and
+    missing values stay missing, so the rows can be written back out with
+    extra columns. A 2-D ``.npy`` array gets the columns ``"0"``, ``"1"``...;
+    a structured one keeps its field names. Needs pandas (and pyarrow for
+    Parquet): ``pip install kmeanskit[tables]``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from kmeanskit.io import read_frame
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("name,x\\na,1\\nb,\\n")
+    >>> df = read_frame(p)
+    >>> list(df.columns), df["x"].isna().tolist()
+    (['name', 'x'], [False, True])
+    """
+    pd = _need("pandas", "reading a whole table")
+    path = Path(path)
+    fmt = format or TABLE_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: unknown table format {path.suffix!r}; use one of "
+                         f"{', '.join(sorted(TABLE_SUFFIXES))} (or pass format=).")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file.")
+    if fmt == "npy":
+        try:
+            A = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise ValueError(f"{path}: cannot read as .npy without unpickling ({exc}).") from None
+        if A.dtype.names:
+            return pd.DataFrame({c: A[c] for c in A.dtype.names})
+        if A.ndim == 1:
+            A = A.reshape(-1, 1)
+        if A.ndim != 2:
+            raise ValueError(f"{path}: the array has shape {A.shape}; save a 2-D table (rows x columns).")
+        return pd.DataFrame(A, columns=[str(j) for j in range(A.shape[1])])
+    if fmt == "parquet":
+        pq = _need("pyarrow.parquet", "reading Parquet")
+        df = pq.read_table(path).to_pandas()
+    elif fmt in ("csv", "tsv"):
+        try:
+            df = pd.read_csv(path, sep="," if fmt == "csv" else "\t")
+        except pd.errors.EmptyDataError:
+            raise ValueError(f"{path}: the file is empty; pass a table with a header row.") from None
+    else:
+        raise ValueError(f"unknown format {fmt!r}; use csv, tsv, parquet or npy.")
+    df.columns = [str(c) for c in df.columns]
+    return df
+
+
+def write_frame(frame, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a DataFrame as CSV, TSV or Parquet (chosen by the suffix),
+    atomically, without the index. Refuses to replace an existing file
+    unless ``overwrite``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from kmeanskit.io import write_frame
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
+    >>> _ = write_frame(pd.DataFrame({"x": [1, 2]}), p)
+    >>> p.read_text()
+    'x\\n1\\n2\\n'
+    """
+    from ._fileutil import atomic_write_bytes
+
+    path = Path(path)
+    fmt = FRAME_OUTPUT_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: cannot write {path.suffix!r} tables; name the file "
+                         f"{', '.join(sorted(FRAME_OUTPUT_SUFFIXES))}.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (--force) to replace it.")
+    if fmt == "parquet":
+        _need("pyarrow", "writing Parquet")
+        import io as _io
+
+        buf = _io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        data = buf.getvalue()
+    else:
+        data = frame.to_csv(index=False, sep="," if fmt == "csv" else "\t",
+                            lineterminator="\n").encode()
+    return atomic_write_bytes(path, data)
+
+
 # --- saved models ----------------------------------------------------------------
 
 def save_model(model, path: str | os.PathLike, *, scaling=None, feature_names=None,

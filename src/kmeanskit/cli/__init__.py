@@ -14,7 +14,7 @@ import click
 from .._version import __version__
 
 #: Command families, one module each (kmeanskit.cli.<name>).
-COMMAND_MODULES = ["demo", "images", "elbow", "search"]
+COMMAND_MODULES = ["demo", "images", "elbow", "tables", "search"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

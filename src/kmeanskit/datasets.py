@@ -1,0 +1,63 @@
+"""Small data sets that ship with kmeanskit (see ``kmeanskit/data/README.md``
+for sources, citations and licences). Nothing is downloaded."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+
+__all__ = ["load_wholesale_customers", "wholesale_customers_path", "WHOLESALE_SPENDING"]
+
+#: The six annual-spending columns of the wholesale customers table.
+WHOLESALE_SPENDING = ("Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen")
+
+
+def wholesale_customers_path():
+    """Traversable of the bundled ``wholesale_customers.csv`` (use
+    ``importlib.resources.as_file`` for a real path)."""
+    return resources.files("kmeanskit") / "data" / "wholesale_customers.csv"
+
+
+def load_wholesale_customers(as_frame: bool = False):
+    """The UCI "Wholesale customers" table (Cardoso 2014, CC BY 4.0).
+
+    440 clients of a wholesale distributor in Portugal: ``Channel``
+    (1 = Horeca: hotel/restaurant/café, 2 = Retail), ``Region`` (1 = Lisbon,
+    2 = Oporto, 3 = Other) and the annual spending, in monetary units, on
+    ``Fresh``, ``Milk``, ``Grocery``, ``Frozen``, ``Detergents_Paper`` and
+    ``Delicassen`` products.
+
+    Parameters
+    ----------
+    as_frame : bool
+        Return a pandas DataFrame (needs ``kmeanskit[tables]``) instead of
+        ``(X, columns)``.
+
+    Returns
+    -------
+    (X, columns) or DataFrame
+        ``X`` is an int64 array of shape (440, 8), columns in file order.
+
+    Examples
+    --------
+    >>> from kmeanskit.datasets import load_wholesale_customers
+    >>> X, columns = load_wholesale_customers()
+    >>> X.shape, columns[:3]
+    ((440, 8), ['Channel', 'Region', 'Fresh'])
+    >>> round(float(X[:, 2].mean()), 4)
+    12000.2977
+    """
+    path = wholesale_customers_path()
+    if as_frame:
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("as_frame=True needs pandas; install it with "
+                              "`pip install kmeanskit[tables]`.") from None
+        with path.open() as fh:
+            return pd.read_csv(fh)
+    with path.open() as fh:
+        columns = fh.readline().strip().split(",")
+        X = np.array([[int(v) for v in line.split(",")] for line in fh if line.strip()], dtype=np.int64)
+    return X, columns
