@@ -67,6 +67,27 @@ def _select(names: list, numeric: list, columns, path) -> tuple[list, list]:
     return used, [c for c in names if c not in numeric]
 
 
+def _locate(path, format) -> tuple[Path, str]:
+    """The path and its table format (from ``format`` or the suffix); the
+    file must exist."""
+    path = Path(path)
+    fmt = format or TABLE_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: unknown table format {path.suffix!r}; use one of "
+                         f"{', '.join(sorted(TABLE_SUFFIXES))} (or pass format=).")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file.")
+    return path, fmt
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    """A ``.npy`` array, never unpickled."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{path}: cannot read as .npy without unpickling ({exc}).") from None
+
+
 def _finish(X, used, skipped, path) -> Table:
     if X.shape[0] == 0:
         raise ValueError(f"{path}: the table has no rows; pass a file with data.")
@@ -159,18 +180,9 @@ def read_table(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
     >>> t.X.tolist(), t.columns, t.skipped
     ([[1.0, 2.0], [3.0, 4.0]], ['x', 'y'], ['name'])
     """
-    path = Path(path)
-    fmt = format or TABLE_SUFFIXES.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"{path}: unknown table format {path.suffix!r}; use one of "
-                         f"{', '.join(sorted(TABLE_SUFFIXES))} (or pass format=).")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file.")
+    path, fmt = _locate(path, format)
     if fmt == "npy":
-        try:
-            A = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path}: cannot read as .npy without unpickling ({exc}).") from None
+        A = _load_npy(path)
         if A.dtype.names:
             names = list(A.dtype.names)
             numeric = [c for c in names if A.dtype[c].kind in "fiub" and A.dtype[c].shape == ()]
@@ -235,18 +247,9 @@ def read_frame(path: str | os.PathLike, *, format: str | None = None):
     (['name', 'x'], [False, True])
     """
     pd = _need("pandas", "reading a whole table")
-    path = Path(path)
-    fmt = format or TABLE_SUFFIXES.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"{path}: unknown table format {path.suffix!r}; use one of "
-                         f"{', '.join(sorted(TABLE_SUFFIXES))} (or pass format=).")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file.")
+    path, fmt = _locate(path, format)
     if fmt == "npy":
-        try:
-            A = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path}: cannot read as .npy without unpickling ({exc}).") from None
+        A = _load_npy(path)
         if A.dtype.names:
             return pd.DataFrame({c: A[c] for c in A.dtype.names})
         if A.ndim == 1:
