@@ -263,3 +263,28 @@ def test_kmeans_on_repeated_pixels_equals_full_run(rng):
     np.testing.assert_allclose(book, sbook, rtol=1e-10)
     assert dist == pytest.approx(rdist, rel=1e-12)
     assert dist == pytest.approx(sdist, rel=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d,k", [(1, 3), (2, 20), (3, 8), (4, 17)])
+def test_bounded_run_equals_plain_run(rng, monkeypatch, dtype, d, k):
+    """Small d runs use Hamerly's bounds (bounds.hamerly_distortion_pass):
+    the same iterations, code book and distortion as the plain Lloyd run,
+    on data with many exact ties (an integer grid), with and without the
+    duplicate-row weights."""
+    X = rng.integers(0, 6, size=(3000, d)).astype(dtype)
+    X[:1000] += rng.normal(scale=0.3, size=(1000, d)).astype(dtype)
+    guess = X[rng.choice(len(X), k, replace=False)].copy()
+    guess[0] = guess[1]  # a duplicated centre: one cluster empties, scipy drops it
+    out = {}
+    for bounded in (True, False):
+        monkeypatch.setattr(kvq, "BOUNDED_MAX_D", 4 if bounded else 0)
+        for weighted in (False, True):
+            Xu, wu = (X, None) if not weighted else (X[:2000], np.ones(2000, dtype) * 2)
+            eng = kvq._solver.Engine(np.ascontiguousarray(Xu), wu, k)
+            out[bounded, weighted] = kvq._kmeans_run(eng, guess, 1e-7)
+    for weighted in (False, True):
+        (b1, d1), (b2, d2) = out[True, weighted], out[False, weighted]
+        assert b1.shape == b2.shape and b1.shape[0] < k
+        np.testing.assert_allclose(b1, b2, rtol=1e-6 if dtype == np.float32 else 1e-10)
+        assert d1 == pytest.approx(d2, rel=1e-6 if dtype == np.float32 else 1e-12)

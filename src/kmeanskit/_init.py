@@ -93,11 +93,22 @@ def sample_size(n: int, k: int) -> int:
     return min(n, max(SAMPLE_MIN, SAMPLE_PER_CLUSTER * k))
 
 
-def kmeans_plusplus_sample(X, k, w, rng):
+def weight_cdf(w) -> np.ndarray:
+    """The cumulative distribution of sampling rows in proportion to ``w``,
+    as ``Generator.choice(p=w / w.sum())`` builds it: compute it once when
+    seeding the same weighted data many times (restarts)."""
+    p = np.asarray(w, dtype=np.float64)
+    cdf = np.cumsum(p / p.sum())
+    cdf /= cdf[-1]
+    return cdf
+
+
+def kmeans_plusplus_sample(X, k, w, rng, *, cdf=None):
     """Seeding at scale: greedy k-means++ on a sample of ``max(20000, 100 k)``
     rows (uniform, or in proportion to the weights), refined by a few Lloyd
     iterations on that sample. Costs O(sample x k) instead of O(n x k) per
-    seeding step; on data with fewer rows it is plain k-means++."""
+    seeding step; on data with fewer rows it is plain k-means++. ``cdf``:
+    :func:`weight_cdf` of ``w``, when the caller has it already."""
     n = X.shape[0]
     m = sample_size(n, k)
     if m >= n:
@@ -109,9 +120,10 @@ def kmeans_plusplus_sample(X, k, w, rng):
         # m draws in proportion to the weights, with replacement, repeats
         # merged into counts: an unbiased sample of the weighted data (a
         # uniform draw over rows would miss the few heavy rows of, e.g., a
-        # colour histogram)
-        p = np.asarray(w, dtype=np.float64)
-        idx, cnt = np.unique(rng.choice(n, size=m, replace=True, p=p / p.sum()),
+        # colour histogram). The same draws as rng.choice(n, m, p=w / w.sum()).
+        if cdf is None:
+            cdf = weight_cdf(w)
+        idx, cnt = np.unique(cdf.searchsorted(rng.random(m), side="right"),
                              return_counts=True)
         ws = cnt.astype(X.dtype)
     S = np.ascontiguousarray(X[idx])
@@ -124,12 +136,13 @@ def kmeans_plusplus_sample(X, k, w, rng):
     return lloyd(Engine(S, ws, k), C, SAMPLE_REFINE_ITERS, 0.0, on_few="warn").centers
 
 
-def auto_init(X, k, w, rng):
+def auto_init(X, k, w, rng, *, cdf=None):
     """Greedy k-means++ on all rows, or on a sample once the data has more
     than 4 sample sizes of rows (measured: same inertia, a fraction of the
-    seeding time; see docs/engine.md)."""
+    seeding time; see docs/engine.md). ``cdf`` as in
+    :func:`kmeans_plusplus_sample`."""
     if X.shape[0] > 4 * sample_size(X.shape[0], k):
-        return kmeans_plusplus_sample(X, k, w, rng)
+        return kmeans_plusplus_sample(X, k, w, rng, cdf=cdf)
     return kmeans_plusplus(X, k, w, rng)
 
 

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 from . import _solver
-from ._init import FewDistinctPointsError, auto_init, kmeans_plusplus
+from ._init import FewDistinctPointsError, auto_init, kmeans_plusplus, weight_cdf
 from ._kernels.lloyd import STAT_SQRT, count_distinct_upto, unique_rows
 from ._modutil import make_callable
 from ._validation import DataTypeError, check_random_state
@@ -173,9 +173,19 @@ def _distinct_weighted(X):
     return np.ascontiguousarray(X[first[:nu]]), counts[:nu].astype(X.dtype)
 
 
+#: Up to this many features a scipy-style run uses Hamerly's bounds (one
+#: exact distance per row and iteration instead of k; see
+#: ``bounds.hamerly_distortion_pass``). Measured on the distinct colours of
+#: 2,000,000 pixels (371k weighted rows, k = 8, 2 threads): 0.58 ms per
+#: iteration against 1.75 ms for the plain Lloyd pass.
+BOUNDED_MAX_D = 4
+
+
 def _kmeans_run(engine, guess, thresh):
     """One scipy-style run: stop when the mean distance changes <= thresh;
     drop empty clusters. Returns (code_book, last mean distance)."""
+    if engine.X.shape[1] <= BOUNDED_MAX_D and engine.k > 1:
+        return _kmeans_run_bounded(engine, guess, thresh)
     X = engine.X
     n = X.shape[0]
     total = float(engine.w.sum(dtype=np.float64)) if engine.use_w else float(n)
@@ -193,6 +203,67 @@ def _kmeans_run(engine, guess, thresh):
         prev = avg
         if not diff > thresh:
             return book, X.dtype.type(avg)
+
+
+def _kmeans_run_bounded(engine, guess, thresh):
+    """:func:`_kmeans_run` with Hamerly's bounds: the same iterations (the
+    labels are the exact nearest centres, lowest index on ties), the same
+    stopping rule and result; centre sums are kept up to date by moving the
+    rows that change cluster."""
+    from ._kernels import bounds as B
+    from ._kernels.lloyd import STAT_CHANGED, reduce_blocks
+
+    X = engine.X
+    n = X.shape[0]
+    total = float(engine.w.sum(dtype=np.float64)) if engine.use_w else float(n)
+    book = np.ascontiguousarray(guess, dtype=X.dtype)
+    k = book.shape[0]
+    labels = np.full(n, -1, dtype=np.int32)
+    lo = np.empty(n)
+    sums = np.zeros((k, X.shape[1]))
+    counts = np.zeros(k)
+    p = np.zeros(k)
+    full = True
+    prev = np.inf
+    while True:
+        _, s_half = B.center_geometry(book)
+        order = np.argsort(-p, kind="stable")
+        jmax = int(order[0])
+        pmax = float(p[jmax])
+        pmax2 = float(p[order[1]]) if k > 1 else 0.0
+        B.hamerly_distortion_pass(X, engine.ww, engine.use_w, book, p, jmax, pmax, pmax2,
+                                  s_half, labels, lo, full, engine.sums, engine.wsums,
+                                  engine.stats)
+        reduce_blocks(engine.sums, engine.wsums, engine.stats, engine.tot_sums,
+                      engine.tot_wsums, engine.tot_stats)
+        if full:
+            sums[:] = engine.tot_sums
+            counts[:] = engine.tot_wsums
+        else:
+            sums += engine.tot_sums
+            counts += engine.tot_wsums
+        full = False
+        # a cluster emptied by moves may keep a rounding residue
+        counts[np.abs(counts) < 1e-12 * max(1.0, float(np.max(np.abs(counts))))] = 0.0
+        avg = engine.tot_stats[STAT_SQRT] / total
+        has = counts > 0
+        new_book = (sums[has] / counts[has, None]).astype(X.dtype)
+        diff = abs(prev - avg)
+        prev = avg
+        if not diff > thresh:
+            return new_book, X.dtype.type(avg)
+        if not has.all():  # scipy drops empty clusters: start the bounds afresh
+            k = new_book.shape[0]
+            engine = _solver.Engine(X, engine.w, k)
+            labels[:] = -1
+            sums = np.zeros((k, X.shape[1]))
+            counts = np.zeros(k)
+            p = np.zeros(k)
+            full = True
+        else:
+            delta = new_book.astype(np.float64) - book
+            p = np.sqrt(np.sum(delta * delta, axis=1))
+        book = new_book
 
 
 def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=None, seed=None):
@@ -260,10 +331,11 @@ def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=Non
     Xu, wu = _distinct_weighted(X)
     engine = _solver.Engine(Xu, wu, k)
     best_book, best_dist = None, np.inf
+    cdf = None if wu is None else weight_cdf(wu)  # shared by the restarts' seedings
     with _solver.thread_context(None, engine.gemm, work=Xu.shape[0] * k * X.shape[1]):
         for _ in range(iter):
             try:
-                guess_k = auto_init(Xu, k, wu, gen)
+                guess_k = auto_init(Xu, k, wu, gen, cdf=cdf)
             except FewDistinctPointsError as exc:
                 raise ValueError(str(exc)) from None
             book, dist = _kmeans_run(engine, guess_k, thresh)

@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._config import FASTMATH
-from .lloyd import STAT_CHANGED
+from .._config import CHUNK_ROWS, FASTMATH
+from .lloyd import MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT, masked_sums
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
@@ -120,6 +120,131 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
             lo[i] = li
             _move(X, w, use_w, i, a, bj, full or a < 0, sums[b], wsums[b])
         stats[b, STAT_CHANGED] = changed
+
+
+@njit(parallel=True, **_JIT)
+def hamerly_distortion_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, lo, full,
+                            sums, wsums, stats):
+    """One Hamerly iteration for scipy's ``kmeans``, which needs every row's
+    distance to its centre at every iteration (the distortion it stops on,
+    summed into ``stats[:, STAT_SQRT]``). That distance is the tight upper
+    bound, so the bound test costs one distance per row; only rows failing
+    it (``not u < max(s[a], lower)``, as in :func:`hamerly_pass`, made on
+    exact squared distances) get a full scan. The first pass (labels < 0)
+    scans every row in loops over the rows of a chunk that vectorise. Sums
+    as in :func:`hamerly_pass` (deltas unless ``full``). Meant for small d.
+
+    The distortion takes each row's square root in the data's dtype, as
+    scipy computes it.
+    """
+    n, d = X.shape
+    k = C.shape[0]
+    nb = stats.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    per_block = (n_chunks + nb - 1) // nb
+    Cd = C.astype(np.float64)
+    xt_all = np.empty((nb, d, CHUNK_ROWS))
+    tmp_all = np.empty((nb, CHUNK_ROWS))
+    dd_all = np.empty((nb, CHUNK_ROWS))
+    second_all = np.empty((nb, CHUNK_ROWS))
+    lab_all = np.empty((nb, CHUNK_ROWS), np.int32)
+    need_all = np.empty((nb, CHUNK_ROWS), np.uint8)
+    tmp2_all = np.empty((nb, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
+    for b in prange(nb):
+        dd = dd_all[b]
+        need = need_all[b]
+        sums[b, :, :] = 0.0
+        wsums[b, :] = 0.0
+        stats[b, :] = 0.0
+        changed = 0
+        dist_sum = 0.0
+        for ch in range(b * per_block, min(n_chunks, (b + 1) * per_block)):
+            s0 = ch * CHUNK_ROWS
+            m = min(CHUNK_ROWS, n - s0)
+            if labels[s0] < 0:
+                # first pass: exact float64 distances to every centre, one
+                # SIMD lane per row (each sums its features in order, as
+                # _dist2), nearest = lowest index on ties, second for the bound
+                xt = xt_all[b]
+                tmp = tmp_all[b]
+                second = second_all[b]
+                lab = lab_all[b]
+                for f in range(d):
+                    for i in range(m):
+                        xt[f, i] = np.float64(X[s0 + i, f])
+                for i in range(m):
+                    dd[i] = np.inf
+                    second[i] = np.inf
+                    lab[i] = 0
+                for j in range(k):
+                    for i in range(m):
+                        t = xt[0, i] - Cd[j, 0]
+                        tmp[i] = t * t
+                    for f in range(1, d):
+                        for i in range(m):
+                            t = xt[f, i] - Cd[j, f]
+                            tmp[i] += t * t
+                    for i in range(m):
+                        v = tmp[i]
+                        bi = dd[i]
+                        lt = v < bi
+                        sv = second[i]
+                        second[i] = bi if lt else (v if v < sv else sv)
+                        dd[i] = v if lt else bi
+                        lab[i] = j if lt else lab[i]
+                for i in range(m):
+                    labels[s0 + i] = lab[i]
+                    lo[s0 + i] = np.sqrt(second[i])
+                if k <= MASKED_SUMS_MAX_K:
+                    masked_sums(xt, tmp2_all[b], w, use_w, s0, m, lab, k, sums[b], wsums[b])
+                else:
+                    for i in range(m):
+                        _move(X, w, use_w, s0 + i, -1, lab[i], True, sums[b], wsums[b])
+                changed += m
+                for i in range(m):
+                    dist_sum += ((np.float64(w[s0 + i]) if use_w else 1.0)
+                                 * np.float64(np.sqrt(X.dtype.type(dd[i]))))
+                continue
+            # later passes: the squared distance to the own centre, the
+            # decayed lower bound, Hamerly's test, the distortion term
+            n_need = 0
+            for i in range(m):
+                r = s0 + i
+                a = labels[r]
+                v = 0.0
+                for f in range(d):
+                    t = np.float64(X[r, f]) - Cd[a, f]
+                    v += t * t
+                dd[i] = v
+                li = lo[r] - (pmax2 if a == jmax else pmax)
+                lo[r] = li
+                bound = s[a] if s[a] > li else li
+                nd = 0 if v < bound * bound * (1.0 - 1e-12) and bound > 0.0 else 1
+                need[i] = nd
+                n_need += nd
+                dist_sum += ((np.float64(w[r]) if use_w else 1.0)
+                             * np.float64(np.sqrt(X.dtype.type(v))))
+            if n_need:
+                for i in range(m):
+                    if need[i] == 0:
+                        continue
+                    r = s0 + i
+                    a = labels[r]
+                    bj, d1, d2 = _scan2(X, r, C)
+                    lo[r] = d2
+                    wi = np.float64(w[r]) if use_w else 1.0
+                    dist_sum += wi * (np.float64(np.sqrt(X.dtype.type(d1 * d1)))
+                                      - np.float64(np.sqrt(X.dtype.type(dd[i]))))
+                    if bj != a:
+                        changed += 1
+                        labels[r] = bj
+                        if not full:
+                            _move(X, w, use_w, r, a, bj, False, sums[b], wsums[b])
+            if full:
+                for i in range(m):
+                    _move(X, w, use_w, s0 + i, -1, labels[s0 + i], True, sums[b], wsums[b])
+        stats[b, STAT_CHANGED] = changed
+        stats[b, STAT_SQRT] = dist_sum
 
 
 @njit(parallel=True, **_JIT)
@@ -265,23 +390,47 @@ def sorted_neighbors(half):
     return nbr, dist
 
 
-@njit(parallel=True, nogil=True, cache=True)
-def center_geometry(C):
-    """(half inter-centre distances (k, k), s (k,)): s[j] is half the
-    distance from centre j to its nearest other centre (inf when k == 1)."""
+@njit(nogil=True, cache=True)
+def _geometry_row(C, a, half, s):
     k, d = C.shape
+    for j in range(k):
+        if j == a:
+            continue
+        acc = 0.0
+        for f in range(d):
+            t = np.float64(C[a, f]) - np.float64(C[j, f])
+            acc += t * t
+        h = 0.5 * np.sqrt(acc)
+        half[a, j] = h
+        if h < s[a]:
+            s[a] = h
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _center_geometry_par(C):
+    k = C.shape[0]
     half = np.zeros((k, k))
     s = np.full(k, np.inf)
     for a in prange(k):
-        for j in range(k):
-            if j == a:
-                continue
-            acc = 0.0
-            for f in range(d):
-                t = np.float64(C[a, f]) - np.float64(C[j, f])
-                acc += t * t
-            h = 0.5 * np.sqrt(acc)
-            half[a, j] = h
-            if h < s[a]:
-                s[a] = h
+        _geometry_row(C, a, half, s)
     return half, s
+
+
+@njit(nogil=True, cache=True)
+def _center_geometry_serial(C):
+    k = C.shape[0]
+    half = np.zeros((k, k))
+    s = np.full(k, np.inf)
+    for a in range(k):
+        _geometry_row(C, a, half, s)
+    return half, s
+
+
+def center_geometry(C):
+    """(half inter-centre distances (k, k), s (k,)): s[j] is half the
+    distance from centre j to its nearest other centre (inf when k == 1).
+    Few centres are done on one thread: waking the others costs more (and
+    far more when the cores are busy)."""
+    if C.shape[0] * C.shape[0] * C.shape[1] < (1 << 16):
+        return _center_geometry_serial(C)
+    return _center_geometry_par(C)

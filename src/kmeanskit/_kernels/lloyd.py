@@ -105,6 +105,28 @@ MASKED_SUMS_MAX_K = 16
 
 
 @njit(**_JIT)
+def masked_sums(xt, xd, w, use_w, s, m, lab, k, sums_b, wsums_b):
+    """Add the chunk's rows (``xt``: d x m, transposed; rows s.. of the data
+    for the weights) to the sums of their clusters ``lab``: one masked sweep
+    per centre, loops that vectorise (for few centres, faster than a scalar
+    scatter per row). ``xd`` is float64 scratch like ``xt``."""
+    d = xt.shape[0]
+    for f in range(d):
+        for i in range(m):
+            xd[f, i] = np.float64(xt[f, i]) * (np.float64(w[s + i]) if use_w else 1.0)
+    for j in range(k):
+        cnt = 0.0
+        for i in range(m):
+            cnt += (np.float64(w[s + i]) if use_w else 1.0) if lab[i] == j else 0.0
+        wsums_b[j] += cnt
+        for f in range(d):
+            acc = 0.0
+            for i in range(m):
+                acc += xd[f, i] if lab[i] == j else 0.0
+            sums_b[j, f] += acc
+
+
+@njit(**_JIT)
 def _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels, update, sums_b, wsums_b,
                    want_dist, dist_out, stats_b, want_sqrt, want_inertia):
     """Book-keeping of the direct strategy for one chunk of ``m`` rows, in
@@ -144,19 +166,7 @@ def _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels, update, sums_
     if not update:
         return
     if k <= MASKED_SUMS_MAX_K:
-        for f in range(d):
-            for i in range(m):
-                xd[f, i] = np.float64(xt[f, i]) * (np.float64(w[s + i]) if use_w else 1.0)
-        for j in range(k):
-            cnt = 0.0
-            for i in range(m):
-                cnt += (np.float64(w[s + i]) if use_w else 1.0) if lab[i] == j else 0.0
-            wsums_b[j] += cnt
-            for f in range(d):
-                acc = 0.0
-                for i in range(m):
-                    acc += xd[f, i] if lab[i] == j else 0.0
-                sums_b[j, f] += acc
+        masked_sums(xt, xd, w, use_w, s, m, lab, k, sums_b, wsums_b)
     else:
         for i in range(m):
             j = lab[i]
