@@ -267,6 +267,66 @@ def ciede2000(lab1, lab2, out):
                               np.float64(lab2[i, 1]), np.float64(lab2[i, 2]))
 
 
+@njit(parallel=True, **_JIT)
+def ciede2000_nearest(lab, centers, labels, dist):
+    """For each Lab row, the centre of smallest CIEDE2000 (the first on ties)
+    into ``labels`` and that difference into ``dist``. Rows are independent,
+    so the result does not depend on the thread count."""
+    k = centers.shape[0]
+    for i in prange(lab.shape[0]):
+        L = np.float64(lab[i, 0])
+        A = np.float64(lab[i, 1])
+        B = np.float64(lab[i, 2])
+        best = 0
+        bd = np.inf
+        for j in range(k):
+            d = _ciede2000_1(L, A, B, centers[j, 0], centers[j, 1], centers[j, 2])
+            if d < bd:
+                bd = d
+                best = j
+        labels[i] = best
+        dist[i] = bd
+
+
+@njit(parallel=True, **_JIT)
+def ciede2000_assigned(lab, centers, labels, dist):
+    """CIEDE2000 of each Lab row to its own centre ``centers[labels[i]]``."""
+    for i in prange(lab.shape[0]):
+        j = labels[i]
+        dist[i] = _ciede2000_1(np.float64(lab[i, 0]), np.float64(lab[i, 1]),
+                               np.float64(lab[i, 2]), centers[j, 0], centers[j, 1], centers[j, 2])
+
+
+@njit(**_JIT)
+def cluster_costs(w, labels, dist, cost):
+    """``cost[j] = sum of w[i] * dist[i] over rows labelled j`` (serial, fixed
+    order; ``cost`` zeroed here)."""
+    cost[:] = 0.0
+    for i in range(w.shape[0]):
+        cost[labels[i]] += w[i] * dist[i]
+
+
+@njit(**_JIT)
+def weiszfeld_means(lab, w, labels, dist, eps, out, den):
+    """One Weiszfeld (IRLS) step per cluster: the mean of its rows weighted by
+    ``w / max(dist, eps)``, into ``out`` (k, 3); ``den`` gets the weight sums
+    (0 for an empty cluster, whose row of ``out`` is left as it was).
+    Serial, fixed order."""
+    k = out.shape[0]
+    num = np.zeros((k, 3))
+    den[:] = 0.0
+    for i in range(w.shape[0]):
+        j = labels[i]
+        q = w[i] / max(dist[i], eps)
+        den[j] += q
+        for f in range(3):
+            num[j, f] += q * lab[i, f]
+    for j in range(k):
+        if den[j] > 0.0:
+            for f in range(3):
+                out[j, f] = num[j, f] / den[j]
+
+
 # --- pixel passes ------------------------------------------------------------
 
 N_CODES = 1 << 24
@@ -387,7 +447,8 @@ def floyd_steinberg(px, h, w, space, centers, out):
     """Floyd-Steinberg error diffusion in the clustering space.
 
     Each uint8 sRGB pixel of ``px`` (h*w, >=3) is taken to the clustering
-    space (``space``: 0 RGB 0-255 values, 1 Lab, 2 DIN99o); left to right, top to bottom, the
+    space (``space``: 0 RGB 0-255 values, 1 Lab, 2 DIN99o, 3 Lab with the
+    nearest centre by CIEDE2000 instead of Euclidean distance); left to right, top to bottom, the
     pixel plus the error diffused to it takes its nearest centre and passes
     on 7/16, 3/16, 5/16 and 1/16 of the remaining error. Serial by nature
     (each pixel depends on the previous ones), so deterministic.
@@ -417,10 +478,13 @@ def floyd_steinberg(px, h, w, space, centers, out):
             best = 0
             bd = np.inf
             for j in range(k):
-                d0 = v0 - centers[j, 0]
-                d1 = v1 - centers[j, 1]
-                d2 = v2 - centers[j, 2]
-                dd = d0 * d0 + d1 * d1 + d2 * d2
+                if space == 3:
+                    dd = _ciede2000_1(v0, v1, v2, centers[j, 0], centers[j, 1], centers[j, 2])
+                else:
+                    d0 = v0 - centers[j, 0]
+                    d1 = v1 - centers[j, 1]
+                    d2 = v2 - centers[j, 2]
+                    dd = d0 * d0 + d1 * d1 + d2 * d2
                 if dd < bd:
                     bd = dd
                     best = j
