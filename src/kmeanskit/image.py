@@ -1,12 +1,14 @@
 """Dominant colours, colour quantization and segmentation of images.
 
 Every pixel is a point in colour space; k-means finds the ``k`` colours that
-best summarise the image. Clustering runs in CIELAB (D65) by default, where
-Euclidean distance follows perceived colour difference; ``color_space="rgb"``
-clusters sRGB code values instead (lowest RGB mean squared error), and
-``color_space="din99o"`` clusters in DIN99o (DIN 6176), a log-compressed
-CIELAB whose distances approximate CIEDE2000 better than CIELAB's do.
-Palettes are always reported in sRGB.
+best summarise the image. By default (CIELAB, D65) the palette minimises the
+mean CIEDE2000 difference of the pixels to their colours and pixels are
+labelled by CIEDE2000 (seeded by k-means in DIN99o, then refined, see
+:mod:`kmeanskit._ciede`; ``refine=None`` gives plain k-means in Lab);
+``color_space="rgb"`` runs k-means on sRGB code values (lowest RGB mean
+squared error), and ``color_space="din99o"`` k-means in DIN99o (DIN 6176), a
+log-compressed CIELAB whose distances approximate CIEDE2000 better than
+CIELAB's do. Palettes are always reported in sRGB.
 
 How it stays fast: the cost follows the number of *distinct* colours, not of
 pixels. The image's 24-bit colour histogram is clustered with the pixel
