@@ -364,3 +364,64 @@ def segment_profile(values, features, labels, k):
         z = [(fmean[j] - mu[j]) / sd[j] for j in range(d)]
         out.append({"size": size, "share": size / n, "mean": mean, "median": med, "z": z})
     return out
+
+
+# --- CIEDE2000 (kmeanskit._ciede, Lab mode of kmeanskit.image) ---------------------
+
+def ciede2000(lab1, lab2):
+    """CIEDE2000 of two Lab triples, Sharma, Wu & Dalal (2005) eqs. (1)-(23)
+    written out literally with hue angles in degrees (plain Python floats)."""
+    import math
+
+    L1, a1, b1 = map(float, lab1)
+    L2, a2, b2 = map(float, lab2)
+    Cb = (math.hypot(a1, b1) + math.hypot(a2, b2)) / 2
+    G = 0.5 * (1 - math.sqrt(Cb ** 7 / (Cb ** 7 + 25 ** 7)))
+    a1p, a2p = (1 + G) * a1, (1 + G) * a2
+    C1p, C2p = math.hypot(a1p, b1), math.hypot(a2p, b2)
+
+    def hue(a, b):
+        return 0.0 if a == 0 and b == 0 else math.degrees(math.atan2(b, a)) % 360
+
+    h1p, h2p = hue(a1p, b1), hue(a2p, b2)
+    dLp, dCp = L2 - L1, C2p - C1p
+    if C1p * C2p == 0:
+        dhp = 0.0
+    elif abs(h2p - h1p) <= 180:
+        dhp = h2p - h1p
+    elif h2p - h1p > 180:
+        dhp = h2p - h1p - 360
+    else:
+        dhp = h2p - h1p + 360
+    dHp = 2 * math.sqrt(C1p * C2p) * math.sin(math.radians(dhp / 2))
+    Lbp, Cbp = (L1 + L2) / 2, (C1p + C2p) / 2
+    if C1p * C2p == 0:
+        hbp = h1p + h2p
+    elif abs(h1p - h2p) <= 180:
+        hbp = (h1p + h2p) / 2
+    elif h1p + h2p < 360:
+        hbp = (h1p + h2p + 360) / 2
+    else:
+        hbp = (h1p + h2p - 360) / 2
+    T = (1 - 0.17 * math.cos(math.radians(hbp - 30)) + 0.24 * math.cos(math.radians(2 * hbp))
+         + 0.32 * math.cos(math.radians(3 * hbp + 6)) - 0.20 * math.cos(math.radians(4 * hbp - 63)))
+    dtheta = 30 * math.exp(-(((hbp - 275) / 25) ** 2))
+    RC = 2 * math.sqrt(Cbp ** 7 / (Cbp ** 7 + 25 ** 7))
+    SL = 1 + 0.015 * (Lbp - 50) ** 2 / math.sqrt(20 + (Lbp - 50) ** 2)
+    SC = 1 + 0.045 * Cbp
+    SH = 1 + 0.015 * Cbp * T
+    RT = -math.sin(math.radians(2 * dtheta)) * RC
+    return math.sqrt(max((dLp / SL) ** 2 + (dCp / SC) ** 2 + (dHp / SH) ** 2
+                         + RT * (dCp / SC) * (dHp / SH), 0.0))
+
+
+def nearest_ciede2000(lab, centers):
+    """(labels, distances): for each Lab row, every centre tried in order and
+    the first of smallest CIEDE2000 kept."""
+    labels, dist = [], []
+    for x in np.asarray(lab, dtype=np.float64):
+        d = [ciede2000(x, c) for c in np.asarray(centers, dtype=np.float64)]
+        j = int(np.argmin(d))
+        labels.append(j)
+        dist.append(d[j])
+    return np.array(labels), np.array(dist)

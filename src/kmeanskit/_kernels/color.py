@@ -203,50 +203,113 @@ def din99o_to_lab(din, out):
         out[i, 2] = B
 
 
+_C30 = math.cos(math.radians(30.0))
+_S30 = math.sin(math.radians(30.0))
+_C6 = math.cos(math.radians(6.0))
+_S6 = math.sin(math.radians(6.0))
+_C63 = math.cos(math.radians(63.0))
+_S63 = math.sin(math.radians(63.0))
+_P25_7 = 6103515625.0  # 25**7
+
+
+@njit(**_JIT)
+def _hue_deg(a, b):
+    """Hue angle in degrees in [0, 360) (0 for a neutral colour)."""
+    if a == 0.0 and b == 0.0:
+        return 0.0
+    return math.degrees(math.atan2(b, a)) % 360.0
+
+
 @njit(**_JIT)
 def _ciede2000_1(L1, a1, b1, L2, a2, b2):
     """CIEDE2000 colour difference (kL = kC = kH = 1), following Sharma, Wu
-    and Dalal (2005), equations (1)-(23), angles in degrees."""
-    C1 = math.hypot(a1, b1)
-    C2 = math.hypot(a2, b2)
+    and Dalal (2005), equations (1)-(23).
+
+    Written with unit hue vectors instead of hue angles where that is the
+    same quantity, to save transcendental calls: with ``u1``, ``u2`` the unit
+    vectors of the two (a', b) hues, 2 sin(dh'/2) = |u1 - u2| (signed like
+    the cross product), and the mean hue h' (the bisector of the smaller arc,
+    eq. 14) is the direction of u1 + u2; its cosines for T (eq. 15) follow
+    from cos h', sin h' by multiple-angle formulas. Only exactly opposite hues
+    (u1 + u2 = 0, where eq. 14 is discontinuous) take the angles of eq. 14.
+    """
+    C1 = math.sqrt(a1 * a1 + b1 * b1)
+    C2 = math.sqrt(a2 * a2 + b2 * b2)
     Cb = 0.5 * (C1 + C2)
-    Cb7 = Cb ** 7
-    G = 0.5 * (1.0 - math.sqrt(Cb7 / (Cb7 + 6103515625.0)))  # 25**7
+    Cb2 = Cb * Cb
+    Cb7 = Cb2 * Cb2 * Cb2 * Cb
+    G = 0.5 * (1.0 - math.sqrt(Cb7 / (Cb7 + _P25_7)))
     a1p = (1.0 + G) * a1
     a2p = (1.0 + G) * a2
-    C1p = math.hypot(a1p, b1)
-    C2p = math.hypot(a2p, b2)
-    h1p = 0.0 if (b1 == 0.0 and a1p == 0.0) else math.degrees(math.atan2(b1, a1p)) % 360.0
-    h2p = 0.0 if (b2 == 0.0 and a2p == 0.0) else math.degrees(math.atan2(b2, a2p)) % 360.0
+    C1p = math.sqrt(a1p * a1p + b1 * b1)
+    C2p = math.sqrt(a2p * a2p + b2 * b2)
     dLp = L2 - L1
     dCp = C2p - C1p
     prod = C1p * C2p
     if prod == 0.0:
-        dhp = 0.0
+        dHp = 0.0
+        if C1p != 0.0:  # eq. 14 with the neutral colour's hue 0: the other hue
+            ch = a1p / C1p
+            sh = b1 / C1p
+        elif C2p != 0.0:
+            ch = a2p / C2p
+            sh = b2 / C2p
+        else:
+            ch = 1.0
+            sh = 0.0
     else:
-        dhp = h2p - h1p
-        if dhp > 180.0:
-            dhp -= 360.0
-        elif dhp < -180.0:
-            dhp += 360.0
-    dHp = 2.0 * math.sqrt(prod) * math.sin(math.radians(dhp) / 2.0)
+        x1 = a1p / C1p
+        y1 = b1 / C1p
+        x2 = a2p / C2p
+        y2 = b2 / C2p
+        dx = x2 - x1
+        dy = y2 - y1
+        chord = math.sqrt(dx * dx + dy * dy)  # 2 |sin(dh'/2)|
+        cross = x1 * y2 - y1 * x2
+        dHp = math.sqrt(prod) * (chord if cross >= 0.0 else -chord)
+        sx = x1 + x2
+        sy = y1 + y2
+        norm = math.sqrt(sx * sx + sy * sy)
+        if norm > 1e-9:
+            ch = sx / norm
+            sh = sy / norm
+        else:  # (almost) opposite hues: eq. 14 on the angles
+            h1p = _hue_deg(a1p, b1)
+            h2p = _hue_deg(a2p, b2)
+            if abs(h1p - h2p) <= 180.0:
+                hb = 0.5 * (h1p + h2p)
+            elif h1p + h2p < 360.0:
+                hb = 0.5 * (h1p + h2p + 360.0)
+            else:
+                hb = 0.5 * (h1p + h2p - 360.0)
+            ch = math.cos(math.radians(hb))
+            sh = math.sin(math.radians(hb))
+            dh = h2p - h1p
+            if dh > 180.0:
+                dh -= 360.0
+            elif dh < -180.0:
+                dh += 360.0
+            dHp = 2.0 * math.sqrt(prod) * math.sin(math.radians(dh) / 2.0)
+    hbp = math.degrees(math.atan2(sh, ch))
+    if hbp < 0.0:
+        hbp += 360.0
+    c2 = ch * ch - sh * sh
+    s2 = 2.0 * sh * ch
+    c3 = ch * (4.0 * ch * ch - 3.0)
+    s3 = sh * (3.0 - 4.0 * sh * sh)
+    c4 = c2 * c2 - s2 * s2
+    s4 = 2.0 * s2 * c2
+    T = (1.0 - 0.17 * (ch * _C30 + sh * _S30)
+         + 0.24 * c2
+         + 0.32 * (c3 * _C6 - s3 * _S6)
+         - 0.20 * (c4 * _C63 + s4 * _S63))
+    q = (hbp - 275.0) / 25.0
+    dtheta = 30.0 * math.exp(-(q * q))
     Lbp = 0.5 * (L1 + L2)
     Cbp = 0.5 * (C1p + C2p)
-    if prod == 0.0:
-        hbp = h1p + h2p
-    elif abs(h1p - h2p) <= 180.0:
-        hbp = 0.5 * (h1p + h2p)
-    elif h1p + h2p < 360.0:
-        hbp = 0.5 * (h1p + h2p + 360.0)
-    else:
-        hbp = 0.5 * (h1p + h2p - 360.0)
-    T = (1.0 - 0.17 * math.cos(math.radians(hbp - 30.0))
-         + 0.24 * math.cos(math.radians(2.0 * hbp))
-         + 0.32 * math.cos(math.radians(3.0 * hbp + 6.0))
-         - 0.20 * math.cos(math.radians(4.0 * hbp - 63.0)))
-    dtheta = 30.0 * math.exp(-(((hbp - 275.0) / 25.0) ** 2))
-    Cbp7 = Cbp ** 7
-    RC = 2.0 * math.sqrt(Cbp7 / (Cbp7 + 6103515625.0))
+    Cbp2 = Cbp * Cbp
+    Cbp7 = Cbp2 * Cbp2 * Cbp2 * Cbp
+    RC = 2.0 * math.sqrt(Cbp7 / (Cbp7 + _P25_7))
     l50 = (Lbp - 50.0) ** 2
     SL = 1.0 + 0.015 * l50 / math.sqrt(20.0 + l50)
     SC = 1.0 + 0.045 * Cbp
@@ -265,6 +328,90 @@ def ciede2000(lab1, lab2, out):
         out[i] = _ciede2000_1(np.float64(lab1[i, 0]), np.float64(lab1[i, 1]),
                               np.float64(lab1[i, 2]), np.float64(lab2[i, 0]),
                               np.float64(lab2[i, 1]), np.float64(lab2[i, 2]))
+
+
+@njit(**_JIT)
+def _ciede2000_lightness_bound(L1, L2):
+    """|dL'| / S_L, a lower bound of CIEDE2000: its other terms add
+    t_C^2 + t_H^2 + R_T t_C t_H >= (1 - |R_T| / 2)(t_C^2 + t_H^2) >= 0, as
+    |R_T| <= 2 sin 60 deg < 2."""
+    l50 = (0.5 * (L1 + L2) - 50.0) ** 2
+    return abs(L2 - L1) / (1.0 + 0.015 * l50 / math.sqrt(20.0 + l50))
+
+
+@njit(parallel=True, **_JIT)
+def ciede2000_nearest(lab, centers, labels, dist):
+    """For each Lab row, the centre of smallest CIEDE2000 (the first on ties)
+    into ``labels`` and that difference into ``dist``. Exact: the centre
+    nearest in CIE76 is tried first, and another is skipped only when the
+    lightness lower bound already reaches the best difference so far. Rows
+    are independent, so the result does not depend on the thread count."""
+    k = centers.shape[0]
+    for i in prange(lab.shape[0]):
+        L = np.float64(lab[i, 0])
+        A = np.float64(lab[i, 1])
+        B = np.float64(lab[i, 2])
+        first = 0
+        be = np.inf
+        for j in range(k):
+            e0 = L - centers[j, 0]
+            e1 = A - centers[j, 1]
+            e2 = B - centers[j, 2]
+            e = e0 * e0 + e1 * e1 + e2 * e2
+            if e < be:
+                be = e
+                first = j
+        best = first
+        bd = _ciede2000_1(L, A, B, centers[first, 0], centers[first, 1], centers[first, 2])
+        for j in range(k):
+            # (the margin keeps rounding in the bound from skipping a true minimum)
+            if j == first or _ciede2000_lightness_bound(L, centers[j, 0]) > bd * (1.0 + 1e-12):
+                continue
+            d = _ciede2000_1(L, A, B, centers[j, 0], centers[j, 1], centers[j, 2])
+            if d < bd or (d == bd and j < best):
+                bd = d
+                best = j
+        labels[i] = best
+        dist[i] = bd
+
+
+@njit(parallel=True, **_JIT)
+def ciede2000_assigned(lab, centers, labels, dist):
+    """CIEDE2000 of each Lab row to its own centre ``centers[labels[i]]``."""
+    for i in prange(lab.shape[0]):
+        j = labels[i]
+        dist[i] = _ciede2000_1(np.float64(lab[i, 0]), np.float64(lab[i, 1]),
+                               np.float64(lab[i, 2]), centers[j, 0], centers[j, 1], centers[j, 2])
+
+
+@njit(**_JIT)
+def cluster_costs(w, labels, dist, cost):
+    """``cost[j] = sum of w[i] * dist[i] over rows labelled j`` (serial, fixed
+    order; ``cost`` zeroed here)."""
+    cost[:] = 0.0
+    for i in range(w.shape[0]):
+        cost[labels[i]] += w[i] * dist[i]
+
+
+@njit(**_JIT)
+def weiszfeld_means(lab, w, labels, dist, eps, out, den):
+    """One Weiszfeld (IRLS) step per cluster: the mean of its rows weighted by
+    ``w / max(dist, eps)``, into ``out`` (k, 3); ``den`` gets the weight sums
+    (0 for an empty cluster, whose row of ``out`` is left as it was).
+    Serial, fixed order."""
+    k = out.shape[0]
+    num = np.zeros((k, 3))
+    den[:] = 0.0
+    for i in range(w.shape[0]):
+        j = labels[i]
+        q = w[i] / max(dist[i], eps)
+        den[j] += q
+        for f in range(3):
+            num[j, f] += q * lab[i, f]
+    for j in range(k):
+        if den[j] > 0.0:
+            for f in range(3):
+                out[j, f] = num[j, f] / den[j]
 
 
 # --- pixel passes ------------------------------------------------------------
@@ -387,7 +534,8 @@ def floyd_steinberg(px, h, w, space, centers, out):
     """Floyd-Steinberg error diffusion in the clustering space.
 
     Each uint8 sRGB pixel of ``px`` (h*w, >=3) is taken to the clustering
-    space (``space``: 0 RGB 0-255 values, 1 Lab, 2 DIN99o); left to right, top to bottom, the
+    space (``space``: 0 RGB 0-255 values, 1 Lab, 2 DIN99o, 3 Lab with the
+    nearest centre by CIEDE2000 instead of Euclidean distance); left to right, top to bottom, the
     pixel plus the error diffused to it takes its nearest centre and passes
     on 7/16, 3/16, 5/16 and 1/16 of the remaining error. Serial by nature
     (each pixel depends on the previous ones), so deterministic.
@@ -417,10 +565,13 @@ def floyd_steinberg(px, h, w, space, centers, out):
             best = 0
             bd = np.inf
             for j in range(k):
-                d0 = v0 - centers[j, 0]
-                d1 = v1 - centers[j, 1]
-                d2 = v2 - centers[j, 2]
-                dd = d0 * d0 + d1 * d1 + d2 * d2
+                if space == 3:
+                    dd = _ciede2000_1(v0, v1, v2, centers[j, 0], centers[j, 1], centers[j, 2])
+                else:
+                    d0 = v0 - centers[j, 0]
+                    d1 = v1 - centers[j, 1]
+                    d2 = v2 - centers[j, 2]
+                    dd = d0 * d0 + d1 * d1 + d2 * d2
                 if dd < bd:
                     bd = dd
                     best = j

@@ -91,7 +91,8 @@ def print_palette(console, name: str, pal) -> None:
 @click.option("-k", "k", default="5", show_default=True, callback=parse_k,
               help="Number of colours, or 'auto' to pick k at the elbow of k = 1..10.")
 @click.option("--space", type=click.Choice(["lab", "rgb", "din99o"]), default="lab", show_default=True,
-              help="Cluster in CIELAB (perceptual), sRGB values, or DIN99o (closest to CIEDE2000).")
+              help="lab: palette minimising CIEDE2000 (perceptual); rgb: k-means on sRGB values; "
+                   "din99o: k-means in DIN99o.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--swatch", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a swatch image (several images: SWATCH-<image name>.png each).")
@@ -165,7 +166,7 @@ def colors(images, k, space, as_json, swatch, force, all_frames, keep_transparen
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the quantized image (format from the suffix).")
 @click.option("--space", type=click.Choice(["lab", "rgb", "din99o"]), default="lab", show_default=True,
-              help="Cluster and match colours in CIELAB, sRGB values or DIN99o.")
+              help="lab: palette and matching by CIEDE2000; rgb / din99o: k-means and nearest colour in that space.")
 @click.option("--dither", is_flag=True, help="Floyd-Steinberg dithering.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
