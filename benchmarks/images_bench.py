@@ -15,7 +15,11 @@ Methods (peers are skipped when not installed):
   ``pillow-mediancut+kmeans`` (``Image.quantize(kmeans=10)``);
 * ``colorthief`` / ``fast-colorthief`` (palette at the default quality 10, then
   each pixel mapped to its nearest palette colour in RGB; the mapping is not
-  timed), optional;
+  timed), optional. Its median cut often returns one colour more or fewer than
+  asked (coffee.jpg: 4 for 3, 7 for 8, 15 for 16): the adapter asks for
+  neighbouring counts until the palette has exactly k colours (else keeps the
+  first k), so every method is compared with k colours; it is timed as the
+  best of two calls, the second asking for the right count at once;
 * ``sklearn``: scikit-learn ``KMeans`` (k-means++, n_init=1) on all pixels in
   RGB, then its labels.
 
@@ -72,6 +76,33 @@ def _best_of(fn, repeat):
     return best, out
 
 
+#: (image size, k, method) -> the count to ask ColorThief for (see _exactly_k)
+_COUNT_FOR_K: dict = {}
+
+
+def _exactly_k(get_palette, k, key):
+    """A palette of exactly k colours from ``get_palette(count)`` (ColorThief's
+    count is approximate): try k, k - 1, k + 1, k - 2, k + 2; else the first k
+    colours of the first palette that has at least k. The count that worked is
+    remembered under ``key``, so a repeated (timed) call makes one call."""
+    if key in _COUNT_FOR_K:
+        c, cut = _COUNT_FOR_K[key]
+        return list(get_palette(c))[:cut]
+    tried = []
+    for c in (k, k - 1, k + 1, k - 2, k + 2):
+        if c < 2:
+            continue
+        pal = list(get_palette(c))
+        if len(pal) == k:
+            _COUNT_FOR_K[key] = (c, k)
+            return pal
+        tried.append((c, pal))
+    longer = [(c, p) for c, p in tried if len(p) > k]
+    c, pal = longer[0] if longer else max(tried, key=lambda t: len(t[1]))
+    _COUNT_FOR_K[key] = (c, k)
+    return pal[:k]
+
+
 def _nearest_rgb(img, palette_rgb):
     from kmeanskit.image import Palette, quantize
 
@@ -106,17 +137,18 @@ def methods(include_sklearn=True):
 
             buf = io.BytesIO()
             im.save(buf, format="PNG")
-            buf.seek(0)
-            return ColorThief(buf).get_palette(color_count=k, quality=10)
+            return _exactly_k(lambda c: ColorThief(io.BytesIO(buf.getvalue())).get_palette(
+                color_count=c, quality=10), k, (im.size, k, "ct"))
 
-        m["colorthief"] = (colorthief, 1)
+        m["colorthief"] = (colorthief, 2)
     if importlib.util.find_spec("fast_colorthief") is not None:
         def fast_colorthief(im, k):
             import fast_colorthief as fct
 
-            return fct.get_palette(np.asarray(im.convert("RGBA")), k, 10)
+            arr = np.asarray(im.convert("RGBA"))
+            return _exactly_k(lambda c: fct.get_palette(arr, c, 10), k, (im.size, k, "fct"))
 
-        m["fast-colorthief"] = (fast_colorthief, 1)
+        m["fast-colorthief"] = (fast_colorthief, 2)
     if include_sklearn and importlib.util.find_spec("sklearn") is not None:
         def sk(im, k):
             from sklearn.cluster import KMeans
