@@ -156,6 +156,20 @@ class Engine:
                         self.tot_stats)
         return self.tot_stats, self.tot_sums, self.tot_wsums
 
+    def accumulate(self, sums: np.ndarray, wsums: np.ndarray, full: bool) -> np.ndarray:
+        """After a bound-based pass: reduce the per-block results and set
+        (``full``) or update (deltas) the running ``sums``/``wsums`` in place.
+        Returns the reduced statistics."""
+        K.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
+                        self.tot_stats)
+        if full:
+            sums[:] = self.tot_sums
+            wsums[:] = self.tot_wsums
+        else:
+            sums += self.tot_sums
+            wsums += self.tot_wsums
+        return self.tot_stats
+
 
 def relocate_empty(engine: Engine, C_old, labels, sums, wsums, on_few: str = "raise"):
     """Move each empty cluster to one of the points farthest from their own
@@ -294,14 +308,7 @@ def _bounded(kind: str):
             else:
                 B.elkan_pass(X, engine.ww, engine.use_w, C, p, half, s_half, labels, u, lo,
                              full, engine.sums, engine.wsums, engine.stats)
-            K.reduce_blocks(engine.sums, engine.wsums, engine.stats, engine.tot_sums,
-                            engine.tot_wsums, engine.tot_stats)
-            if full:
-                sums[:] = engine.tot_sums
-                wsums[:] = engine.tot_wsums
-            else:
-                sums += engine.tot_sums
-                wsums += engine.tot_wsums
+            engine.accumulate(sums, wsums, full)
             changed = engine.tot_stats[K.STAT_CHANGED]
             if verbose:
                 sse = K.weighted_sse(X, engine.ww, engine.use_w, C, labels, nb)

@@ -181,6 +181,17 @@ def _distinct_weighted(X):
 BOUNDED_MAX_D = 4
 
 
+def _scipy_step(sums, counts, stats, total, prev, thresh, dtype):
+    """scipy's update and stopping rule: the new code book from the clusters
+    that have points (empty ones are dropped), the mean distance of the pass,
+    and whether it changed by at most ``thresh``. Returns (book, kept, mean
+    distance (float64; the caller returns it in the data's dtype), done)."""
+    avg = float(stats[STAT_SQRT] / total)
+    has = counts > 0
+    book = (sums[has] / counts[has, None]).astype(dtype)
+    return book, has, avg, not abs(prev - avg) > thresh
+
+
 def _kmeans_run(engine, guess, thresh):
     """One scipy-style run: stop when the mean distance changes <= thresh;
     drop empty clusters. Returns (code_book, last mean distance)."""
@@ -196,13 +207,10 @@ def _kmeans_run(engine, guess, thresh):
         if book.shape[0] != engine.k:
             engine = _solver.Engine(X, engine.w, book.shape[0])
         stats, sums, counts = engine.assign(book, labels, update=True, want_sqrt=True)
-        avg = stats[STAT_SQRT] / total
-        has = counts > 0
-        book = (sums[has] / counts[has, None]).astype(X.dtype)
-        diff = abs(prev - avg)
-        prev = avg
-        if not diff > thresh:
+        book, _, avg, done = _scipy_step(sums, counts, stats, total, prev, thresh, X.dtype)
+        if done:
             return book, X.dtype.type(avg)
+        prev = avg
 
 
 def _kmeans_run_bounded(engine, guess, thresh):
@@ -211,7 +219,6 @@ def _kmeans_run_bounded(engine, guess, thresh):
     stopping rule and result; centre sums are kept up to date by moving the
     rows that change cluster."""
     from ._kernels import bounds as B
-    from ._kernels.lloyd import STAT_CHANGED, reduce_blocks
 
     X = engine.X
     n = X.shape[0]
@@ -231,27 +238,17 @@ def _kmeans_run_bounded(engine, guess, thresh):
         jmax = int(order[0])
         pmax = float(p[jmax])
         pmax2 = float(p[order[1]]) if k > 1 else 0.0
-        B.hamerly_distortion_pass(X, engine.ww, engine.use_w, book, p, jmax, pmax, pmax2,
+        B.hamerly_distortion_pass(X, engine.ww, engine.use_w, book, jmax, pmax, pmax2,
                                   s_half, labels, lo, full, engine.sums, engine.wsums,
                                   engine.stats)
-        reduce_blocks(engine.sums, engine.wsums, engine.stats, engine.tot_sums,
-                      engine.tot_wsums, engine.tot_stats)
-        if full:
-            sums[:] = engine.tot_sums
-            counts[:] = engine.tot_wsums
-        else:
-            sums += engine.tot_sums
-            counts += engine.tot_wsums
+        stats = engine.accumulate(sums, counts, full)
         full = False
         # a cluster emptied by moves may keep a rounding residue
         counts[np.abs(counts) < 1e-12 * max(1.0, float(np.max(np.abs(counts))))] = 0.0
-        avg = engine.tot_stats[STAT_SQRT] / total
-        has = counts > 0
-        new_book = (sums[has] / counts[has, None]).astype(X.dtype)
-        diff = abs(prev - avg)
-        prev = avg
-        if not diff > thresh:
+        new_book, has, avg, done = _scipy_step(sums, counts, stats, total, prev, thresh, X.dtype)
+        if done:
             return new_book, X.dtype.type(avg)
+        prev = avg
         if not has.all():  # scipy drops empty clusters: start the bounds afresh
             k = new_book.shape[0]
             engine = _solver.Engine(X, engine.w, k)

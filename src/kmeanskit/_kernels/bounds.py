@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH
-from .lloyd import MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT, masked_sums
+from .lloyd import MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT, masked_sums, track_two_best
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
@@ -123,7 +123,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
 
 
 @njit(parallel=True, **_JIT)
-def hamerly_distortion_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, lo, full,
+def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, full,
                             sums, wsums, stats):
     """One Hamerly iteration for scipy's ``kmeans``, which needs every row's
     distance to its centre at every iteration (the distortion it stops on,
@@ -184,14 +184,7 @@ def hamerly_distortion_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, lo,
                         for i in range(m):
                             t = xt[f, i] - Cd[j, f]
                             tmp[i] += t * t
-                    for i in range(m):
-                        v = tmp[i]
-                        bi = dd[i]
-                        lt = v < bi
-                        sv = second[i]
-                        second[i] = bi if lt else (v if v < sv else sv)
-                        dd[i] = v if lt else bi
-                        lab[i] = j if lt else lab[i]
+                    track_two_best(tmp, dd, second, lab, j, m)
                 for i in range(m):
                     labels[s0 + i] = lab[i]
                     lo[s0 + i] = np.sqrt(second[i])
