@@ -82,6 +82,20 @@ def test_cluster_parquet_output_and_force(table, tmp_path):
     assert pd.read_parquet(out)["cluster"].nunique() == 3
 
 
+def test_inputs_are_never_overwritten_even_with_force(table, tmp_path):
+    df, _ = table
+    src = _write(df, tmp_path / "in.csv")
+    model = tmp_path / "m.kmk"
+    assert run("cluster", src, "-k", 2, "--model", model).exit_code == 0
+    before, model_before = src.read_bytes(), model.read_bytes()
+    _one_line_error(run("cluster", src, "-k", 2, "-o", src, "--force"), r"refusing to overwrite the input")
+    _one_line_error(run("outliers", src, "--model", model, "-o", src, "--force"),
+                    r"refusing to overwrite the input")
+    _one_line_error(run("outliers", src, "--model", model, "-o", model, "--force"),
+                    r"refusing to overwrite the input")
+    assert src.read_bytes() == before and model.read_bytes() == model_before
+
+
 def test_cluster_dropna_keeps_rows_in_order(table, tmp_path):
     df, _ = table
     df = df.copy()

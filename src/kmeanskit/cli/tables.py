@@ -22,9 +22,16 @@ def _console():
     return console
 
 
-def _refuse_existing(paths, force):
+def _refuse_existing(paths, force, inputs=()):
+    """Refuse to write over an existing file unless ``force``, and over one of
+    the command's ``inputs`` ever."""
+    ins = {Path(i).resolve() for i in inputs if i is not None}
     for p in paths:
-        if p is not None and Path(p).exists() and not force:
+        if p is None:
+            continue
+        if Path(p).resolve() in ins:
+            raise click.ClickException(f"refusing to overwrite the input {p}; pass a different path.")
+        if Path(p).exists() and not force:
             raise click.ClickException(f"{p} exists; pass --force to overwrite it.")
 
 
@@ -106,7 +113,7 @@ def cluster(input_path, k_text, k_range, columns, standardize, log, onehot, drop
         except ValueError:
             raise ValueError(f"-k {k_text!r} is neither a number nor 'auto'.") from None
     cols = [c.strip() for part in columns for c in part.split(",") if c.strip()] or None
-    _refuse_existing([output, model_path], force)
+    _refuse_existing([output, model_path], force, inputs=[input_path])
     if output is not None:
         from ..io import FRAME_OUTPUT_SUFFIXES
 
@@ -185,7 +192,7 @@ def outliers(input_path, model_path, contamination, threshold, normalize, output
         raise ValueError("pass either --contamination or --threshold, not both.")
     if top < 0:
         raise ValueError("--top must be >= 0.")
-    _refuse_existing([output], force)
+    _refuse_existing([output], force, inputs=[input_path, model_path])
     if output is not None and output.suffix.lower() not in FRAME_OUTPUT_SUFFIXES:
         raise ValueError(f"{output}: cannot write {output.suffix!r} tables; use .csv, .tsv or .parquet.")
     model = load_model(model_path)
