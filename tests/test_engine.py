@@ -277,3 +277,13 @@ def test_verbose_prints_inertia(rng, capsys):
     kmeanskit.fit(X, 3, random_state=0, verbose=1)
     out = capsys.readouterr().out
     assert "Iteration 0, inertia" in out and "Converged" in out
+
+
+@pytest.mark.parametrize("preset,expected", [(None, "1000"), ("5", "5")])
+def test_import_sets_a_short_openmp_spin_unless_the_user_did(preset, expected):
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    if preset is not None:
+        env["GOMP_SPINCOUNT"] = preset
+    p = subprocess.run([sys.executable, "-c", "import os, kmeanskit; print(os.environ['GOMP_SPINCOUNT'])"],
+                       env=env, capture_output=True, text=True, check=True)
+    assert p.stdout.strip() == expected

@@ -24,6 +24,16 @@ Public names:
 
 from __future__ import annotations
 
+import os as _os
+
+# numba's OpenMP workers wait for the next parallel region spinning for a long
+# time by default; on a machine where another process keeps a core busy they
+# fight it and every pass waits for the slowed thread. A short spin then sleep
+# costs nothing measurable on an idle machine and makes a pass with one core
+# busy 1.9 x instead of 2.6 x slower (docs/engine.md, "Threads"). Read by
+# libgomp when numba starts its threads; a value the user set is kept.
+_os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+
 from ._version import __version__
 from . import choose_k  # the module; calling it runs choose_k.choose_k
 from .choose_k import KSweep
