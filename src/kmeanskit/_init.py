@@ -89,6 +89,14 @@ SAMPLE_PER_CLUSTER = 100
 SAMPLE_REFINE_ITERS = 10
 
 
+#: ``init="auto"`` seeds on a sample once X has more than this many sample
+#: sizes of rows. Measured (default fits, 3 seeds): 100,000 x 128 float32,
+#: k = 256: greedy k-means++ on all rows 3.15 s, inertia 2.2661e6; on a
+#: 25,600-row sample 2.09 s, inertia 2.2562e6 (scikit-learn's default:
+#: 2.2571e6).
+AUTO_SAMPLE_FACTOR = 2
+
+
 def sample_size(n: int, k: int) -> int:
     return min(n, max(SAMPLE_MIN, SAMPLE_PER_CLUSTER * k))
 
@@ -138,10 +146,10 @@ def kmeans_plusplus_sample(X, k, w, rng, *, cdf=None):
 
 def auto_init(X, k, w, rng, *, cdf=None):
     """Greedy k-means++ on all rows, or on a sample once the data has more
-    than 4 sample sizes of rows (measured: same inertia, a fraction of the
-    seeding time; see docs/engine.md). ``cdf`` as in
+    than 2 sample sizes of rows (measured: same or lower inertia, a fraction
+    of the seeding time; see docs/engine.md). ``cdf`` as in
     :func:`kmeans_plusplus_sample`."""
-    if X.shape[0] > 4 * sample_size(X.shape[0], k):
+    if X.shape[0] > AUTO_SAMPLE_FACTOR * sample_size(X.shape[0], k):
         return kmeans_plusplus_sample(X, k, w, rng, cdf=cdf)
     return kmeans_plusplus(X, k, w, rng)
 

@@ -131,7 +131,7 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
         per step, the best kept); "k-means++sample" seeds a sample of
         max(20000, 100 k) rows the same way and refines it with Lloyd
         iterations on the sample; "auto" (default) uses the sample once X has
-        more than four sample sizes of rows. Also random distinct rows,
+        more than two sample sizes of rows. Also random distinct rows,
         explicit centres (k, n_features), or a callable ``init(X, k, rng)``.
     n_init : int or "auto"
         Restarts; the lowest inertia wins. "auto" is 1 for the k-means++
