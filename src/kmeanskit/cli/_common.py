@@ -34,3 +34,24 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = Fa
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; pass --force to overwrite it.")
     return _atomic_write(path, data)
+
+
+def k_or_auto(noun: str, flag: str):
+    """A click callback for ``-k``/``--k``: a whole number >= 1 or "auto"; the
+    messages name the ``noun`` counted ("colours", "clusters") and the flag."""
+
+    def parse(ctx, param, value):
+        if value is None:
+            return None
+        if str(value).lower() == "auto":
+            return "auto"
+        try:
+            k = int(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a number of {noun}; "
+                                     f"pass e.g. {flag} 5 or {flag} auto.") from None
+        if k < 1:
+            raise click.BadParameter(f"{k} {noun} asked; pass at least 1 (or auto).")
+        return k
+
+    return parse

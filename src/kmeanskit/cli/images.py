@@ -12,26 +12,14 @@ from pathlib import Path
 
 import click
 
-from ._common import friendly_errors
+from ._common import friendly_errors, k_or_auto
 
 #: File suffixes picked up when a folder is given.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm", ".pbm", ".tga", ".ico", ".jfif"}
 
 
-def parse_k(ctx, param, value):
-    """``-k``: a whole number >= 1 or "auto"."""
-    if value is None:
-        return None
-    if str(value).lower() == "auto":
-        return "auto"
-    try:
-        k = int(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a number of colours; pass e.g. -k 5 or -k auto.")
-    if k < 1:
-        raise click.BadParameter(f"{k} colours asked; pass at least 1 (or auto).")
-    return k
+parse_k = k_or_auto("colours", "-k")
 
 
 def max_pixels_value(value):

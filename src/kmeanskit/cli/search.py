@@ -10,21 +10,11 @@ from pathlib import Path
 
 import click
 
-from ._common import friendly_errors
+from ._common import friendly_errors, k_or_auto
 from .images import IMAGE_SUFFIXES, max_pixels_value
 
 
-def parse_k_clusters(ctx, param, value):
-    """``--k``: a whole number >= 1 or "auto"."""
-    if str(value).lower() == "auto":
-        return "auto"
-    try:
-        k = int(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a number of clusters; pass e.g. --k 8 or --k auto.")
-    if k < 1:
-        raise click.BadParameter(f"{k} clusters asked; pass at least 1 (or auto).")
-    return k
+parse_k_clusters = k_or_auto("clusters", "--k")
 
 
 def auto_k(n: int) -> int:
