@@ -111,6 +111,18 @@ def weight_cdf(w) -> np.ndarray:
     return cdf
 
 
+def _sorted_draws(cdf, u):
+    """The distinct rows drawn by uniforms ``u`` through ``cdf`` and how often
+    each was drawn, in row order: ``np.unique(cdf.searchsorted(u, "right"),
+    return_counts=True)``, but searching sorted uniforms, which walks the
+    table in order instead of missing the cache on every draw (20,000 draws
+    into 371k weighted colours: 0.8 ms instead of 3.4)."""
+    u = np.sort(u)
+    i = cdf.searchsorted(u, side="right")
+    starts = np.flatnonzero(np.concatenate(([True], i[1:] != i[:-1])))
+    return i[starts], np.diff(np.append(starts, i.size))
+
+
 def kmeans_plusplus_sample(X, k, w, rng, *, cdf=None):
     """Seeding at scale: greedy k-means++ on a sample of ``max(20000, 100 k)``
     rows (uniform, or in proportion to the weights), refined by a few Lloyd
@@ -131,8 +143,7 @@ def kmeans_plusplus_sample(X, k, w, rng, *, cdf=None):
         # colour histogram). The same draws as rng.choice(n, m, p=w / w.sum()).
         if cdf is None:
             cdf = weight_cdf(w)
-        idx, cnt = np.unique(cdf.searchsorted(rng.random(m), side="right"),
-                             return_counts=True)
+        idx, cnt = _sorted_draws(cdf, rng.random(m))
         ws = cnt.astype(X.dtype)
     S = np.ascontiguousarray(X[idx])
     try:

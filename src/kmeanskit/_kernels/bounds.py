@@ -122,6 +122,65 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
         stats[b, STAT_CHANGED] = changed
 
 
+@njit(**_JIT)
+def _own_sq(X, Cd, labels, s0, m, dd):
+    """``dd[i]``: the exact squared distance of row s0 + i to its own centre
+    (features summed in order, as :func:`_dist2`). Written out for d = 2
+    and 3, where the unrolled row loop vectorises (d = 3: 20 % faster)."""
+    d = X.shape[1]
+    if d == 3:
+        for i in range(m):
+            r = s0 + i
+            a = labels[r]
+            t0 = np.float64(X[r, 0]) - Cd[a, 0]
+            t1 = np.float64(X[r, 1]) - Cd[a, 1]
+            t2 = np.float64(X[r, 2]) - Cd[a, 2]
+            dd[i] = t0 * t0 + t1 * t1 + t2 * t2
+    elif d == 2:
+        for i in range(m):
+            r = s0 + i
+            a = labels[r]
+            t0 = np.float64(X[r, 0]) - Cd[a, 0]
+            t1 = np.float64(X[r, 1]) - Cd[a, 1]
+            dd[i] = t0 * t0 + t1 * t1
+    else:
+        for i in range(m):
+            r = s0 + i
+            a = labels[r]
+            v = 0.0
+            for f in range(d):
+                t = np.float64(X[r, f]) - Cd[a, f]
+                v += t * t
+            dd[i] = v
+
+
+@njit(**_JIT)
+def _distortion_sum(dd, X, w, use_w, s0, m):
+    """The chunk's share of scipy's distortion: the sum of ``w[s0 + i] *
+    sqrt(dd[i])``, each root taken in X's dtype as scipy computes it.
+    Overwrites ``dd``. Four partial sums let the additions pipeline (one
+    chain costs 4 cycles a row); their order is fixed by the chunk, so the
+    result does not depend on the threads."""
+    for i in range(m):
+        dd[i] = np.float64(np.sqrt(X.dtype.type(dd[i])))
+    if use_w:
+        for i in range(m):
+            dd[i] *= np.float64(w[s0 + i])
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    m4 = m - m % 4
+    for i in range(0, m4, 4):
+        a0 += dd[i]
+        a1 += dd[i + 1]
+        a2 += dd[i + 2]
+        a3 += dd[i + 3]
+    for i in range(m4, m):
+        a0 += dd[i]
+    return (a0 + a1) + (a2 + a3)
+
+
 @njit(parallel=True, **_JIT)
 def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, full,
                             sums, wsums, stats):
@@ -150,6 +209,8 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     lab_all = np.empty((nb, CHUNK_ROWS), np.int32)
     need_all = np.empty((nb, CHUNK_ROWS), np.uint8)
     tmp2_all = np.empty((nb, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
+    bq_all = np.empty((nb, CHUNK_ROWS))
+    idx_all = np.empty((nb, CHUNK_ROWS), np.int32)
     for b in prange(nb):
         dd = dd_all[b]
         need = need_all[b]
@@ -194,45 +255,68 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                     for i in range(m):
                         _move(X, w, use_w, s0 + i, -1, lab[i], True, sums[b], wsums[b])
                 changed += m
-                for i in range(m):
-                    dist_sum += ((np.float64(w[s0 + i]) if use_w else 1.0)
-                                 * np.float64(np.sqrt(X.dtype.type(dd[i]))))
+                dist_sum += _distortion_sum(dd, X, w, use_w, s0, m)
                 continue
-            # later passes: the squared distance to the own centre, the
-            # decayed lower bound, Hamerly's test, the distortion term
-            n_need = 0
+            # later passes, in loops over the chunk that vectorise: the
+            # squared distance to the own centre; the decayed lower bound and
+            # Hamerly's test; a full scan for the rows failing it; then the
+            # distortion terms
+            _own_sq(X, Cd, labels, s0, m, dd)
             for i in range(m):
                 r = s0 + i
                 a = labels[r]
-                v = 0.0
-                for f in range(d):
-                    t = np.float64(X[r, f]) - Cd[a, f]
-                    v += t * t
-                dd[i] = v
                 li = lo[r] - (pmax2 if a == jmax else pmax)
                 lo[r] = li
-                bound = s[a] if s[a] > li else li
-                nd = 0 if v < bound * bound * (1.0 - 1e-12) and bound > 0.0 else 1
-                need[i] = nd
-                n_need += nd
-                dist_sum += ((np.float64(w[r]) if use_w else 1.0)
-                             * np.float64(np.sqrt(X.dtype.type(v))))
+                sa = s[a]
+                bound = sa if sa > li else li
+                need[i] = np.uint8(0 if (dd[i] < bound * bound * (1.0 - 1e-12)) & (bound > 0.0)
+                                   else 1)
+            n_need = 0
+            for i in range(m):
+                n_need += need[i]
             if n_need:
+                # the rows failing it, gathered and scanned one SIMD lane per
+                # row (the same sums as _scan2: lowest index on ties)
+                xt = xt_all[b]
+                tmp = tmp_all[b]
+                second = second_all[b]
+                lab = lab_all[b]
+                bq = bq_all[b]
+                idx = idx_all[b]
+                q = 0
                 for i in range(m):
-                    if need[i] == 0:
-                        continue
+                    if need[i]:
+                        idx[q] = i
+                        q += 1
+                for f in range(d):
+                    for t in range(q):
+                        xt[f, t] = np.float64(X[s0 + idx[t], f])
+                for t in range(q):
+                    bq[t] = np.inf
+                    second[t] = np.inf
+                    lab[t] = 0
+                for j in range(k):
+                    for t in range(q):
+                        e = xt[0, t] - Cd[j, 0]
+                        tmp[t] = e * e
+                    for f in range(1, d):
+                        for t in range(q):
+                            e = xt[f, t] - Cd[j, f]
+                            tmp[t] += e * e
+                    track_two_best(tmp, bq, second, lab, j, q)
+                for t in range(q):
+                    i = idx[t]
                     r = s0 + i
                     a = labels[r]
-                    bj, d1, d2 = _scan2(X, r, C)
-                    lo[r] = d2
-                    wi = np.float64(w[r]) if use_w else 1.0
-                    dist_sum += wi * (np.float64(np.sqrt(X.dtype.type(d1 * d1)))
-                                      - np.float64(np.sqrt(X.dtype.type(dd[i]))))
+                    bj = lab[t]
+                    lo[r] = np.sqrt(second[t])
+                    dd[i] = bq[t]
                     if bj != a:
                         changed += 1
                         labels[r] = bj
                         if not full:
                             _move(X, w, use_w, r, a, bj, False, sums[b], wsums[b])
+            dist_sum += _distortion_sum(dd, X, w, use_w, s0, m)
             if full:
                 for i in range(m):
                     _move(X, w, use_w, s0 + i, -1, labels[s0 + i], True, sums[b], wsums[b])
