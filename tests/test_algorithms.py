@@ -56,6 +56,21 @@ def test_same_result_with_empty_cluster_relocation(algo):
     _same(kmeanskit.fit(X, 3, init=C0, algorithm=algo), kmeanskit.fit(X, 3, init=C0), np.float64)
 
 
+@pytest.mark.parametrize("algo", ACCEL)
+def test_tie_on_the_midpoint_goes_to_the_lower_index(algo):
+    """Found by the property below (seed 118, n 22, d 1, k 2): at iteration 4
+    a row lies exactly halfway between the centres; the rounded half
+    distance came out just above its distance, the skip test kept the
+    higher index and the run stopped one iteration early with other centres."""
+    rng = np.random.default_rng(118)
+    X = np.round(rng.normal(size=(22, 1)), 1)
+    C0 = np.unique(X, axis=0)[rng.choice(len(np.unique(X, axis=0)), 2, replace=False)]
+    ref = kmeanskit.fit(X, 2, init=C0, algorithm="lloyd")
+    assert ref.n_iter == 6
+    np.testing.assert_allclose(ref.centers.ravel(), [3.8 / 7, -1.1])
+    _same(kmeanskit.fit(X, 2, init=C0, algorithm=algo), ref, np.float64)
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(5, 300), d=st.integers(1, 5),
        k=st.integers(1, 5), algo=st.sampled_from(ACCEL))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 from ._config import MAX_BLOCKS
@@ -56,7 +57,8 @@ def kmeans_plusplus_indices(X, k, w, rng, n_trials=None):
     ww, use_w = _weights_or_dummy(X, w)
     out = np.empty(k, dtype=np.int64)
     n_blocks = max(1, min(MAX_BLOCKS, n))
-    got = kmeanspp_greedy(X, ww, use_w, first, uniforms, trials, n_blocks, out)
+    got = kmeanspp_greedy(X, ww, use_w, first, uniforms, trials, n_blocks, out,
+                          numba.config.NUMBA_NUM_THREADS)
     if got < k:
         raise FewDistinctPointsError(
             f"n_clusters={k} but X has only {got} distinct points (with positive weight); "

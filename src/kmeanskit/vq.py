@@ -240,7 +240,7 @@ def _kmeans_run_bounded(engine, guess, thresh):
         pmax2 = float(p[order[1]]) if k > 1 else 0.0
         B.hamerly_distortion_pass(X, engine.ww, engine.use_w, book, jmax, pmax, pmax2,
                                   s_half, labels, lo, full, engine.sums, engine.wsums,
-                                  engine.stats)
+                                  engine.stats, engine.n_slots)
         stats = engine.accumulate(sums, counts, full)
         full = False
         # a cluster emptied by moves may keep a rounding residue

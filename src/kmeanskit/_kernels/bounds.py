@@ -21,12 +21,19 @@ largest move, the largest and the second largest.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH
 from .lloyd import MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT, masked_sums, track_two_best
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
+
+#: Every skip test compares against its bound times this. Bounds are sums
+#: and differences of rounded distances: at an exact tie (a row on the
+#: midplane of two centres, common with rounded data) a bound can round to
+#: just above the distance it bounds, and a skip would keep the higher
+#: centre index where Lloyd takes the lower one.
+SAFE = 1.0 - 1e-12
 
 
 @njit(**_JIT)
@@ -107,7 +114,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
             else:
                 ui = u[i] + p[a]
                 li = lo[i] - (pmax2 if a == jmax else pmax)
-                m = s[a] if s[a] > li else li
+                m = (s[a] if s[a] > li else li) * SAFE
                 bj = a
                 if not ui < m:
                     ui = _dist(X, i, C, a)
@@ -183,7 +190,7 @@ def _distortion_sum(dd, X, w, use_w, s0, m):
 
 @njit(parallel=True, **_JIT)
 def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, full,
-                            sums, wsums, stats):
+                            sums, wsums, stats, n_slots):
     """One Hamerly iteration for scipy's ``kmeans``, which needs every row's
     distance to its centre at every iteration (the distortion it stops on,
     summed into ``stats[:, STAT_SQRT]``). That distance is the tight upper
@@ -202,18 +209,21 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
     per_block = (n_chunks + nb - 1) // nb
     Cd = C.astype(np.float64)
-    xt_all = np.empty((nb, d, CHUNK_ROWS))
-    tmp_all = np.empty((nb, CHUNK_ROWS))
-    dd_all = np.empty((nb, CHUNK_ROWS))
-    second_all = np.empty((nb, CHUNK_ROWS))
-    lab_all = np.empty((nb, CHUNK_ROWS), np.int32)
-    need_all = np.empty((nb, CHUNK_ROWS), np.uint8)
-    tmp2_all = np.empty((nb, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
-    bq_all = np.empty((nb, CHUNK_ROWS))
-    idx_all = np.empty((nb, CHUNK_ROWS), np.int32)
+    # scratch per thread, not per block (O(CHUNK_ROWS) each)
+    nt = n_slots
+    xt_all = np.empty((nt, d, CHUNK_ROWS))
+    tmp_all = np.empty((nt, CHUNK_ROWS))
+    dd_all = np.empty((nt, CHUNK_ROWS))
+    second_all = np.empty((nt, CHUNK_ROWS))
+    lab_all = np.empty((nt, CHUNK_ROWS), np.int32)
+    need_all = np.empty((nt, CHUNK_ROWS), np.uint8)
+    tmp2_all = np.empty((nt, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
+    bq_all = np.empty((nt, CHUNK_ROWS))
+    idx_all = np.empty((nt, CHUNK_ROWS), np.int32)
     for b in prange(nb):
-        dd = dd_all[b]
-        need = need_all[b]
+        tid = get_thread_id()
+        dd = dd_all[tid]
+        need = need_all[tid]
         sums[b, :, :] = 0.0
         wsums[b, :] = 0.0
         stats[b, :] = 0.0
@@ -226,10 +236,10 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                 # first pass: exact float64 distances to every centre, one
                 # SIMD lane per row (each sums its features in order, as
                 # _dist2), nearest = lowest index on ties, second for the bound
-                xt = xt_all[b]
-                tmp = tmp_all[b]
-                second = second_all[b]
-                lab = lab_all[b]
+                xt = xt_all[tid]
+                tmp = tmp_all[tid]
+                second = second_all[tid]
+                lab = lab_all[tid]
                 for f in range(d):
                     for i in range(m):
                         xt[f, i] = np.float64(X[s0 + i, f])
@@ -250,7 +260,7 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                     labels[s0 + i] = lab[i]
                     lo[s0 + i] = np.sqrt(second[i])
                 if k <= MASKED_SUMS_MAX_K:
-                    masked_sums(xt, tmp2_all[b], w, use_w, s0, m, lab, k, sums[b], wsums[b])
+                    masked_sums(xt, tmp2_all[tid], w, use_w, s0, m, lab, k, sums[b], wsums[b])
                 else:
                     for i in range(m):
                         _move(X, w, use_w, s0 + i, -1, lab[i], True, sums[b], wsums[b])
@@ -269,7 +279,7 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                 lo[r] = li
                 sa = s[a]
                 bound = sa if sa > li else li
-                need[i] = np.uint8(0 if (dd[i] < bound * bound * (1.0 - 1e-12)) & (bound > 0.0)
+                need[i] = np.uint8(0 if (dd[i] < bound * bound * SAFE) & (bound > 0.0)
                                    else 1)
             n_need = 0
             for i in range(m):
@@ -277,12 +287,12 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
             if n_need:
                 # the rows failing it, gathered and scanned one SIMD lane per
                 # row (the same sums as _scan2: lowest index on ties)
-                xt = xt_all[b]
-                tmp = tmp_all[b]
-                second = second_all[b]
-                lab = lab_all[b]
-                bq = bq_all[b]
-                idx = idx_all[b]
+                xt = xt_all[tid]
+                tmp = tmp_all[tid]
+                second = second_all[tid]
+                lab = lab_all[tid]
+                bq = bq_all[tid]
+                idx = idx_all[tid]
                 q = 0
                 for i in range(m):
                     if need[i]:
@@ -357,13 +367,13 @@ def elkan_pass(X, w, use_w, C, p, half_cc, s, labels, u, lb, full, sums, wsums, 
                 for j in range(k):
                     v = lb[i, j] - p[j]
                     lb[i, j] = np.float32((v if v > 0.0 else 0.0) * (1.0 - 1e-6))
-                if not ui < s[a]:
+                if not ui < s[a] * SAFE:
                     tight = False
                     u2 = 0.0
                     for j in range(k):
                         if j == bj:
                             continue
-                        z = max(np.float64(lb[i, j]), half_cc[bj, j])
+                        z = max(np.float64(lb[i, j]), half_cc[bj, j]) * SAFE
                         if ui < z:
                             continue
                         if not tight:
@@ -413,13 +423,13 @@ def exponion_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, nbr, nbr_dist, labels
             else:
                 ui = u[i] + p[a]
                 li = lo[i] - (pmax2 if a == jmax else pmax)
-                m = s[a] if s[a] > li else li
+                m = (s[a] if s[a] > li else li) * SAFE
                 bj = a
                 if not ui < m:
                     u2 = _dist2(X, i, C, a)
                     ui = np.sqrt(u2)
                     if not ui < m:
-                        R = 2.0 * ui + 2.0 * s[a]
+                        R = (2.0 * ui + 2.0 * s[a]) / SAFE
                         b1 = u2
                         b2 = np.inf
                         for q in range(k - 1):

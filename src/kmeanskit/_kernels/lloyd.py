@@ -193,7 +193,8 @@ def _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels, update, sums_
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
-                      want_dist, dist_out, tie_eps, want_sqrt=False, want_inertia=True):
+                      want_dist, dist_out, tie_eps, n_slots, want_sqrt=False,
+                      want_inertia=True):
     """Assign rows of ``X`` to centres ``C`` with exact direct distances.
 
     Parameters are caller-allocated buffers: ``labels`` (n,) int32 is updated
@@ -207,7 +208,8 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     The distances are computed in the data's dtype; a row whose two nearest
     centres are within the rounding bound ``tie_eps`` (relative; the terms
     are all non-negative) is re-assigned with exact float64 distances, so the
-    labels are those of the exact argmin whatever the dtype.
+    labels are those of the exact argmin whatever the dtype. ``n_slots``
+    bounds the thread ids (the chunk scratch is per thread).
     """
     n, d = X.shape
     k = C.shape[0]
@@ -215,20 +217,23 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
     per_block = (n_chunks + n_blocks - 1) // n_blocks
     Cd = C.astype(np.float64)
-    # Scratch per block (n_blocks <= MAX_BLOCKS; it is O(d x CHUNK_ROWS)).
-    xt_all = np.empty((n_blocks, d, CHUNK_ROWS), X.dtype)
-    xd_all = np.empty((n_blocks, d if update and k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
-    dd_all = np.empty((n_blocks, CHUNK_ROWS))
-    tmp_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
-    best_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
-    second_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
-    lab_all = np.empty((n_blocks, CHUNK_ROWS), np.int32)
+    # Scratch per thread, O(d x CHUNK_ROWS) each (per block, it cost 0.15 ms
+    # of page faults a pass: 18,000 rows, 64 blocks, 0.24 ms -> 0.08 ms).
+    nt = n_slots
+    xt_all = np.empty((nt, d, CHUNK_ROWS), X.dtype)
+    xd_all = np.empty((nt, d if update and k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
+    dd_all = np.empty((nt, CHUNK_ROWS))
+    tmp_all = np.empty((nt, CHUNK_ROWS), X.dtype)
+    best_all = np.empty((nt, CHUNK_ROWS), X.dtype)
+    second_all = np.empty((nt, CHUNK_ROWS), X.dtype)
+    lab_all = np.empty((nt, CHUNK_ROWS), np.int32)
     for b in prange(n_blocks):
-        xt = xt_all[b]
-        tmp = tmp_all[b]
-        best = best_all[b]
-        second = second_all[b]
-        lab = lab_all[b]
+        tid = get_thread_id()
+        xt = xt_all[tid]
+        tmp = tmp_all[tid]
+        best = best_all[tid]
+        second = second_all[tid]
+        lab = lab_all[tid]
         stats[b, :] = 0.0
         if update:
             sums[b, :, :] = 0.0
@@ -283,7 +288,7 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                     if second[i] - best[i] <= tie_eps * second[i]:
                         lab[i] = exact_argmin(X, s + i, C)
             if d <= FINISH_VEC_MAX_D:
-                _finish_direct(X, xt, xd_all[b], dd_all[b], w, use_w, Cd, s, m, lab, labels,
+                _finish_direct(X, xt, xd_all[tid], dd_all[tid], w, use_w, Cd, s, m, lab, labels,
                                update, sums[b], wsums[b], want_dist, dist_out, stats[b],
                                want_sqrt, want_inertia)
             else:

@@ -10,7 +10,7 @@ order, so the choice of centres does not depend on the thread count.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH
 from .bounds import _dist2
@@ -77,7 +77,7 @@ def _chunk_dist(X, xt, m, c, tmp):
 
 
 @njit(parallel=True, **_JIT)
-def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx):
+def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n_slots):
     """Greedy k-means++: fill ``out_idx`` (k,) with the row indices chosen.
 
     ``uniforms`` holds ``(k - 1) * n_trials`` draws in [0, 1). At each step
@@ -85,6 +85,7 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx):
     w * D(x)^2 and the one that lowers the potential most is kept (ties: the
     first). Returns the number of centres chosen: fewer than k only when the
     potential reached zero, i.e. the data has fewer distinct rows than k.
+    ``n_slots`` bounds the thread ids (the chunk scratch is per thread).
 
     One pass over the data per step, chunked and vectorised over rows: it
     first folds the previous step's centre into the closest distances, then
@@ -99,13 +100,15 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx):
     pot_b = np.zeros(n_blocks)
     cand_pot = np.zeros((n_blocks, n_trials))
     cand = np.empty(n_trials, np.int64)
-    xt_all = np.empty((n_blocks, d, CH), X.dtype)
-    tmp_all = np.empty((n_blocks, CH), X.dtype)
+    nt = n_slots  # scratch per thread, not per block
+    xt_all = np.empty((nt, d, CH), X.dtype)
+    tmp_all = np.empty((nt, CH), X.dtype)
     out_idx[0] = first
     # first centre: closest distances and block potentials
     for b in prange(n_blocks):
-        xt = xt_all[b]
-        tmp = tmp_all[b]
+        tid = get_thread_id()
+        xt = xt_all[tid]
+        tmp = tmp_all[tid]
         acc_b = 0.0
         for s in range(b * per, min(n, (b + 1) * per), CH):
             m = min(CH, min(n, (b + 1) * per) - s)
@@ -128,8 +131,9 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx):
             cand[t] = _pick(X, closest, w, use_w, pot_b, per,
                             uniforms[(step - 1) * n_trials + t] * total, pending)
         for b in prange(n_blocks):
-            xt = xt_all[b]
-            tmp = tmp_all[b]
+            tid = get_thread_id()
+            xt = xt_all[tid]
+            tmp = tmp_all[tid]
             for t in range(n_trials):
                 cand_pot[b, t] = 0.0
             for s in range(b * per, min(n, (b + 1) * per), CH):
