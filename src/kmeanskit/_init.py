@@ -125,36 +125,67 @@ def _sorted_draws(cdf, u):
     return i[starts], np.diff(np.append(starts, i.size))
 
 
+def _sample(X, k, w, rng, cdf):
+    """A seeding sample of ``sample_size(n, k)`` rows: ``(S, weights or None)``,
+    uniform without replacement, or, with weights, that many draws in
+    proportion to them with repeats merged into counts (an unbiased sample
+    of the weighted data: a uniform draw over rows would miss the few heavy
+    rows of, e.g., a colour histogram; the same draws as
+    ``rng.choice(n, m, p=w / w.sum())``). None when the sample would be all
+    of X."""
+    n = X.shape[0]
+    m = sample_size(n, k)
+    if m >= n:
+        return None
+    if w is None:
+        return np.ascontiguousarray(X[np.sort(rng.choice(n, size=m, replace=False))]), None
+    if cdf is None:
+        cdf = weight_cdf(w)
+    idx, cnt = _sorted_draws(cdf, rng.random(m))
+    return np.ascontiguousarray(X[idx]), cnt.astype(X.dtype)
+
+
+def _refine(S, ws, C):
+    from ._solver import Engine, lloyd
+
+    return lloyd(Engine(S, ws, C.shape[0]), C, SAMPLE_REFINE_ITERS, 0.0, on_few="warn").centers
+
+
 def kmeans_plusplus_sample(X, k, w, rng, *, cdf=None):
     """Seeding at scale: greedy k-means++ on a sample of ``max(20000, 100 k)``
     rows (uniform, or in proportion to the weights), refined by a few Lloyd
     iterations on that sample. Costs O(sample x k) instead of O(n x k) per
     seeding step; on data with fewer rows it is plain k-means++. ``cdf``:
     :func:`weight_cdf` of ``w``, when the caller has it already."""
-    n = X.shape[0]
-    m = sample_size(n, k)
-    if m >= n:
+    drawn = _sample(X, k, w, rng, cdf)
+    if drawn is None:
         return kmeans_plusplus(X, k, w, rng)
-    ws = None
-    if w is None:
-        idx = np.sort(rng.choice(n, size=m, replace=False))
-    else:
-        # m draws in proportion to the weights, with replacement, repeats
-        # merged into counts: an unbiased sample of the weighted data (a
-        # uniform draw over rows would miss the few heavy rows of, e.g., a
-        # colour histogram). The same draws as rng.choice(n, m, p=w / w.sum()).
-        if cdf is None:
-            cdf = weight_cdf(w)
-        idx, cnt = _sorted_draws(cdf, rng.random(m))
-        ws = cnt.astype(X.dtype)
-    S = np.ascontiguousarray(X[idx])
+    S, ws = drawn
     try:
         C = kmeans_plusplus(S, k, ws, rng)
     except FewDistinctPointsError:  # the sample may miss rare distinct rows
         return kmeans_plusplus(X, k, w, rng)
-    from ._solver import Engine, lloyd
+    return _refine(S, ws, C)
 
-    return lloyd(Engine(S, ws, k), C, SAMPLE_REFINE_ITERS, 0.0, on_few="warn").centers
+
+def random_points_sample(X, k, w, rng, *, cdf=None):
+    """scipy's seeding (k random rows, in proportion to the weights) at
+    scale: drawn from a sample as in :func:`kmeans_plusplus_sample` and
+    refined by the same few Lloyd iterations on it, so the first iterations
+    cost a sample's pass instead of a full one. On data no larger than two
+    sample sizes: k random rows. ``vq.kmeans`` seeds with this (see its
+    module docstring for why not k-means++)."""
+    drawn = None
+    if X.shape[0] > AUTO_SAMPLE_FACTOR * sample_size(X.shape[0], k):
+        drawn = _sample(X, k, w, rng, cdf)
+    if drawn is None:
+        return random_points(X, k, w, rng)
+    S, ws = drawn
+    try:
+        C = random_points(S, k, ws, rng)
+    except ValueError:  # the sample has fewer than k distinct rows
+        return random_points(X, k, w, rng)
+    return _refine(S, ws, C)
 
 
 def auto_init(X, k, w, rng, *, cdf=None):
