@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH
+from .._config import CHUNK_ROWS, FASTMATH, SLOT_PAD
 from .lloyd import MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT, masked_sums, track_two_best
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -211,15 +211,15 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     Cd = C.astype(np.float64)
     # scratch per thread, not per block (O(CHUNK_ROWS) each)
     nt = n_slots
-    xt_all = np.empty((nt, d, CHUNK_ROWS))
-    tmp_all = np.empty((nt, CHUNK_ROWS))
-    dd_all = np.empty((nt, CHUNK_ROWS))
-    second_all = np.empty((nt, CHUNK_ROWS))
-    lab_all = np.empty((nt, CHUNK_ROWS), np.int32)
-    need_all = np.empty((nt, CHUNK_ROWS), np.uint8)
-    tmp2_all = np.empty((nt, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
-    bq_all = np.empty((nt, CHUNK_ROWS))
-    idx_all = np.empty((nt, CHUNK_ROWS), np.int32)
+    xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD))
+    tmp_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+    dd_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+    second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+    lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
+    need_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.uint8)
+    tmp2_all = np.empty((nt, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS + SLOT_PAD))
+    bq_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+    idx_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
     for b in prange(nb):
         tid = get_thread_id()
         dd = dd_all[tid]

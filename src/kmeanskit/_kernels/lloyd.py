@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS
+from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS, SLOT_PAD
 
 # Layout of the per-block statistics vector.
 STAT_INERTIA = 0  # sum of w * ||x - c||^2
@@ -220,13 +220,13 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     # Scratch per thread, O(d x CHUNK_ROWS) each (per block, it cost 0.15 ms
     # of page faults a pass: 18,000 rows, 64 blocks, 0.24 ms -> 0.08 ms).
     nt = n_slots
-    xt_all = np.empty((nt, d, CHUNK_ROWS), X.dtype)
-    xd_all = np.empty((nt, d if update and k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
-    dd_all = np.empty((nt, CHUNK_ROWS))
-    tmp_all = np.empty((nt, CHUNK_ROWS), X.dtype)
-    best_all = np.empty((nt, CHUNK_ROWS), X.dtype)
-    second_all = np.empty((nt, CHUNK_ROWS), X.dtype)
-    lab_all = np.empty((nt, CHUNK_ROWS), np.int32)
+    xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD), X.dtype)
+    xd_all = np.empty((nt, d if update and k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS + SLOT_PAD))
+    dd_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+    tmp_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), X.dtype)
+    best_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), X.dtype)
+    second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), X.dtype)
+    lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
     for b in prange(n_blocks):
         tid = get_thread_id()
         xt = xt_all[tid]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH
+from .._config import CHUNK_ROWS, FASTMATH, SLOT_PAD
 from .bounds import _dist2
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -101,8 +101,8 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
     cand_pot = np.zeros((n_blocks, n_trials))
     cand = np.empty(n_trials, np.int64)
     nt = n_slots  # scratch per thread, not per block
-    xt_all = np.empty((nt, d, CH), X.dtype)
-    tmp_all = np.empty((nt, CH), X.dtype)
+    xt_all = np.empty((nt, d, CH + SLOT_PAD), X.dtype)
+    tmp_all = np.empty((nt, CH + SLOT_PAD), X.dtype)
     out_idx[0] = first
     # first centre: closest distances and block potentials
     for b in prange(n_blocks):
