@@ -7,8 +7,15 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import matplotlib  # noqa: E402  (headless plots in every test)
+from hypothesis import settings  # noqa: E402
 
 matplotlib.use("Agg")
+
+# CI (.ci/run sets HYPOTHESIS_PROFILE=ci) replays the same examples every run,
+# so a submission passes or fails on its own merits; a local `make test`
+# explores new examples each time (and keeps failures in .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture
