@@ -151,21 +151,29 @@ def _refine(S, ws, C):
     return lloyd(Engine(S, ws, C.shape[0]), C, SAMPLE_REFINE_ITERS, 0.0, on_few="warn").centers
 
 
+def _seed_on_sample(seed, X, k, w, rng, cdf, missing):
+    """``seed(S, k, weights, rng)`` on a sample (:func:`_sample`), refined by
+    Lloyd on that sample; ``seed`` on X itself when the sample would be all
+    of X, or when it raises ``missing`` (the sample may miss rare distinct
+    rows)."""
+    drawn = _sample(X, k, w, rng, cdf)
+    if drawn is None:
+        return seed(X, k, w, rng)
+    S, ws = drawn
+    try:
+        C = seed(S, k, ws, rng)
+    except missing:
+        return seed(X, k, w, rng)
+    return _refine(S, ws, C)
+
+
 def kmeans_plusplus_sample(X, k, w, rng, *, cdf=None):
     """Seeding at scale: greedy k-means++ on a sample of ``max(20000, 100 k)``
     rows (uniform, or in proportion to the weights), refined by a few Lloyd
     iterations on that sample. Costs O(sample x k) instead of O(n x k) per
     seeding step; on data with fewer rows it is plain k-means++. ``cdf``:
     :func:`weight_cdf` of ``w``, when the caller has it already."""
-    drawn = _sample(X, k, w, rng, cdf)
-    if drawn is None:
-        return kmeans_plusplus(X, k, w, rng)
-    S, ws = drawn
-    try:
-        C = kmeans_plusplus(S, k, ws, rng)
-    except FewDistinctPointsError:  # the sample may miss rare distinct rows
-        return kmeans_plusplus(X, k, w, rng)
-    return _refine(S, ws, C)
+    return _seed_on_sample(kmeans_plusplus, X, k, w, rng, cdf, FewDistinctPointsError)
 
 
 def random_points_sample(X, k, w, rng, *, cdf=None):
@@ -175,17 +183,10 @@ def random_points_sample(X, k, w, rng, *, cdf=None):
     cost a sample's pass instead of a full one. On data no larger than two
     sample sizes: k random rows. ``vq.kmeans`` seeds with this (see its
     module docstring for why not k-means++)."""
-    drawn = None
     if X.shape[0] > AUTO_SAMPLE_FACTOR * sample_size(X.shape[0], k):
-        drawn = _sample(X, k, w, rng, cdf)
-    if drawn is None:
-        return random_points(X, k, w, rng)
-    S, ws = drawn
-    try:
-        C = random_points(S, k, ws, rng)
-    except ValueError:  # the sample has fewer than k distinct rows
-        return random_points(X, k, w, rng)
-    return _refine(S, ws, C)
+        # random_points raises ValueError when the sample has < k distinct rows
+        return _seed_on_sample(random_points, X, k, w, rng, cdf, ValueError)
+    return random_points(X, k, w, rng)
 
 
 def auto_init(X, k, w, rng, *, cdf=None):

@@ -130,6 +130,29 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
 
 
 @njit(**_JIT)
+def _scan_lanes(xt, Cd, q, tmp, best, second, lab):
+    """For the q rows held in ``xt`` (d x q, float64), one SIMD lane per
+    row: the nearest centre of ``Cd`` (lowest index on ties) into ``lab``,
+    its squared distance into ``best`` and the second smallest into
+    ``second``. Each distance sums its features in order, as :func:`_dist2`
+    and :func:`_scan2` do."""
+    d = xt.shape[0]
+    for t in range(q):
+        best[t] = np.inf
+        second[t] = np.inf
+        lab[t] = 0
+    for j in range(Cd.shape[0]):
+        for t in range(q):
+            e = xt[0, t] - Cd[j, 0]
+            tmp[t] = e * e
+        for f in range(1, d):
+            for t in range(q):
+                e = xt[f, t] - Cd[j, f]
+                tmp[t] += e * e
+        track_two_best(tmp, best, second, lab, j, q)
+
+
+@njit(**_JIT)
 def _own_sq(X, Cd, labels, s0, m, dd):
     """``dd[i]``: the exact squared distance of row s0 + i to its own centre
     (features summed in order, as :func:`_dist2`). Written out for d = 2
@@ -237,25 +260,12 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                 # SIMD lane per row (each sums its features in order, as
                 # _dist2), nearest = lowest index on ties, second for the bound
                 xt = xt_all[tid]
-                tmp = tmp_all[tid]
                 second = second_all[tid]
                 lab = lab_all[tid]
                 for f in range(d):
                     for i in range(m):
                         xt[f, i] = np.float64(X[s0 + i, f])
-                for i in range(m):
-                    dd[i] = np.inf
-                    second[i] = np.inf
-                    lab[i] = 0
-                for j in range(k):
-                    for i in range(m):
-                        t = xt[0, i] - Cd[j, 0]
-                        tmp[i] = t * t
-                    for f in range(1, d):
-                        for i in range(m):
-                            t = xt[f, i] - Cd[j, f]
-                            tmp[i] += t * t
-                    track_two_best(tmp, dd, second, lab, j, m)
+                _scan_lanes(xt, Cd, m, tmp_all[tid], dd, second, lab)
                 for i in range(m):
                     labels[s0 + i] = lab[i]
                     lo[s0 + i] = np.sqrt(second[i])
@@ -288,7 +298,6 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                 # the rows failing it, gathered and scanned one SIMD lane per
                 # row (the same sums as _scan2: lowest index on ties)
                 xt = xt_all[tid]
-                tmp = tmp_all[tid]
                 second = second_all[tid]
                 lab = lab_all[tid]
                 bq = bq_all[tid]
@@ -301,19 +310,7 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                 for f in range(d):
                     for t in range(q):
                         xt[f, t] = np.float64(X[s0 + idx[t], f])
-                for t in range(q):
-                    bq[t] = np.inf
-                    second[t] = np.inf
-                    lab[t] = 0
-                for j in range(k):
-                    for t in range(q):
-                        e = xt[0, t] - Cd[j, 0]
-                        tmp[t] = e * e
-                    for f in range(1, d):
-                        for t in range(q):
-                            e = xt[f, t] - Cd[j, f]
-                            tmp[t] += e * e
-                    track_two_best(tmp, bq, second, lab, j, q)
+                _scan_lanes(xt, Cd, q, tmp_all[tid], bq, second, lab)
                 for t in range(q):
                     i = idx[t]
                     r = s0 + i
