@@ -14,10 +14,10 @@ CHUNK_ROWS = 256
 #: threads, so that results are bit-identical for any thread count.
 MAX_BLOCKS = 64
 
-#: Padding (elements, >= 128 bytes for any dtype) after each thread's chunk scratch: two threads'
-#: scratch never share a cache line (nor an adjacent-line prefetch pair).
-#: Without it the pixel pass (2M x 3, k = 8) ran 7.8-15 ms instead of 6 ms,
-#: depending on where the allocation happened to start.
+#: Padding (elements, >= 128 bytes for any dtype) after each thread's slot
+#: of the per-thread chunk scratch (the vq distortion pass and the seeding
+#: kernel): two threads' slots never share a cache line or an adjacent-line
+#: prefetch pair.
 SLOT_PAD = 128
 
 #: Budget (in float64 values) for the per-block partial sums (blocks x k x d).

@@ -23,7 +23,8 @@ the benchmark's whitened pixels over 8 seeds, where this seeding is
 repeats (an image's pixels), ``kmeans`` works on the distinct rows weighted
 by their counts, which is the same k-means; ``minit='++'`` in ``kmeans2`` is
 greedy k-means++; more clusters than distinct points is a ``ValueError``
-instead of a silent collapse; 3-D and empty input raise ``ValueError`` in ``whiten`` as well.
+instead of a silent collapse; 3-D and empty input raise ``ValueError`` in
+``whiten`` as well.
 """
 
 from __future__ import annotations

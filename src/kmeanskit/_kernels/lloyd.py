@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS, SLOT_PAD
+from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS
 
 # Layout of the per-block statistics vector.
 STAT_INERTIA = 0  # sum of w * ||x - c||^2
@@ -193,8 +193,7 @@ def _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels, update, sums_
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
-                      want_dist, dist_out, tie_eps, n_slots, want_sqrt=False,
-                      want_inertia=True):
+                      want_dist, dist_out, tie_eps, want_sqrt=False, want_inertia=True):
     """Assign rows of ``X`` to centres ``C`` with exact direct distances.
 
     Parameters are caller-allocated buffers: ``labels`` (n,) int32 is updated
@@ -208,8 +207,7 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     The distances are computed in the data's dtype; a row whose two nearest
     centres are within the rounding bound ``tie_eps`` (relative; the terms
     are all non-negative) is re-assigned with exact float64 distances, so the
-    labels are those of the exact argmin whatever the dtype. ``n_slots`` is
-    unused (the signature matches the BLAS passes').
+    labels are those of the exact argmin whatever the dtype.
     """
     n, d = X.shape
     k = C.shape[0]
@@ -218,24 +216,19 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     per_block = (n_chunks + n_blocks - 1) // n_blocks
     Cd = C.astype(np.float64)
     # Scratch per block (n_blocks <= MAX_BLOCKS; it is O(d x CHUNK_ROWS)).
-    # Per thread (get_thread_id) it was smaller, but the two threads' runs
-    # varied from process to process (16 x 200,000 float64, k = 32: 6.9-9.7
-    # ms a pass against a steady 6.0 ms per block).
-    nt = n_blocks
-    xt_all = np.empty((nt, d, CHUNK_ROWS), X.dtype)
-    xd_all = np.empty((nt, d if update and k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
-    dd_all = np.empty((nt, CHUNK_ROWS))
-    tmp_all = np.empty((nt, CHUNK_ROWS), X.dtype)
-    best_all = np.empty((nt, CHUNK_ROWS), X.dtype)
-    second_all = np.empty((nt, CHUNK_ROWS), X.dtype)
-    lab_all = np.empty((nt, CHUNK_ROWS), np.int32)
+    xt_all = np.empty((n_blocks, d, CHUNK_ROWS), X.dtype)
+    xd_all = np.empty((n_blocks, d if update and k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS))
+    dd_all = np.empty((n_blocks, CHUNK_ROWS))
+    tmp_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
+    best_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
+    second_all = np.empty((n_blocks, CHUNK_ROWS), X.dtype)
+    lab_all = np.empty((n_blocks, CHUNK_ROWS), np.int32)
     for b in prange(n_blocks):
-        tid = b
-        xt = xt_all[tid]
-        tmp = tmp_all[tid]
-        best = best_all[tid]
-        second = second_all[tid]
-        lab = lab_all[tid]
+        xt = xt_all[b]
+        tmp = tmp_all[b]
+        best = best_all[b]
+        second = second_all[b]
+        lab = lab_all[b]
         stats[b, :] = 0.0
         if update:
             sums[b, :, :] = 0.0
@@ -290,7 +283,7 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                     if second[i] - best[i] <= tie_eps * second[i]:
                         lab[i] = exact_argmin(X, s + i, C)
             if d <= FINISH_VEC_MAX_D:
-                _finish_direct(X, xt, xd_all[tid], dd_all[tid], w, use_w, Cd, s, m, lab, labels,
+                _finish_direct(X, xt, xd_all[b], dd_all[b], w, use_w, Cd, s, m, lab, labels,
                                update, sums[b], wsums[b], want_dist, dist_out, stats[b],
                                want_sqrt, want_inertia)
             else:
