@@ -132,6 +132,24 @@ def test_kmeans_restarts_distortion_no_worse_than_scipy(rng):
     assert b1.shape == b2.shape == (6, 3)
 
 
+def test_kmeans_seeds_on_a_sample_at_scale_and_matches_scipys_distortion(monkeypatch):
+    """120,000 rows with 46,000 distinct ones: merged into weighted rows, more
+    than two sample sizes, so each restart draws scipy's random observations
+    from a weighted sample and runs its first iterations there."""
+    import kmeanskit._init as init
+
+    calls = []
+    real = init._seed_on_sample
+    monkeypatch.setattr(init, "_seed_on_sample", lambda *a: calls.append(a[0]) or real(*a))
+    X = np.round(np.random.default_rng(5).normal(size=(120_000, 3)) * 9)
+    book, ours = kvq.kmeans(X, 5, rng=0)
+    _, theirs = svq.kmeans(X, 5, rng=0)
+    assert calls == [init.random_points] * 20  # one sample seeding per restart
+    assert book.shape == (5, 3)
+    assert ours <= theirs * (1 + 1e-3)
+    assert ours == pytest.approx(np.sqrt(naive.sq_distances(X, book).min(axis=1)).mean(), rel=1e-5)
+
+
 def test_kmeans_returns_scipy_types(rng):
     X = rng.normal(size=(100, 2)).astype(np.float32)
     book, dist = kvq.kmeans(X, 3, rng=0)
