@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH, SLOT_PAD
+from .._config import CHUNK_ROWS, FASTMATH, SCAN_GROUP, SLOT_PAD
 from .lloyd import MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT, masked_sums, track_two_best
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -153,49 +153,54 @@ def _scan_lanes(xt, Cd, q, tmp, best, second, lab):
 
 
 @njit(**_JIT)
-def _own_sq(X, Cd, labels, s0, m, dd):
-    """``dd[i]``: the exact squared distance of row s0 + i to its own centre
-    (features summed in order, as :func:`_dist2`). Written out for d = 2
-    and 3, where the unrolled row loop vectorises (d = 3: 20 % faster)."""
-    d = X.shape[1]
-    if d == 3:
-        for i in range(m):
-            r = s0 + i
-            a = labels[r]
-            t0 = np.float64(X[r, 0]) - Cd[a, 0]
-            t1 = np.float64(X[r, 1]) - Cd[a, 1]
-            t2 = np.float64(X[r, 2]) - Cd[a, 2]
-            dd[i] = t0 * t0 + t1 * t1 + t2 * t2
-    elif d == 2:
-        for i in range(m):
-            r = s0 + i
-            a = labels[r]
-            t0 = np.float64(X[r, 0]) - Cd[a, 0]
-            t1 = np.float64(X[r, 1]) - Cd[a, 1]
-            dd[i] = t0 * t0 + t1 * t1
-    else:
-        for i in range(m):
-            r = s0 + i
-            a = labels[r]
+def _own_bound(Xc, Cd, lc, lw, s, jmax, pmax, pmax2, m, dd, need):
+    """For the rows of a chunk (``Xc``, labels ``lc``, lower bounds ``lw``:
+    slices: see the docstring of ``lloyd.py``): ``dd[i]`` the exact squared distance to
+    the own centre (features summed in order, as :func:`_dist2`), the
+    decayed lower bound written back, and ``need[i]`` = 1 where Hamerly's
+    test fails (``not u < max(s[a], lower)``, on squared distances).
+    Returns the number of such rows. Written out for d = 2 and 3."""
+    d = Xc.shape[1]
+    cnt = 0
+    for i in range(m):
+        a = lc[i]
+        if d == 3:
+            t0 = np.float64(Xc[i, 0]) - Cd[a, 0]
+            t1 = np.float64(Xc[i, 1]) - Cd[a, 1]
+            t2 = np.float64(Xc[i, 2]) - Cd[a, 2]
+            v = t0 * t0 + t1 * t1 + t2 * t2
+        elif d == 2:
+            t0 = np.float64(Xc[i, 0]) - Cd[a, 0]
+            t1 = np.float64(Xc[i, 1]) - Cd[a, 1]
+            v = t0 * t0 + t1 * t1
+        else:
             v = 0.0
             for f in range(d):
-                t = np.float64(X[r, f]) - Cd[a, f]
+                t = np.float64(Xc[i, f]) - Cd[a, f]
                 v += t * t
-            dd[i] = v
+        dd[i] = v
+        li = lw[i] - (pmax2 if a == jmax else pmax)
+        lw[i] = li
+        sa = s[a]
+        bound = sa if sa > li else li
+        fl = np.int32(0) if (v < bound * bound * SAFE) & (bound > 0.0) else np.int32(1)
+        need[i] = fl
+        cnt += fl
+    return cnt
 
 
 @njit(**_JIT)
-def _distortion_sum(dd, X, w, use_w, s0, m):
-    """The chunk's share of scipy's distortion: the sum of ``w[s0 + i] *
+def _distortion_sum(dd, Xc, wc, use_w, m):
+    """The chunk's share of scipy's distortion: the sum of ``wc[i] *
     sqrt(dd[i])``, each root taken in X's dtype as scipy computes it.
     Overwrites ``dd``. Four partial sums let the additions pipeline (one
     chain costs 4 cycles a row); their order is fixed by the chunk, so the
     result does not depend on the threads."""
     for i in range(m):
-        dd[i] = np.float64(np.sqrt(X.dtype.type(dd[i])))
+        dd[i] = np.float64(np.sqrt(Xc.dtype.type(dd[i])))
     if use_w:
         for i in range(m):
-            dd[i] *= np.float64(w[s0 + i])
+            dd[i] *= np.float64(wc[i])
     a0 = 0.0
     a1 = 0.0
     a2 = 0.0
@@ -219,12 +224,13 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     summed into ``stats[:, STAT_SQRT]``). That distance is the tight upper
     bound, so the bound test costs one distance per row; only rows failing
     it (``not u < max(s[a], lower)``, as in :func:`hamerly_pass`, made on
-    exact squared distances) get a full scan. The first pass (labels < 0)
-    scans every row in loops over the rows of a chunk that vectorise. Sums
-    as in :func:`hamerly_pass` (deltas unless ``full``). Meant for small d.
+    exact squared distances) get a full scan, gathered over ``SCAN_GROUP``
+    chunks. The first pass (labels < 0) scans every row in loops over the
+    rows of a chunk that vectorise. Sums as in :func:`hamerly_pass` (deltas
+    unless ``full``). Meant for small d.
 
     The distortion takes each row's square root in the data's dtype, as
-    scipy computes it.
+    scipy computes it, and sums it chunk by chunk in a fixed order.
     """
     n, d = X.shape
     k = C.shape[0]
@@ -232,101 +238,95 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
     per_block = (n_chunks + nb - 1) // nb
     Cd = C.astype(np.float64)
-    # scratch per thread, not per block (O(CHUNK_ROWS) each)
+    G = SCAN_GROUP * CHUNK_ROWS
+    # scratch per thread, not per block (O(SCAN_GROUP x CHUNK_ROWS) each)
     nt = n_slots
-    xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD))
-    tmp_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
-    dd_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
-    second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
-    lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
-    need_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.uint8)
+    xt_all = np.empty((nt, d, G + SLOT_PAD))
+    tmp_all = np.empty((nt, G + SLOT_PAD))
+    dd_all = np.empty((nt, G + SLOT_PAD))
+    second_all = np.empty((nt, G + SLOT_PAD))
+    lab_all = np.empty((nt, G + SLOT_PAD), np.int32)
+    need_all = np.empty((nt, G + SLOT_PAD), np.int32)
     tmp2_all = np.empty((nt, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS + SLOT_PAD))
-    bq_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
-    idx_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
+    bq_all = np.empty((nt, G + SLOT_PAD))
+    idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
     for b in prange(nb):
         tid = get_thread_id()
         dd = dd_all[tid]
         need = need_all[tid]
+        xt = xt_all[tid]
+        second = second_all[tid]
+        lab = lab_all[tid]
         sums[b, :, :] = 0.0
         wsums[b, :] = 0.0
         stats[b, :] = 0.0
         changed = 0
         dist_sum = 0.0
-        for ch in range(b * per_block, min(n_chunks, (b + 1) * per_block)):
-            s0 = ch * CHUNK_ROWS
-            m = min(CHUNK_ROWS, n - s0)
-            if labels[s0] < 0:
+        c_end = min(n_chunks, (b + 1) * per_block)
+        for g0 in range(b * per_block, c_end, SCAN_GROUP):
+            s0 = g0 * CHUNK_ROWS
+            M = min(min(g0 + SCAN_GROUP, c_end) * CHUNK_ROWS, n) - s0
+            Xc = X[s0:s0 + M]  # slices, not X[s0 + i]: see lloyd.py's docstring
+            wc = w[s0:s0 + M]
+            lc = labels[s0:s0 + M]
+            lw = lo[s0:s0 + M]
+            if lc[0] < 0:
                 # first pass: exact float64 distances to every centre, one
                 # SIMD lane per row (each sums its features in order, as
                 # _dist2), nearest = lowest index on ties, second for the bound
-                xt = xt_all[tid]
-                second = second_all[tid]
-                lab = lab_all[tid]
-                for f in range(d):
+                for c in range(0, M, CHUNK_ROWS):
+                    m = min(CHUNK_ROWS, M - c)
+                    for f in range(d):
+                        for i in range(m):
+                            xt[f, i] = np.float64(Xc[c + i, f])
+                    _scan_lanes(xt, Cd, m, tmp_all[tid], dd, second, lab)
                     for i in range(m):
-                        xt[f, i] = np.float64(X[s0 + i, f])
-                _scan_lanes(xt, Cd, m, tmp_all[tid], dd, second, lab)
-                for i in range(m):
-                    labels[s0 + i] = lab[i]
-                    lo[s0 + i] = np.sqrt(second[i])
-                if k <= MASKED_SUMS_MAX_K:
-                    masked_sums(xt, tmp2_all[tid], w, use_w, s0, m, lab, k, sums[b], wsums[b])
-                else:
-                    for i in range(m):
-                        _move(X, w, use_w, s0 + i, -1, lab[i], True, sums[b], wsums[b])
-                changed += m
-                dist_sum += _distortion_sum(dd, X, w, use_w, s0, m)
+                        lc[c + i] = lab[i]
+                        lw[c + i] = np.sqrt(second[i])
+                    if k <= MASKED_SUMS_MAX_K:
+                        masked_sums(xt, tmp2_all[tid], w, use_w, s0 + c, m, lab, k, sums[b],
+                                    wsums[b])
+                    else:
+                        for i in range(m):
+                            _move(X, w, use_w, s0 + c + i, -1, lab[i], True, sums[b], wsums[b])
+                    changed += m
+                    dist_sum += _distortion_sum(dd, Xc[c:c + m], wc[c:c + m], use_w, m)
                 continue
-            # later passes, in loops over the chunk that vectorise: the
-            # squared distance to the own centre; the decayed lower bound and
-            # Hamerly's test; a full scan for the rows failing it; then the
-            # distortion terms
-            _own_sq(X, Cd, labels, s0, m, dd)
-            for i in range(m):
-                r = s0 + i
-                a = labels[r]
-                li = lo[r] - (pmax2 if a == jmax else pmax)
-                lo[r] = li
-                sa = s[a]
-                bound = sa if sa > li else li
-                need[i] = np.uint8(0 if (dd[i] < bound * bound * SAFE) & (bound > 0.0)
-                                   else 1)
-            n_need = 0
-            for i in range(m):
-                n_need += need[i]
+            # later passes: the squared distance to the own centre, the
+            # decayed lower bound and Hamerly's test in one sweep; a full
+            # scan for the rows failing it; then the distortion terms
+            n_need = _own_bound(Xc, Cd, lc, lw, s, jmax, pmax, pmax2, M, dd, need)
             if n_need:
-                # the rows failing it, gathered and scanned one SIMD lane per
-                # row (the same sums as _scan2: lowest index on ties)
-                xt = xt_all[tid]
-                second = second_all[tid]
-                lab = lab_all[tid]
+                # the failing rows, gathered (branch-free) and scanned one
+                # SIMD lane per row (the same sums as _scan2: lowest index
+                # on ties)
                 bq = bq_all[tid]
                 idx = idx_all[tid]
                 q = 0
-                for i in range(m):
-                    if need[i]:
-                        idx[q] = i
-                        q += 1
+                for i in range(M):
+                    idx[q] = i
+                    q += need[i]
                 for f in range(d):
                     for t in range(q):
-                        xt[f, t] = np.float64(X[s0 + idx[t], f])
+                        xt[f, t] = np.float64(Xc[idx[t], f])
                 _scan_lanes(xt, Cd, q, tmp_all[tid], bq, second, lab)
                 for t in range(q):
                     i = idx[t]
-                    r = s0 + i
-                    a = labels[r]
+                    a = lc[i]
                     bj = lab[t]
-                    lo[r] = np.sqrt(second[t])
+                    lw[i] = np.sqrt(second[t])
                     dd[i] = bq[t]
                     if bj != a:
                         changed += 1
-                        labels[r] = bj
+                        lc[i] = bj
                         if not full:
-                            _move(X, w, use_w, r, a, bj, False, sums[b], wsums[b])
-            dist_sum += _distortion_sum(dd, X, w, use_w, s0, m)
+                            _move(X, w, use_w, s0 + i, a, bj, False, sums[b], wsums[b])
+            for c in range(0, M, CHUNK_ROWS):
+                m = min(CHUNK_ROWS, M - c)
+                dist_sum += _distortion_sum(dd[c:c + m], Xc[c:c + m], wc[c:c + m], use_w, m)
             if full:
-                for i in range(m):
-                    _move(X, w, use_w, s0 + i, -1, labels[s0 + i], True, sums[b], wsums[b])
+                for i in range(M):
+                    _move(X, w, use_w, s0 + i, -1, lc[i], True, sums[b], wsums[b])
         stats[b, STAT_CHANGED] = changed
         stats[b, STAT_SQRT] = dist_sum
 
