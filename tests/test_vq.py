@@ -283,6 +283,28 @@ def test_kmeans_on_repeated_pixels_equals_full_run(rng):
     assert dist == pytest.approx(sdist, rel=1e-10)
 
 
+def test_bounded_run_equals_plain_run_over_many_scan_groups(rng, monkeypatch):
+    """Large enough that each block holds several groups of SCAN_GROUP chunks
+    (the bounded pass gathers the failing rows of a group into one scan) and
+    the last chunk is partial: the same code book and distortion as the plain
+    run, weighted and not."""
+    from kmeanskit._config import CHUNK_ROWS, MAX_BLOCKS, SCAN_GROUP
+
+    n = MAX_BLOCKS * CHUNK_ROWS * (2 * SCAN_GROUP + 3) + 77
+    X = rng.integers(0, 40, size=(n, 3)).astype(np.float32)
+    X += rng.normal(scale=0.5, size=X.shape).astype(np.float32)
+    w = rng.integers(1, 5, size=n).astype(np.float32)
+    guess = X[rng.choice(n, 8, replace=False)].copy()
+    for wu in (None, w):
+        out = {}
+        for bounded in (True, False):
+            monkeypatch.setattr(kvq, "BOUNDED_MAX_D", 4 if bounded else 0)
+            out[bounded] = kvq._kmeans_run(kvq._solver.Engine(X, wu, 8), guess, 1e-6)
+        (b1, d1), (b2, d2) = out[True], out[False]
+        np.testing.assert_allclose(b1, b2, rtol=1e-6)
+        assert d1 == pytest.approx(d2, rel=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("d,k", [(1, 3), (2, 20), (3, 8), (4, 17)])
 def test_bounded_run_equals_plain_run(rng, monkeypatch, dtype, d, k):
