@@ -86,9 +86,40 @@ def test_property_same_as_lloyd(seed, n, d, k, algo):
 
 
 @pytest.mark.parametrize("algo", ["auto"] + ACCEL)
-def test_seeded_fit_reproducible_across_threads(rng, algo):
-    X = _data(rng, 20000, 4, 10, np.float32)
-    a = kmeanskit.fit(X, 10, random_state=3, algorithm=algo, n_threads=1)
-    b = kmeanskit.fit(X, 10, random_state=3, algorithm=algo, n_threads=2)
+@pytest.mark.parametrize("n,k", [(20000, 10), (40000, 20)])
+def test_seeded_fit_reproducible_across_threads(rng, algo, n, k):
+    X = _data(rng, n, 4, k, np.float32)
+    a = kmeanskit.fit(X, k, random_state=3, algorithm=algo, n_threads=1)
+    b = kmeanskit.fit(X, k, random_state=3, algorithm=algo, n_threads=2)
     assert a.centers.tobytes() == b.centers.tobytes()
+    assert a.labels.tobytes() == b.labels.tobytes()
     assert a.inertia == b.inertia
+
+
+def test_auto_rule():
+    """"auto" is Hamerly from 30,000 rows and 16 clusters (measured
+    crossovers: _solver.resolve_algorithm), Lloyd below either."""
+    from kmeanskit._solver import resolve_algorithm
+
+    assert resolve_algorithm("auto", 30_000, 16, 16, np.float64) == "hamerly"
+    assert resolve_algorithm("auto", 2_000_000, 3, 100, np.float32) == "hamerly"
+    assert resolve_algorithm("auto", 29_999, 16, 32, np.float64) == "lloyd"
+    assert resolve_algorithm("auto", 2_000_000, 3, 15, np.float32) == "lloyd"
+    assert resolve_algorithm("elkan", 100, 3, 2, np.float32) == "elkan"
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_hamerly_same_as_lloyd_over_many_scan_groups(rng, weighted):
+    """Hamerly gathers the rows failing its bounds over SCAN_GROUP chunks and
+    scans them CHUNK_ROWS at a time: data big enough for several groups per
+    block, with a partial last chunk, still gives Lloyd's result."""
+    from kmeanskit._config import CHUNK_ROWS, MAX_BLOCKS, SCAN_GROUP
+
+    n = MAX_BLOCKS * CHUNK_ROWS * (2 * SCAN_GROUP + 3) + 77
+    X = _data(rng, n, 3, 24, np.float32)
+    C0 = X[rng.choice(n, 16, replace=False)].copy()
+    w = rng.uniform(0.5, 3.0, size=n) if weighted else None
+    ref = kmeanskit.fit(X, 16, init=C0, sample_weight=w, algorithm="lloyd", max_iter=40)
+    got = kmeanskit.fit(X, 16, init=C0, sample_weight=w, algorithm="hamerly", max_iter=40)
+    assert ref.n_iter > 3
+    _same(got, ref, np.float32)

@@ -305,7 +305,8 @@ def _bounded(kind: str):
                 pmax2 = float(p[order[1]]) if k > 1 else 0.0
             if kind == "hamerly":
                 B.hamerly_pass(X, engine.ww, engine.use_w, C, p, jmax, pmax, pmax2, s_half,
-                               labels, u, lo, full, engine.sums, engine.wsums, engine.stats)
+                               labels, u, lo, full, engine.sums, engine.wsums, engine.stats,
+                               engine.n_slots)
             elif kind == "exponion":
                 nbr, nbr_dist = B.sorted_neighbors(half)
                 B.exponion_pass(X, engine.ww, engine.use_w, C, p, jmax, pmax, pmax2, s_half,
@@ -352,27 +353,31 @@ ALGORITHMS = {
 
 
 def resolve_algorithm(name: str, n: int, d: int, k: int, dtype) -> str:
-    """The algorithm "auto" stands for, from the data's shape.
+    """The algorithm "auto" stands for, from the data's shape: Hamerly from
+    ``AUTO_HAMERLY_MIN_N`` rows and ``AUTO_HAMERLY_MIN_K`` clusters, Lloyd
+    otherwise.
 
     Measured on the 2-core reference machine, time to convergence from the
-    same k-means++ start (lloyd / hamerly / elkan / exponion, seconds):
-    500k x 3 k=8 0.04/0.15/0.16/0.14; 200k x 16 k=32 0.13/0.22/0.23/0.20;
-    50k x 128 k=256 1.12/1.95/1.33/2.06; 50k x 32 k=1000 1.40/8.31/8.17/10.0;
-    300k x 2 k=100 0.49/0.55/1.31/0.43. The SIMD Lloyd pass computes all k
-    distances of 8-16 rows per instruction; the bound algorithms skip most
-    distances but handle rows one at a time, which only pays off at very low
-    d with many clusters. See docs/engine.md.
+    same start (lloyd / hamerly, ms; blobs with overlap, float32):
+    100k x 16 k=32 56.8/28.1; 50k x 16 k=32 20.1/12.9; 20k x 16 k=32
+    12.1/17.0; 50k x 3 k=16 37.7/19.7; 30k x 2 k=64 14.0/10.9; 50k x 32
+    k=128 157/120; 100k x 32 k=256 971/701; 100k x 128 k=256 335/301;
+    500k x 3 k=8 99.6/70.4, but 200k x 16 k=8 5.8/7.3 (2 iterations) and
+    the benchmark's 2M pixels, k=8 107/104. The benchmark workloads and
+    the other algorithms: docs/engine.md. Below 16 clusters Lloyd's pass is
+    cheap and Hamerly's two bounds (16 bytes a row) would double the
+    memory of a fit on pixels.
     """
     if name != "auto":
         return name
-    if d <= AUTO_EXPONION_MAX_D and k >= AUTO_EXPONION_MIN_K and n > 4 * k:
-        return "exponion"
+    if n >= AUTO_HAMERLY_MIN_N and k >= AUTO_HAMERLY_MIN_K:
+        return "hamerly"
     return "lloyd"
 
 
 #: Crossovers of the "auto" rule (measured; see resolve_algorithm).
-AUTO_EXPONION_MAX_D = 2
-AUTO_EXPONION_MIN_K = 64
+AUTO_HAMERLY_MIN_N = 30_000
+AUTO_HAMERLY_MIN_K = 16
 
 
 def tolerance(X: np.ndarray, tol: float) -> float:

@@ -94,38 +94,107 @@ def _move(X, w, use_w, r, old, new, full, sums_b, wsums_b):
 
 @njit(parallel=True, **_JIT)
 def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
-                 sums, wsums, stats):
+                 sums, wsums, stats, n_slots):
     """One Hamerly iteration. ``s[j]`` is half the distance from centre j to
-    its nearest other centre. Rows with ``labels[i] < 0`` get a full scan."""
-    n = X.shape[0]
+    its nearest other centre. Rows with ``labels[i] < 0`` get a full scan.
+
+    Rows are taken ``SCAN_GROUP`` chunks at a time: one sweep updates the bounds and collects the rows failing Hamerly's
+    test, their upper bounds are tightened to exact distances, and the rows
+    still failing are gathered, transposed and scanned one SIMD lane per
+    row (:func:`_scan_lanes`: the same float64 sums and lowest-index tie
+    rule as :func:`_scan2`). Scratch is per thread (``n_slots`` bounds the
+    thread ids)."""
+    n, d = X.shape
+    k = C.shape[0]
     nb = stats.shape[0]
-    per = (n + nb - 1) // nb
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    per_block = (n_chunks + nb - 1) // nb
+    Cd = C.astype(np.float64)
+    grp = SCAN_GROUP
+    G = grp * CHUNK_ROWS
+    nt = n_slots
+    xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD))
+    tmp_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+    best_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+    second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+    lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
+    idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
     for b in prange(nb):
+        tid = get_thread_id()
+        xt = xt_all[tid]
+        tmp = tmp_all[tid]
+        best = best_all[tid]
+        second = second_all[tid]
+        lab = lab_all[tid]
+        idx = idx_all[tid]
         sums[b, :, :] = 0.0
         wsums[b, :] = 0.0
         stats[b, :] = 0.0
         changed = 0
-        for i in range(b * per, min(n, (b + 1) * per)):
-            a = labels[i]
-            if a < 0:
-                bj, d1, d2 = _scan2(X, i, C)
-                ui = d1
-                li = d2
+        c_end = min(n_chunks, (b + 1) * per_block)
+        for g0 in range(b * per_block, c_end, grp):
+            s0 = g0 * CHUNK_ROWS
+            M = min(min(g0 + grp, c_end) * CHUNK_ROWS, n) - s0
+            Xc = X[s0:s0 + M]  # slices, not X[s0 + i]: see lloyd.py's docstring
+            lc = labels[s0:s0 + M]
+            uc = u[s0:s0 + M]
+            lw = lo[s0:s0 + M]
+            q = 0
+            first = lc[0] < 0
+            if first:
+                for i in range(M):
+                    idx[i] = i
+                q = M
             else:
-                ui = u[i] + p[a]
-                li = lo[i] - (pmax2 if a == jmax else pmax)
-                m = (s[a] if s[a] > li else li) * SAFE
-                bj = a
-                if not ui < m:
-                    ui = _dist(X, i, C, a)
-                    if not ui < m:
-                        bj, ui, li = _scan2(X, i, C)
-            if bj != a:
-                changed += 1
-                labels[i] = bj
-            u[i] = ui
-            lo[i] = li
-            _move(X, w, use_w, i, a, bj, full or a < 0, sums[b], wsums[b])
+                # the bounds after the centres moved; collect the rows failing
+                # the test (branch-free)
+                for i in range(M):
+                    a = lc[i]
+                    ui = uc[i] + p[a]
+                    li = lw[i] - (pmax2 if a == jmax else pmax)
+                    uc[i] = ui
+                    lw[i] = li
+                    sa = s[a]
+                    idx[q] = i
+                    q += 0 if ui < (sa if sa > li else li) * SAFE else 1
+                # tighten their upper bounds; keep those still failing
+                q2 = 0
+                for t in range(q):
+                    i = idx[t]
+                    a = lc[i]
+                    v = 0.0
+                    for f in range(d):
+                        e = np.float64(Xc[i, f]) - Cd[a, f]
+                        v += e * e
+                    ui = np.sqrt(v)
+                    uc[i] = ui
+                    sa = s[a]
+                    li = lw[i]
+                    idx[q2] = i
+                    q2 += 0 if ui < (sa if sa > li else li) * SAFE else 1
+                q = q2
+            # the rows still failing, CHUNK_ROWS at a time (the scan's
+            # scratch then stays in the L1 cache)
+            for t0 in range(0, q, CHUNK_ROWS):
+                tq = min(CHUNK_ROWS, q - t0)
+                for f in range(d):
+                    for t in range(tq):
+                        xt[f, t] = np.float64(Xc[idx[t0 + t], f])
+                _scan_lanes(xt, Cd, tq, tmp, best, second, lab)
+                for t in range(tq):
+                    i = idx[t0 + t]
+                    a = lc[i]
+                    bj = lab[t]
+                    uc[i] = np.sqrt(best[t])
+                    lw[i] = np.sqrt(second[t])
+                    if bj != a:
+                        changed += 1
+                        lc[i] = bj
+                        if not (full or first):
+                            _move(X, w, use_w, s0 + i, a, bj, False, sums[b], wsums[b])
+            if full or first:
+                for i in range(M):
+                    _move(X, w, use_w, s0 + i, -1, lc[i], True, sums[b], wsums[b])
         stats[b, STAT_CHANGED] = changed
 
 
