@@ -55,9 +55,10 @@ def _pick(X, closest, w, use_w, pot_b, per, target, pending):
 def _load_chunk(X, s, m, xt):
     """Transpose rows s..s+m of X into xt (d x CHUNK, X's dtype), so the
     distance loops below run over points (one SIMD lane per point)."""
+    Xc = X[s:s + m]  # slices, not X[s + i]: see lloyd.py's docstring
     for f in range(X.shape[1]):
         for i in range(m):
-            xt[f, i] = X[s + i, f]
+            xt[f, i] = Xc[i, f]
 
 
 @njit(**_JIT)
@@ -74,6 +75,26 @@ def _chunk_dist(X, xt, m, c, tmp):
         for i in range(m):
             u = xt[f, i] - cf
             tmp[i] += u * u
+
+
+@njit(**_JIT)
+def _chunk_dist_many(X, xt, m, cand, tmp2):
+    """``tmp2[t, i]`` = :func:`_chunk_dist` of candidate ``cand[t]``, for all
+    candidates at once: features outer, so each transposed feature row of
+    the chunk is read from the L1 cache by every candidate (at d = 128 the
+    chunk itself does not fit there). Same sums, in the same order."""
+    nc = cand.shape[0]
+    for t in range(nc):
+        c0 = X[cand[t], 0]
+        for i in range(m):
+            u = xt[0, i] - c0
+            tmp2[t, i] = u * u
+    for f in range(1, X.shape[1]):
+        for t in range(nc):
+            cf = X[cand[t], f]
+            for i in range(m):
+                u = xt[f, i] - cf
+                tmp2[t, i] += u * u
 
 
 @njit(parallel=True, **_JIT)
@@ -103,6 +124,7 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
     nt = n_slots  # scratch per thread, not per block
     xt_all = np.empty((nt, d, CH + SLOT_PAD), X.dtype)
     tmp_all = np.empty((nt, CH + SLOT_PAD), X.dtype)
+    tmp2_all = np.empty((nt, n_trials, CH + SLOT_PAD), X.dtype)
     out_idx[0] = first
     # first centre: closest distances and block potentials
     for b in prange(n_blocks):
@@ -115,9 +137,11 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
             _load_chunk(X, s, m, xt)
             _chunk_dist(X, xt, m, first, tmp)
             acc = 0.0
+            cl = closest[s:s + m]
+            wc = w[s:s + m]
             for i in range(m):
-                closest[s + i] = tmp[i]
-                acc += tmp[i] * (np.float64(w[s + i]) if use_w else 1.0)
+                cl[i] = tmp[i]
+                acc += tmp[i] * (np.float64(wc[i]) if use_w else 1.0)
             acc_b += acc
         pot_b[b] = acc_b
     pending = -1
@@ -134,23 +158,26 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
             tid = get_thread_id()
             xt = xt_all[tid]
             tmp = tmp_all[tid]
+            tmp2 = tmp2_all[tid]
             for t in range(n_trials):
                 cand_pot[b, t] = 0.0
             for s in range(b * per, min(n, (b + 1) * per), CH):
                 m = min(CH, min(n, (b + 1) * per) - s)
                 _load_chunk(X, s, m, xt)
+                cl = closest[s:s + m]
+                wc = w[s:s + m]
                 if pending >= 0:
                     _chunk_dist(X, xt, m, pending, tmp)
                     for i in range(m):
-                        ci = closest[s + i]
-                        closest[s + i] = tmp[i] if tmp[i] < ci else ci
+                        ci = cl[i]
+                        cl[i] = tmp[i] if tmp[i] < ci else ci
+                _chunk_dist_many(X, xt, m, cand, tmp2)
                 for t in range(n_trials):
-                    _chunk_dist(X, xt, m, cand[t], tmp)
                     acc = 0.0
                     for i in range(m):
-                        ci = closest[s + i]
-                        v = tmp[i] if tmp[i] < ci else ci
-                        acc += v * (np.float64(w[s + i]) if use_w else 1.0)
+                        ci = cl[i]
+                        v = tmp2[t, i] if tmp2[t, i] < ci else ci
+                        acc += v * (np.float64(wc[i]) if use_w else 1.0)
                     cand_pot[b, t] += acc
         best_t = 0
         best_pot = np.inf
