@@ -108,11 +108,13 @@ def test_auto_rule():
     assert resolve_algorithm("elkan", 100, 3, 2, np.float32) == "elkan"
 
 
-@pytest.mark.parametrize("weighted", [False, True])
-def test_hamerly_same_as_lloyd_over_many_scan_groups(rng, weighted):
-    """Hamerly gathers the rows failing its bounds over SCAN_GROUP chunks and
-    scans them CHUNK_ROWS at a time: data big enough for several groups per
-    block, with a partial last chunk, still gives Lloyd's result."""
+@pytest.mark.parametrize("algo,weighted", [("hamerly", False), ("hamerly", True),
+                                           ("yinyang", True)])
+def test_same_as_lloyd_over_many_scan_groups(rng, algo, weighted):
+    """Hamerly and Yinyang gather the rows failing their bounds over
+    SCAN_GROUP chunks and scan them CHUNK_ROWS at a time: data big enough
+    for several groups per block, with a partial last chunk, still gives
+    Lloyd's result."""
     from kmeanskit._config import CHUNK_ROWS, MAX_BLOCKS, SCAN_GROUP
 
     n = MAX_BLOCKS * CHUNK_ROWS * (2 * SCAN_GROUP + 3) + 77
@@ -120,6 +122,51 @@ def test_hamerly_same_as_lloyd_over_many_scan_groups(rng, weighted):
     C0 = X[rng.choice(n, 16, replace=False)].copy()
     w = rng.uniform(0.5, 3.0, size=n) if weighted else None
     ref = kmeanskit.fit(X, 16, init=C0, sample_weight=w, algorithm="lloyd", max_iter=40)
-    got = kmeanskit.fit(X, 16, init=C0, sample_weight=w, algorithm="hamerly", max_iter=40)
+    got = kmeanskit.fit(X, 16, init=C0, sample_weight=w, algorithm=algo, max_iter=40)
     assert ref.n_iter > 3
     _same(got, ref, np.float32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 400), d=st.integers(1, 4),
+       k=st.integers(2, 12), per_group=st.integers(1, 3), weighted=st.booleans())
+def test_property_yinyang_groups_same_as_lloyd(seed, n, d, k, per_group, weighted):
+    """Yinyang with many small groups (1-3 centres each, so rows change
+    group and groups are skipped, tightened and rescanned), on rounded data
+    full of ties: Lloyd's result."""
+    import kmeanskit._solver as S
+
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.normal(size=(n, d)), 1)
+    uniq = np.unique(X, axis=0)
+    if len(uniq) < k:
+        return
+    C0 = uniq[rng.choice(len(uniq), k, replace=False)]
+    w = rng.integers(1, 4, size=n).astype(float) if weighted else None
+    ref = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="lloyd")
+    old = S.YINYANG_CENTRES_PER_GROUP
+    S.YINYANG_CENTRES_PER_GROUP = per_group
+    try:
+        got = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="yinyang")
+    finally:
+        S.YINYANG_CENTRES_PER_GROUP = old
+    _same(got, ref, np.float64)
+
+
+def test_centre_groups():
+    """Groups cover every centre once, each in increasing index, none empty;
+    well-separated clumps of centres form their own groups."""
+    from kmeanskit._solver import centre_groups
+
+    rng = np.random.default_rng(0)
+    C = np.concatenate([rng.normal(loc=m, scale=0.1, size=(5, 2)) for m in (0.0, 50.0, 100.0)])
+    C = C[rng.permutation(15)]
+    gof, gidx, gptr = centre_groups(C, 3)
+    assert sorted(gidx.tolist()) == list(range(15))
+    assert gptr.tolist() == [0, 5, 10, 15]
+    for g in range(3):
+        members = gidx[gptr[g]:gptr[g + 1]]
+        assert np.all(np.diff(members) > 0) and np.all(gof[members] == g)
+        assert np.ptp(np.round(C[members, 0] / 50.0)) == 0  # one clump each
+    gof1, gidx1, gptr1 = centre_groups(C, 1)
+    assert gptr1.tolist() == [0, 15] and gidx1.tolist() == list(range(15))

@@ -288,6 +288,10 @@ def _bounded(kind: str):
         u = np.empty(n)
         if kind == "elkan":
             lo = np.empty((n, k), dtype=np.float32)
+        elif kind == "yinyang":
+            gof, gidx, gptr = centre_groups(C, max(1, k // YINYANG_CENTRES_PER_GROUP))
+            lo = np.empty((n, gptr.shape[0] - 1), dtype=np.float32)
+            drift = np.zeros(gptr.shape[0] - 1)
         else:
             lo = np.empty(n)
         sums = np.zeros((k, X.shape[1]))
@@ -298,12 +302,18 @@ def _bounded(kind: str):
         it = 0
         for it in range(max_iter):
             half, s_half = B.center_geometry(C)
-            if kind != "elkan":
+            if kind in ("hamerly", "exponion"):
                 order = np.argsort(-p, kind="stable")
                 jmax = int(order[0])
                 pmax = float(p[jmax])
                 pmax2 = float(p[order[1]]) if k > 1 else 0.0
-            if kind == "hamerly":
+            if kind == "yinyang":
+                drift += np.maximum.reduceat(p[gidx], gptr[:-1])
+                Cg = np.ascontiguousarray(C[gidx], dtype=np.float64)
+                B.yinyang_pass(X, engine.ww, engine.use_w, C, Cg, gidx, gptr, gof, p, drift, s_half,
+                               labels, u, lo, full, engine.sums, engine.wsums, engine.stats,
+                               engine.n_slots)
+            elif kind == "hamerly":
                 B.hamerly_pass(X, engine.ww, engine.use_w, C, p, jmax, pmax, pmax2, s_half,
                                labels, u, lo, full, engine.sums, engine.wsums, engine.stats,
                                engine.n_slots)
@@ -343,12 +353,42 @@ def _bounded(kind: str):
     return run
 
 
+#: Centres per group in Yinyang (Ding et al. suggest k / 10 groups).
+YINYANG_CENTRES_PER_GROUP = 10
+
+
+def centre_groups(C: np.ndarray, t: int):
+    """Yinyang's fixed groups of centres: ``t`` groups by a few Lloyd
+    iterations on the centres themselves, started from evenly spaced
+    centres (deterministic); empty groups are dropped. Returns (group of
+    each centre (k,), centre indices group by group, each group in
+    increasing index (k,), group start offsets (t' + 1,))."""
+    Cd = np.asarray(C, dtype=np.float64)
+    k = Cd.shape[0]
+    g = np.zeros(k, dtype=np.int64)
+    if t > 1:
+        G = Cd[np.linspace(0, k - 1, t).astype(np.int64)].copy()
+        for _ in range(5):
+            d2 = (np.einsum("ij,ij->i", Cd, Cd)[:, None] - 2.0 * Cd @ G.T
+                  + np.einsum("ij,ij->i", G, G)[None, :])
+            g = np.argmin(d2, axis=1)
+            for j in range(t):
+                members = g == j
+                if members.any():
+                    G[j] = Cd[members].mean(axis=0)
+        g = np.unique(g, return_inverse=True)[1].ravel()  # drop empty groups
+    gidx = np.argsort(g, kind="stable").astype(np.int32)
+    gptr = np.concatenate([[0], np.cumsum(np.bincount(g))]).astype(np.int64)
+    return g.astype(np.int32), gidx, gptr
+
+
 #: Registry of algorithms: every entry has lloyd's signature and result.
 ALGORITHMS = {
     "lloyd": lloyd,
     "hamerly": _bounded("hamerly"),
     "elkan": _bounded("elkan"),
     "exponion": _bounded("exponion"),
+    "yinyang": _bounded("yinyang"),
 }
 
 

@@ -143,7 +143,7 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
         ``tol * mean(var(X, axis=0))`` (or when no label changes).
     random_state : None, int, numpy Generator or RandomState
         Seed. The same seed gives bit-identical results for any thread count.
-    algorithm : {"auto", "lloyd", "hamerly", "elkan", "exponion"}
+    algorithm : {"auto", "lloyd", "hamerly", "elkan", "exponion", "yinyang"}
         Iteration algorithm; all give the same result from the same start
         (the accelerated ones skip distance computations with triangle
         inequality bounds). "auto" picks by n, d and k; see docs/engine.md.

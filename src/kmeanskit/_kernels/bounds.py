@@ -24,7 +24,8 @@ import numpy as np
 from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH, SCAN_GROUP, SLOT_PAD
-from .lloyd import MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT, masked_sums, track_two_best
+from .lloyd import (FINISH_VEC_MAX_D, MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT,
+                    exact_argmin, masked_sums, track_two_best)
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
@@ -92,6 +93,27 @@ def _move(X, w, use_w, r, old, new, full, sums_b, wsums_b):
             sums_b[old, f] -= x
 
 
+@njit(**_JIT)
+def _full_sums(X, w, use_w, s0, M, lc, k, xt, xd, sums_b, wsums_b):
+    """Add rows s0 .. s0 + M (labels ``lc``) to the block's sums exactly as
+    the direct Lloyd pass does, chunk by chunk (masked sweeps for few
+    centres and features, else row by row), so that a bound algorithm's
+    first centres are Lloyd's to the last bit: rows on the midplane of two
+    centres (common in rounded data) go where Lloyd sends them."""
+    d = X.shape[1]
+    Xc = X[s0:s0 + M]
+    for c in range(0, M, CHUNK_ROWS):
+        m = min(CHUNK_ROWS, M - c)
+        if d <= FINISH_VEC_MAX_D and k <= MASKED_SUMS_MAX_K:
+            for f in range(d):
+                for i in range(m):
+                    xt[f, i] = Xc[c + i, f]
+            masked_sums(xt, xd, w, use_w, s0 + c, m, lc[c:c + m], k, sums_b, wsums_b)
+        else:
+            for i in range(m):
+                _move(X, w, use_w, s0 + c + i, -1, lc[c + i], True, sums_b, wsums_b)
+
+
 @njit(parallel=True, **_JIT)
 def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                  sums, wsums, stats, n_slots):
@@ -119,6 +141,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
     second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
     lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
     idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
+    xd_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD))
     for b in prange(nb):
         tid = get_thread_id()
         xt = xt_all[tid]
@@ -162,11 +185,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                 for t in range(q):
                     i = idx[t]
                     a = lc[i]
-                    v = 0.0
-                    for f in range(d):
-                        e = np.float64(Xc[i, f]) - Cd[a, f]
-                        v += e * e
-                    ui = np.sqrt(v)
+                    ui = np.sqrt(_dist2(Xc, i, Cd, a))
                     uc[i] = ui
                     sa = s[a]
                     li = lw[i]
@@ -181,6 +200,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                     for t in range(tq):
                         xt[f, t] = np.float64(Xc[idx[t0 + t], f])
                 _scan_lanes(xt, Cd, tq, tmp, best, second, lab)
+                _resolve_ties(Xc, Cd, idx, t0, tq, best, second, lab)
                 for t in range(tq):
                     i = idx[t0 + t]
                     a = lc[i]
@@ -193,8 +213,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                         if not (full or first):
                             _move(X, w, use_w, s0 + i, a, bj, False, sums[b], wsums[b])
             if full or first:
-                for i in range(M):
-                    _move(X, w, use_w, s0 + i, -1, lc[i], True, sums[b], wsums[b])
+                _full_sums(X, w, use_w, s0, M, lc, k, xt, xd_all[tid], sums[b], wsums[b])
         stats[b, STAT_CHANGED] = changed
 
 
@@ -219,6 +238,32 @@ def _scan_lanes(xt, Cd, q, tmp, best, second, lab):
                 e = xt[f, t] - Cd[j, f]
                 tmp[t] += e * e
         track_two_best(tmp, best, second, lab, j, q)
+
+
+#: Relative rounding bound of a float64 squared distance summed over d
+#: features is about (d + 1) eps; two values closer than TIE_EPS64 x (d + 2)
+#: may be ordered differently by differently compiled loops.
+TIE_EPS64 = 4.0 * 2.220446049250313e-16
+
+
+@njit(**_JIT)
+def _resolve_ties(Xc, Cd, idx, off, q, best, second, lab):
+    """After a lane scan of rows ``idx[off:off + q]`` of ``Xc``: where the two
+    best squared distances are within the rounding bound, the lane sums
+    (one feature after another) and Lloyd's (``exact_argmin``, whose loop
+    the compiler may vectorise) could disagree on which is smaller, so
+    ``exact_argmin`` decides, as in the Lloyd pass: every algorithm sends a
+    row on the midplane of two centres where Lloyd does. ``best`` becomes
+    that centre's squared distance and ``second`` 0 (a valid lower bound)."""
+    tie = TIE_EPS64 * (Xc.shape[1] + 2)
+    for t in range(q):
+        b2 = second[t]
+        if b2 < np.inf and b2 - best[t] <= tie * b2:
+            i = idx[off + t]
+            j = exact_argmin(Xc, i, Cd)
+            lab[t] = j
+            best[t] = _dist2(Xc, i, Cd, j)
+            second[t] = 0.0
 
 
 @njit(**_JIT)
@@ -349,6 +394,10 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                         for i in range(m):
                             xt[f, i] = np.float64(Xc[c + i, f])
                     _scan_lanes(xt, Cd, m, tmp_all[tid], dd, second, lab)
+                    idx = idx_all[tid]
+                    for i in range(m):
+                        idx[i] = c + i
+                    _resolve_ties(Xc, Cd, idx, 0, m, dd, second, lab)
                     for i in range(m):
                         lc[c + i] = lab[i]
                         lw[c + i] = np.sqrt(second[i])
@@ -379,6 +428,7 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                     for t in range(q):
                         xt[f, t] = np.float64(Xc[idx[t], f])
                 _scan_lanes(xt, Cd, q, tmp_all[tid], bq, second, lab)
+                _resolve_ties(Xc, Cd, idx, 0, q, bq, second, lab)
                 for t in range(q):
                     i = idx[t]
                     a = lc[i]
@@ -398,6 +448,201 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
                     _move(X, w, use_w, s0 + i, -1, lc[i], True, sums[b], wsums[b])
         stats[b, STAT_CHANGED] = changed
         stats[b, STAT_SQRT] = dist_sum
+
+
+@njit(**_JIT)
+def _down32(v):
+    """A float32 not above the non-negative float64 ``v`` (a lower bound
+    stored in float32 stays a lower bound)."""
+    return np.float32((v if v > 0.0 else 0.0) * (1.0 - 1e-6))
+
+
+@njit(**_JIT)
+def _store_lb(v, drift):
+    """A group lower bound ``v`` (a distance) stored in float32 as
+    ``v + drift`` rounded down: the bound read back, ``stored - drift``,
+    never exceeds ``v``, and it decays with the group's drift without being
+    rewritten (see :func:`yinyang_pass`)."""
+    return _down32(v + drift)
+
+
+@njit(parallel=True, **_JIT)
+def yinyang_pass(X, w, use_w, C, Cg, gidx, gptr, gof, p, D, s, labels, u, glb, full,
+                 sums, wsums, stats, n_slots):
+    """One Yinyang iteration (Ding et al., 2015) with the fallback scans of
+    :func:`hamerly_pass`. The centres fall into t fixed groups (``Cg``: the
+    centres in float64, group by group, each group in increasing index;
+    ``gidx`` their indices, group g = positions ``gptr[g]:gptr[g + 1]``;
+    ``gof[j]`` the group of centre j). Row i's lower bound on its distance
+    to every centre of group g but its own is ``glb[i, g] - D[g]``: ``D[g]``
+    is the group's drift, the sum over iterations of its largest move, and
+    ``glb`` holds bound + drift at the time it was set (float32, rounded
+    down), so the bounds decay without being rewritten. A row is skipped
+    when ``u < max(s[a], min over groups of its bounds)``; otherwise its
+    upper bound is tightened and each group whose bound does not rule it
+    out is scanned, one SIMD lane per row (:func:`_scan_lanes`),
+    CHUNK_ROWS rows at a time. The best over the scanned groups and the own
+    centre is the nearest centre; near ties go to ``exact_argmin`` as in
+    Lloyd (:func:`_resolve_ties`). Rows with labels < 0 scan every group."""
+    n, d = X.shape
+    k = C.shape[0]
+    t_g = gptr.shape[0] - 1
+    nb = stats.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    per_block = (n_chunks + nb - 1) // nb
+    Cd = C.astype(np.float64)
+    G = SCAN_GROUP * CHUNK_ROWS
+    R = CHUNK_ROWS
+    nt = n_slots
+    xt_all = np.empty((nt, d, R + SLOT_PAD))
+    tmp_all = np.empty((nt, R + SLOT_PAD))
+    best_all = np.empty((nt, R + SLOT_PAD))
+    second_all = np.empty((nt, R + SLOT_PAD))
+    lab_all = np.empty((nt, R + SLOT_PAD), np.int32)
+    idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
+    xd_all = np.empty((nt, d, R + SLOT_PAD))
+    sub_all = np.empty((nt, R + SLOT_PAD), np.int32)
+    rb_all = np.empty((nt, R + SLOT_PAD))  # running best (squared)
+    rj_all = np.empty((nt, R + SLOT_PAD), np.int32)  # its centre
+    rg_all = np.empty((nt, R + SLOT_PAD), np.int32)  # its group if scanned, else -1
+    rs_all = np.empty((nt, R + SLOT_PAD))  # that group's second (squared)
+    r2_all = np.empty((nt, R + SLOT_PAD))  # the smallest other value seen (squared)
+    tie = TIE_EPS64 * (d + 2)
+    for b in prange(nb):
+        tid = get_thread_id()
+        xt = xt_all[tid]
+        tmp = tmp_all[tid]
+        best = best_all[tid]
+        second = second_all[tid]
+        lab = lab_all[tid]
+        idx = idx_all[tid]
+        sub = sub_all[tid]
+        rb = rb_all[tid]
+        rj = rj_all[tid]
+        rg = rg_all[tid]
+        rs = rs_all[tid]
+        r2 = r2_all[tid]
+        sums[b, :, :] = 0.0
+        wsums[b, :] = 0.0
+        stats[b, :] = 0.0
+        changed = 0
+        c_end = min(n_chunks, (b + 1) * per_block)
+        for g0 in range(b * per_block, c_end, SCAN_GROUP):
+            s0 = g0 * CHUNK_ROWS
+            M = min(min(g0 + SCAN_GROUP, c_end) * CHUNK_ROWS, n) - s0
+            Xc = X[s0:s0 + M]  # slices, not X[s0 + i]: see lloyd.py's docstring
+            lc = labels[s0:s0 + M]
+            uc = u[s0:s0 + M]
+            gc = glb[s0:s0 + M]
+            first = lc[0] < 0
+            q = 0
+            if first:
+                for i in range(M):
+                    idx[i] = i
+                    uc[i] = np.inf
+                q = M
+            else:
+                # collect the rows the global test fails
+                for i in range(M):
+                    a = lc[i]
+                    ui = uc[i] + p[a]
+                    uc[i] = ui
+                    gl = np.inf
+                    for g in range(t_g):
+                        gl = min(gl, np.float64(gc[i, g]) - D[g])
+                    sa = s[a]
+                    idx[q] = i
+                    q += 0 if ui < (sa if sa > gl else gl) * SAFE else 1
+                # tighten their upper bounds; keep those still failing
+                q2 = 0
+                for tt in range(q):
+                    i = idx[tt]
+                    a = lc[i]
+                    ui = np.sqrt(_dist2(Xc, i, Cd, a))
+                    uc[i] = ui
+                    gl = np.inf
+                    for g in range(t_g):
+                        gl = min(gl, np.float64(gc[i, g]) - D[g])
+                    sa = s[a]
+                    idx[q2] = i
+                    q2 += 0 if ui < (sa if sa > gl else gl) * SAFE else 1
+                q = q2
+            for t0 in range(0, q, R):
+                tq = min(R, q - t0)
+                for tt in range(tq):
+                    i = idx[t0 + tt]
+                    a = lc[i]
+                    rb[tt] = _dist2(Xc, i, Cd, a) if a >= 0 else np.inf
+                    rj[tt] = a
+                    rg[tt] = -1
+                    rs[tt] = np.inf
+                    r2[tt] = np.inf
+                whole = False  # xt holds the whole batch, in order
+                for g in range(t_g):
+                    # the rows of this batch whose bound on group g fails
+                    nq = 0
+                    for tt in range(tq):
+                        i = idx[t0 + tt]
+                        sub[nq] = tt
+                        nq += 0 if uc[i] < (np.float64(gc[i, g]) - D[g]) * SAFE else 1
+                    if nq == 0:
+                        continue
+                    if not (whole and nq == tq):
+                        for f in range(d):
+                            for r in range(nq):
+                                xt[f, r] = np.float64(Xc[idx[t0 + sub[r]], f])
+                        whole = nq == tq
+                    Cgrp = Cg[gptr[g]:gptr[g + 1]]
+                    _scan_lanes(xt, Cgrp, nq, tmp, best, second, lab)
+                    Dg = D[g]
+                    for r in range(nq):
+                        tt = sub[r]
+                        i = idx[t0 + tt]
+                        gb = best[r]
+                        gj = gidx[gptr[g] + lab[r]]
+                        gc[i, g] = _store_lb(np.sqrt(gb), Dg)
+                        if gj == rj[tt]:
+                            # the group holds the running best
+                            rg[tt] = g
+                            rs[tt] = second[r]
+                            r2[tt] = min(r2[tt], second[r])
+                        elif gb < rb[tt] or (gb == rb[tt] and gj < rj[tt]):
+                            r2[tt] = min(r2[tt], min(rb[tt], second[r]))
+                            old = rj[tt]
+                            if old >= 0 and rg[tt] < 0:
+                                # the old centre's group was not scanned: it
+                                # now bounds that group (the row leaves it)
+                                go = gof[old]
+                                gc[i, go] = min(gc[i, go], _store_lb(np.sqrt(rb[tt]), D[go]))
+                            rb[tt] = gb
+                            rj[tt] = gj
+                            rg[tt] = g
+                            rs[tt] = second[r]
+                        else:
+                            r2[tt] = min(r2[tt], gb)
+                for tt in range(tq):
+                    i = idx[t0 + tt]
+                    a = lc[i]
+                    bj = rj[tt]
+                    v2 = r2[tt]
+                    if v2 < np.inf and v2 - rb[tt] <= tie * v2:
+                        # a near tie: Lloyd's exact_argmin decides (see
+                        # _resolve_ties); every group bound drops to 0
+                        bj = exact_argmin(Xc, i, Cd)
+                        rb[tt] = _dist2(Xc, i, Cd, bj)
+                        for g in range(t_g):
+                            gc[i, g] = _store_lb(0.0, D[g])
+                    elif rg[tt] >= 0:
+                        gc[i, rg[tt]] = _store_lb(np.sqrt(rs[tt]), D[rg[tt]])
+                    uc[i] = np.sqrt(rb[tt])
+                    if bj != a:
+                        changed += 1
+                        lc[i] = bj
+                        if not (full or first):
+                            _move(X, w, use_w, s0 + i, a, bj, False, sums[b], wsums[b])
+            if full or first:
+                _full_sums(X, w, use_w, s0, M, lc, k, xt, xd_all[tid], sums[b], wsums[b])
+        stats[b, STAT_CHANGED] = changed
 
 
 @njit(parallel=True, **_JIT)
