@@ -37,6 +37,7 @@ def _same(a, b, dtype):
     (1500, 16, 64, False, False),
     (600, 256, 10, False, True),
     (4000, 8, 1000, False, False),
+    (1200, 128, 130, False, True),
 ])
 def test_same_result_as_lloyd(rng, algo, dtype, n, d, k, dup, weighted):
     X = _data(rng, n, d, min(k, 50), dtype, dup)

@@ -52,6 +52,35 @@ def test_pass_matches_reference(rng, dtype, gemm, n, d, k):
                                    rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("gemm", [False, "rows", "cols"])
+@pytest.mark.parametrize("n,d,k", [(257, 3, 1), (3000, 2, 16), (2000, 20, 40), (1500, 64, 130)])
+def test_pass_lower_bounds_on_the_other_centres(rng, dtype, gemm, n, d, k):
+    """``lb_out`` (Hamerly's first lower bounds) never exceeds the exact
+    distance to the nearest centre other than the row's own, and is tight,
+    on every distance strategy; also for rounded data full of ties and for
+    data far from the origin (the expanded form's rounding)."""
+    for case in ("normal", "ties", "offset"):
+        X = rng.normal(size=(n, d))
+        if case == "ties":
+            X = np.round(X)
+        if case == "offset":
+            X += 1000.0
+        X = X.astype(dtype)
+        C = X[rng.choice(n, k, replace=False)].copy()
+        eng = _solver.Engine(X, None, k, gemm=gemm)
+        labels = np.full(n, -1, np.int32)
+        lb = np.empty(n)
+        eng.assign(C, labels, update=False, lb_out=lb)
+        D = np.sqrt(naive.sq_distances(X, C))
+        D[np.arange(n), labels] = np.inf
+        other = D.min(axis=1)
+        assert np.all(lb <= other), case
+        if k > 1:
+            ok = other > 0
+            assert np.median(lb[ok] / other[ok]) > 0.999, case
+
+
 def test_pass_counts_changes_and_assign_only(rng):
     X = rng.normal(size=(500, 2))
     C = rng.normal(size=(4, 2))

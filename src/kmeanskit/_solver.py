@@ -132,32 +132,37 @@ class Engine:
         return self._mu
 
     def assign(self, C: np.ndarray, labels: np.ndarray, update: bool, dist_out=None,
-               want_sqrt: bool = False, want_inertia: bool = True):
+               want_sqrt: bool = False, want_inertia: bool = True, lb_out=None):
         """One pass. Returns (stats, sums, wsums) reduced over blocks;
         ``stats[STAT_SQRT]`` (scipy's distortion) only with ``want_sqrt``,
         ``stats[STAT_INERTIA]`` only with ``want_inertia`` (an exact float64
-        distance per row: Lloyd's iterations do without it)."""
+        distance per row: Lloyd's iterations do without it). ``lb_out`` (n,)
+        receives a lower bound on each row's distance to the centres other
+        than its own (Hamerly's bound; see the kernels)."""
         X = self.X
         C = np.ascontiguousarray(C, dtype=X.dtype)
         want = dist_out is not None
         dist = dist_out if want else self._nodist
+        want_lb = lb_out is not None
+        lb = lb_out if want_lb else self._nodist
         if self.gemm == "cols":
             Cs = np.ascontiguousarray((C - self.mu).astype(X.dtype))
             cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)
             K.lloyd_pass_gemm_t(X, self.ww, self.use_w, C, Cs, cc, self.mu, labels, update,
                                 self.sums, self.wsums, self.stats, want, dist, self.n_slots,
-                                self.tie_eps, gemm_t_rows(self.k), want_sqrt, want_inertia)
+                                self.tie_eps, gemm_t_rows(self.k), want_sqrt, want_inertia,
+                                want_lb, lb)
         elif self.gemm:
             Cs = (C - self.mu).astype(X.dtype)
             Ct = np.ascontiguousarray(Cs.T)
             cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)
             K.lloyd_pass_gemm(X, self.ww, self.use_w, C, Ct, cc, self.mu, labels, update,
                               self.sums, self.wsums, self.stats, want, dist, self.n_slots,
-                              self.tie_eps, want_sqrt, want_inertia)
+                              self.tie_eps, want_sqrt, want_inertia, want_lb, lb)
         else:
             K.lloyd_pass_direct(X, self.ww, self.use_w, C, labels, update, self.sums,
                                 self.wsums, self.stats, want, dist, self.tie_eps, want_sqrt,
-                                want_inertia)
+                                want_inertia, want_lb, lb)
         K.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
                         self.tot_stats)
         return self.tot_stats, self.tot_sums, self.tot_wsums
@@ -307,7 +312,14 @@ def _bounded(kind: str):
                 jmax = int(order[0])
                 pmax = float(p[jmax])
                 pmax2 = float(p[order[1]]) if k > 1 else 0.0
-            if kind == "yinyang":
+            if it == 0 and kind in ("hamerly", "exponion"):
+                # the first pass is Lloyd's (BLAS for large d and k): labels,
+                # sums, exact distances (the upper bounds) and lower bounds
+                # on the distance to the other centres
+                engine.assign(C, labels, update=True, dist_out=u, want_inertia=False,
+                              lb_out=lo)
+                np.sqrt(u, out=u)
+            elif kind == "yinyang":
                 drift += np.maximum.reduceat(p[gidx], gptr[:-1])
                 Cg = np.ascontiguousarray(C[gidx], dtype=np.float64)
                 B.yinyang_pass(X, engine.ww, engine.use_w, C, Cg, gidx, gptr, gof, p, drift, s_half,
@@ -325,7 +337,11 @@ def _bounded(kind: str):
             else:
                 B.elkan_pass(X, engine.ww, engine.use_w, C, p, half, s_half, labels, u, lo,
                              full, engine.sums, engine.wsums, engine.stats)
-            engine.accumulate(sums, wsums, full)
+            if it == 0 and kind in ("hamerly", "exponion"):
+                sums[:] = engine.tot_sums
+                wsums[:] = engine.tot_wsums
+            else:
+                engine.accumulate(sums, wsums, full)
             changed = engine.tot_stats[K.STAT_CHANGED]
             if verbose:
                 sse = K.weighted_sse(X, engine.ww, engine.use_w, C, labels, nb)

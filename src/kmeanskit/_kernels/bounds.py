@@ -789,38 +789,48 @@ def sorted_neighbors(half):
 
 
 @njit(nogil=True, cache=True)
-def _geometry_row(C, a, half, s):
-    k, d = C.shape
+def _geometry_row(Ct, a, half, s, tmp):
+    """Row a of the half inter-centre distances, from the transposed centres
+    ``Ct`` (d x k, float64): one SIMD lane per other centre, features summed
+    in order (the same values as a row-by-row loop)."""
+    d, k = Ct.shape
+    ca = Ct[0, a]
     for j in range(k):
-        if j == a:
-            continue
-        acc = 0.0
-        for f in range(d):
-            t = np.float64(C[a, f]) - np.float64(C[j, f])
-            acc += t * t
-        h = 0.5 * np.sqrt(acc)
+        e = Ct[0, j] - ca
+        tmp[j] = e * e
+    for f in range(1, d):
+        ca = Ct[f, a]
+        for j in range(k):
+            e = Ct[f, j] - ca
+            tmp[j] += e * e
+    m = np.inf
+    for j in range(k):
+        h = 0.5 * np.sqrt(tmp[j])
         half[a, j] = h
-        if h < s[a]:
-            s[a] = h
+        if j != a and h < m:
+            m = h
+    half[a, a] = 0.0
+    s[a] = m
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _center_geometry_par(C):
-    k = C.shape[0]
+def _center_geometry_par(Ct):
+    k = Ct.shape[1]
     half = np.zeros((k, k))
     s = np.full(k, np.inf)
     for a in prange(k):
-        _geometry_row(C, a, half, s)
+        _geometry_row(Ct, a, half, s, np.empty(k))
     return half, s
 
 
 @njit(nogil=True, cache=True)
-def _center_geometry_serial(C):
-    k = C.shape[0]
+def _center_geometry_serial(Ct):
+    k = Ct.shape[1]
     half = np.zeros((k, k))
     s = np.full(k, np.inf)
+    tmp = np.empty(k)
     for a in range(k):
-        _geometry_row(C, a, half, s)
+        _geometry_row(Ct, a, half, s, tmp)
     return half, s
 
 
@@ -829,6 +839,7 @@ def center_geometry(C):
     distance from centre j to its nearest other centre (inf when k == 1).
     Few centres are done on one thread: waking the others costs more (and
     far more when the cores are busy)."""
+    Ct = np.ascontiguousarray(np.asarray(C, dtype=np.float64).T)
     if C.shape[0] * C.shape[0] * C.shape[1] < (1 << 16):
-        return _center_geometry_serial(C)
-    return _center_geometry_par(C)
+        return _center_geometry_serial(Ct)
+    return _center_geometry_par(Ct)

@@ -203,7 +203,8 @@ def _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels, update, sums_
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
-                      want_dist, dist_out, tie_eps, want_sqrt=False, want_inertia=True):
+                      want_dist, dist_out, tie_eps, want_sqrt=False, want_inertia=True,
+                      want_lb=False, lb_out=np.empty(1)):
     """Assign rows of ``X`` to centres ``C`` with exact direct distances.
 
     Parameters are caller-allocated buffers: ``labels`` (n,) int32 is updated
@@ -218,6 +219,10 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     centres are within the rounding bound ``tie_eps`` (relative; the terms
     are all non-negative) is re-assigned with exact float64 distances, so the
     labels are those of the exact argmin whatever the dtype.
+
+    With ``want_lb``, ``lb_out[i]`` receives a lower bound on row i's
+    distance (not squared) to every centre but its own: the second smallest
+    value less its rounding bound (Hamerly's first lower bounds).
     """
     n, d = X.shape
     k = C.shape[0]
@@ -293,6 +298,13 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                 for i in range(m):
                     if second[i] - best[i] <= tie_eps * second[i]:
                         lab[i] = exact_argmin(X, s + i, C)
+            if want_lb:
+                lbc = lb_out[s:s + m]
+                for i in range(m):
+                    # after a tie the other centre may be the computed best
+                    v = np.float64(second[i] if second[i] - best[i] > tie_eps * second[i]
+                                   else best[i])
+                    lbc[i] = np.sqrt(v * (1.0 - 2.0 * tie_eps))
             if d <= FINISH_VEC_MAX_D:
                 _finish_direct(X, xt, xd_all[b], dd_all[b], w, use_w, Cd, s, m, lab, labels,
                                update, sums[b], wsums[b], want_dist, dist_out, stats[b],
@@ -305,7 +317,7 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
 @njit(parallel=True, **_JIT)
 def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, stats,
                     want_dist, dist_out, n_slots, tie_eps, want_sqrt=False,
-                    want_inertia=True):
+                    want_inertia=True, want_lb=False, lb_out=np.empty(1)):
     """Same contract as :func:`lloyd_pass_direct`, with one BLAS product per
     chunk. ``Ct`` is ``C.T`` made contiguous and ``cc`` holds ||c_j||^2 in the
     data's dtype. Run it with BLAS limited to one thread: numba owns the
@@ -375,6 +387,15 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
                             bj = j
                             break
                     lab[i] = bj
+                if want_lb:
+                    # the smallest value of another centre, less the bound
+                    sv = np.inf
+                    li = lab[i]
+                    for j in range(k):
+                        sv = min(sv, gi[j] if j != li else np.inf)
+                    xx = _sq_norm(xs, i)
+                    v = np.float64(sv) + xx - 2.0 * tie_eps * max(ccmax, xx)
+                    lb_out[s + i] = np.sqrt(v) if v > 0.0 else 0.0
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
                           wsums[b], want_dist, dist_out, stats[b], want_sqrt, want_inertia)
 
@@ -382,7 +403,7 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
 @njit(parallel=True, **_JIT)
 def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, stats,
                       want_dist, dist_out, n_slots, tie_eps, rows, want_sqrt=False,
-                      want_inertia=True):
+                      want_inertia=True, want_lb=False, lb_out=np.empty(1)):
     """Same contract as :func:`lloyd_pass_gemm`, with the product laid out
     centres x rows: ``G = Cs . Xs^T`` for ``rows`` rows at a time, so the
     argmin runs like the direct pass, one SIMD lane per row, with no
@@ -463,6 +484,16 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
                     bound = 2.0 * tie_eps * max(ccmax, xn[i])
                     if np.float64(second[i]) - np.float64(best[i]) <= bound:
                         lab[i] = exact_argmin(X, s + i, C)
+            if want_lb:
+                for i in range(m):
+                    # the second value (the best after a tie) plus ||x||^2,
+                    # less the expanded form's rounding bound
+                    bound = 2.0 * tie_eps * max(ccmax, xn[i])
+                    sv = np.float64(second[i])
+                    if sv - np.float64(best[i]) <= bound:
+                        sv = np.float64(best[i])
+                    v = sv + xn[i] - bound
+                    lb_out[s + i] = np.sqrt(v) if v > 0.0 else 0.0
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b], wsums[b],
                           want_dist, dist_out, stats[b], want_sqrt, want_inertia)
 
