@@ -306,16 +306,22 @@ def _bounded(kind: str):
         converged = False
         it = 0
         for it in range(max_iter):
-            half, s_half = B.center_geometry(C)
+            if kind in ("hamerly", "yinyang"):
+                s_half = B.nearest_half(C)
+            else:
+                half, s_half = B.center_geometry(C)
             if kind in ("hamerly", "exponion"):
                 order = np.argsort(-p, kind="stable")
                 jmax = int(order[0])
                 pmax = float(p[jmax])
                 pmax2 = float(p[order[1]]) if k > 1 else 0.0
-            if it == 0 and kind in ("hamerly", "exponion"):
-                # the first pass is Lloyd's (BLAS for large d and k): labels,
-                # sums, exact distances (the upper bounds) and lower bounds
-                # on the distance to the other centres
+            # Lloyd's pass (BLAS for large d and k) gives the labels, the
+            # sums, exact distances (the upper bounds) and lower bounds on the
+            # distance to the other centres: it starts Hamerly and Exponion.
+            # (Also running it instead of a Hamerly pass that followed one
+            # comparing most rows with every centre measured no faster.)
+            lloyd_pass = it == 0 and kind in ("hamerly", "exponion")
+            if lloyd_pass:
                 engine.assign(C, labels, update=True, dist_out=u, want_inertia=False,
                               lb_out=lo)
                 np.sqrt(u, out=u)
@@ -337,7 +343,7 @@ def _bounded(kind: str):
             else:
                 B.elkan_pass(X, engine.ww, engine.use_w, C, p, half, s_half, labels, u, lo,
                              full, engine.sums, engine.wsums, engine.stats)
-            if it == 0 and kind in ("hamerly", "exponion"):
+            if lloyd_pass:
                 sums[:] = engine.tot_sums
                 wsums[:] = engine.tot_wsums
             else:
@@ -361,8 +367,19 @@ def _bounded(kind: str):
                 if verbose:
                     print(f"Converged at iteration {it}.")
                 break
-        stats, _, _ = engine.assign(C, labels, update=False)
-        return RunResult(C, labels, float(stats[K.STAT_INERTIA]), it + 1, converged)
+        if kind == "hamerly":
+            # labels for the returned centres: one more (cheap) bounded pass,
+            # then the exact inertia, instead of a full pass
+            s_half = B.nearest_half(C)
+            order = np.argsort(-p, kind="stable")
+            B.hamerly_pass(X, engine.ww, engine.use_w, C, p, int(order[0]), float(p[order[0]]),
+                           float(p[order[1]]) if k > 1 else 0.0, s_half, labels, u, lo, False,
+                           engine.sums, engine.wsums, engine.stats, engine.n_slots)
+            inertia = K.weighted_sse(X, engine.ww, engine.use_w, C, labels, nb)
+        else:
+            stats, _, _ = engine.assign(C, labels, update=False)
+            inertia = float(stats[K.STAT_INERTIA])
+        return RunResult(C, labels, inertia, it + 1, converged)
 
     run.__name__ = kind
     run.__doc__ = f"{kind.capitalize()}'s exact accelerated k-means (same result as lloyd)."
