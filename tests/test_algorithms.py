@@ -171,3 +171,24 @@ def test_centre_groups():
         assert np.ptp(np.round(C[members, 0] / 50.0)) == 0  # one clump each
     gof1, gidx1, gptr1 = centre_groups(C, 1)
     assert gptr1.tolist() == [0, 15] and gidx1.tolist() == list(range(15))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d,k", [(8, 256), (128, 130)])
+def test_hamerly_blas_scans_same_as_lloyd_on_ties(rng, dtype, d, k):
+    """Where Lloyd's pass uses BLAS, Hamerly's fallback scans do too
+    (expanded form, near ties to exact_argmin, a rounding-safe lower bound):
+    on half-integer data with duplicated rows (many exact ties), weighted,
+    still Lloyd's labels, centres and iteration count."""
+    n = 3000
+    X = np.round(rng.normal(size=(n, d)) * 2) / 2
+    X[:1000] = X[1000:2000]
+    X = X.astype(dtype)
+    uniq = np.unique(X, axis=0)
+    C0 = uniq[rng.choice(len(uniq), k, replace=False)]
+    w = rng.integers(1, 4, size=n).astype(float)
+    assert kmeanskit._solver.Engine(X, None, k).gemm  # the BLAS path
+    ref = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="lloyd", max_iter=100)
+    got = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="hamerly", max_iter=100)
+    assert ref.n_iter > 2
+    _same(got, ref, dtype)

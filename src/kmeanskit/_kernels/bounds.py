@@ -114,18 +114,76 @@ def _full_sums(X, w, use_w, s0, M, lc, k, xt, xd, sums_b, wsums_b):
                 _move(X, w, use_w, s0 + c + i, -1, lc[c + i], True, sums_b, wsums_b)
 
 
+@njit(**_JIT)
+def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best, second, lab):
+    """The rows ``idx[t0:t0 + tq]`` of ``Xc`` against every centre with one
+    BLAS product laid out centres x rows, as ``lloyd_pass_gemm_t`` does
+    (``Cs`` = centres - ``mu`` in X's dtype, ``cc`` their squared norms;
+    ``xs`` d x CHUNK_ROWS and ``g`` k x CHUNK_ROWS scratch in X's dtype).
+    Gives what a lane scan gives the bound algorithms: ``lab`` the nearest
+    centre (near ties by ``exact_argmin``), ``best`` its exact squared
+    distance and ``second`` a lower bound on the squared distance to every
+    other centre (the second value less the expanded form's rounding
+    bound). For many centres in many dimensions, where the product is
+    several times faster than exact differences."""
+    d = Xc.shape[1]
+    k = Cs.shape[0]
+    R = xs.shape[1]
+    for f in range(d):
+        for t in range(tq):
+            xs[f, t] = Xc[idx[t0 + t], f] - mu[f]
+        for t in range(tq, R):
+            xs[f, t] = 0.0
+    np.dot(Cs, xs, g)
+    for t in range(tq):
+        xn[t] = 0.0
+    for f in range(d):
+        for t in range(tq):
+            xn[t] += np.float64(xs[f, t]) * np.float64(xs[f, t])
+    for t in range(tq):
+        best[t] = np.inf
+        second[t] = np.inf
+        lab[t] = 0
+    for j in range(k):
+        cj = cc[j]
+        gj = g[j]
+        for t in range(tq):
+            v = np.float64(cj - (gj[t] + gj[t]))
+            bt = best[t]
+            lt = v < bt
+            st = second[t]
+            second[t] = bt if lt else (v if v < st else st)
+            best[t] = v if lt else bt
+            lab[t] = j if lt else lab[t]
+    for t in range(tq):
+        i = idx[t0 + t]
+        bound = 2.0 * tie_eps * max(ccmax, xn[t])
+        sv = second[t]
+        if sv - best[t] <= bound:
+            lab[t] = exact_argmin(Xc, i, Cd)
+            sv = best[t]
+        lb = sv + xn[t] - bound
+        second[t] = lb if lb > 0.0 else 0.0
+        best[t] = _dist2(Xc, i, Cd, lab[t])
+
+
 @njit(parallel=True, **_JIT)
 def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
-                 sums, wsums, stats, n_slots):
+                 sums, wsums, stats, n_slots, use_blas, Cs, cc, mu, tie_eps):
     """One Hamerly iteration. ``s[j]`` is half the distance from centre j to
-    its nearest other centre. Rows with ``labels[i] < 0`` get a full scan.
+    its nearest other centre. Rows with ``labels[i] < 0`` get a full scan
+    (the solver starts with Lloyd's pass instead, see ``_solver._bounded``).
 
-    Rows are taken ``SCAN_GROUP`` chunks at a time: one sweep updates the bounds and collects the rows failing Hamerly's
-    test, their upper bounds are tightened to exact distances, and the rows
-    still failing are gathered, transposed and scanned one SIMD lane per
-    row (:func:`_scan_lanes`: the same float64 sums and lowest-index tie
-    rule as :func:`_scan2`). Scratch is per thread (``n_slots`` bounds the
-    thread ids)."""
+    Rows are taken ``SCAN_GROUP`` chunks at a time: one sweep updates the
+    bounds and collects the rows failing Hamerly's test, their upper bounds
+    are tightened to exact distances, and the rows still failing are
+    gathered, transposed and scanned one SIMD lane per row
+    (:func:`_scan_lanes`), near ties decided by ``exact_argmin``
+    (:func:`_resolve_ties`); with ``use_blas`` (many centres in many
+    dimensions) by one BLAS product per CHUNK_ROWS of them instead
+    (:func:`_scan_blas`, with ``Cs``, ``cc``, ``mu`` and ``tie_eps`` as in
+    ``lloyd_pass_gemm_t``; BLAS pinned to one thread by the caller).
+    Scratch is per thread (``n_slots`` bounds the thread ids)."""
     n, d = X.shape
     k = C.shape[0]
     nb = stats.shape[0]
@@ -142,6 +200,13 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
     lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
     idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
     xd_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD))
+    nbl = nt if use_blas else 1
+    xs_all = np.empty((nbl, d if use_blas else 1, CHUNK_ROWS), X.dtype)
+    g_all = np.empty((nbl, k if use_blas else 1, CHUNK_ROWS), X.dtype)
+    ccmax = 0.0
+    if use_blas:
+        for j in range(k):
+            ccmax = max(ccmax, np.float64(cc[j]))
     for b in prange(nb):
         tid = get_thread_id()
         xt = xt_all[tid]
@@ -196,11 +261,15 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
             # scratch then stays in the L1 cache)
             for t0 in range(0, q, CHUNK_ROWS):
                 tq = min(CHUNK_ROWS, q - t0)
-                for f in range(d):
-                    for t in range(tq):
-                        xt[f, t] = np.float64(Xc[idx[t0 + t], f])
-                _scan_lanes(xt, Cd, tq, tmp, best, second, lab)
-                _resolve_ties(Xc, Cd, idx, t0, tq, best, second, lab)
+                if use_blas:
+                    _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
+                               g_all[tid], tmp, best, second, lab)
+                else:
+                    for f in range(d):
+                        for t in range(tq):
+                            xt[f, t] = np.float64(Xc[idx[t0 + t], f])
+                    _scan_lanes(xt, Cd, tq, tmp, best, second, lab)
+                    _resolve_ties(Xc, Cd, idx, t0, tq, best, second, lab)
                 for t in range(tq):
                     i = idx[t0 + t]
                     a = lc[i]
