@@ -25,7 +25,7 @@ from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH, SCAN_GROUP, SLOT_PAD
 from .lloyd import (FINISH_VEC_MAX_D, MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT,
-                    exact_argmin, masked_sums, track_two_best)
+                    exact_argmin, fold_expanded, masked_sums, track_two_best)
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
@@ -127,7 +127,6 @@ def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best,
     bound). For many centres in many dimensions, where the product is
     several times faster than exact differences."""
     d = Xc.shape[1]
-    k = Cs.shape[0]
     R = xs.shape[1]
     for f in range(d):
         for t in range(tq):
@@ -140,21 +139,7 @@ def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best,
     for f in range(d):
         for t in range(tq):
             xn[t] += np.float64(xs[f, t]) * np.float64(xs[f, t])
-    for t in range(tq):
-        best[t] = np.inf
-        second[t] = np.inf
-        lab[t] = 0
-    for j in range(k):
-        cj = cc[j]
-        gj = g[j]
-        for t in range(tq):
-            v = np.float64(cj - (gj[t] + gj[t]))
-            bt = best[t]
-            lt = v < bt
-            st = second[t]
-            second[t] = bt if lt else (v if v < st else st)
-            best[t] = v if lt else bt
-            lab[t] = j if lt else lab[t]
+    fold_expanded(g, cc, tq, best, second, lab)
     for t in range(tq):
         i = idx[t0 + t]
         bound = 2.0 * tie_eps * max(ccmax, xn[t])

@@ -456,23 +456,7 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
             for f in range(d):
                 for i in range(m):
                     xn[i] += np.float64(xt[f, i]) * np.float64(xt[f, i])
-            for i in range(m):
-                best[i] = np.inf
-                second[i] = np.inf
-                lab[i] = 0
-            for j in range(k):
-                # fused (no track_two_best): a separate pass over the values
-                # costs 9 % here (d = 32, k = 1000)
-                cj = cc[j]
-                gj = g[j]
-                for i in range(m):
-                    v = cj - (gj[i] + gj[i])  # stays in X's dtype
-                    bi = best[i]
-                    lt = v < bi
-                    sv = second[i]
-                    second[i] = bi if lt else (v if v < sv else sv)
-                    best[i] = v if lt else bi
-                    lab[i] = j if lt else lab[i]
+            fold_expanded(g, cc, m, best, second, lab)
             # rows whose two best are within the expanded form's rounding
             # bound get exact float64 distances (counted first: usually none)
             n_ties = 0
@@ -496,6 +480,31 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
                     lb_out[s + i] = np.sqrt(v) if v > 0.0 else 0.0
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b], wsums[b],
                           want_dist, dist_out, stats[b], want_sqrt, want_inertia)
+
+
+@njit(**_JIT)
+def fold_expanded(g, cc, m, best, second, lab):
+    """The two smallest of ``cc[j] - 2 g[j, i]`` over the centres j (``g``:
+    k x rows, the products x.c of the centred data) for the first ``m``
+    rows, one SIMD lane per row: values into ``best`` / ``second``, the
+    first index of the smallest into ``lab``. Fused, not a ``tmp`` pass and
+    :func:`track_two_best` (that cost 9 % at d = 32, k = 1000). The values
+    stay in the data's dtype (``2 * x`` would widen)."""
+    for i in range(m):
+        best[i] = np.inf
+        second[i] = np.inf
+        lab[i] = 0
+    for j in range(g.shape[0]):
+        cj = cc[j]
+        gj = g[j]
+        for i in range(m):
+            v = cj - (gj[i] + gj[i])
+            bi = best[i]
+            lt = v < bi
+            sv = second[i]
+            second[i] = bi if lt else (v if v < sv else sv)
+            best[i] = v if lt else bi
+            lab[i] = j if lt else lab[i]
 
 
 @njit(**_JIT)
