@@ -20,12 +20,13 @@ MAX_BLOCKS = 64
 #: prefetch pair.
 SLOT_PAD = 128
 
-#: Chunks whose failing rows the bounded distortion pass of ``vq.kmeans``
-#: gathers into one scan: a few per cent of rows fail Hamerly's test, and a
-#: scan of a handful of rows is mostly loop overhead. Measured on 371k
-#: weighted colours, k = 8, 2 threads: 0.79 ms a pass scanning chunk by
-#: chunk (before the loops indexed slices), 0.59 / 0.57 / 0.56 ms gathering
-#: 4 / 16 / 32 chunks. Scratch: O(SCAN_GROUP x CHUNK_ROWS x d) per thread.
+#: Chunks whose failing rows the bound passes (``vq.kmeans``' distortion
+#: pass, Hamerly, Yinyang) gather before scanning them: few rows may fail a
+#: bound test, and a scan of a handful of rows is mostly loop overhead.
+#: Measured on vq's 371k weighted colours, k = 8, 2 threads: 0.79 ms a pass
+#: scanning chunk by chunk (before the loops indexed slices), 0.59 / 0.57 /
+#: 0.56 ms gathering 4 / 16 / 32 chunks. Scratch: O(SCAN_GROUP x CHUNK_ROWS
+#: x d) per thread in the distortion pass, O(CHUNK_ROWS x d) in the others.
 SCAN_GROUP = 16
 
 #: Budget (in float64 values) for the per-block partial sums (blocks x k x d).
