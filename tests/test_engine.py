@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import hashlib
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ import kmeanskit
 import naive
 from conftest import blobs
 from kmeanskit import _solver
-from kmeanskit._init import FewDistinctPointsError, kmeans_plusplus_indices
+from kmeanskit._init import kmeans_plusplus_indices
 from kmeanskit._kernels import lloyd as K
 
 

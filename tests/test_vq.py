@@ -1,6 +1,5 @@
 """kmeanskit.vq against scipy.cluster.vq on shared inputs."""
 
-import warnings
 
 import numpy as np
 import pytest
