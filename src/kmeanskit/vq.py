@@ -223,50 +223,30 @@ def _kmeans_run_bounded(engine, guess, thresh):
     """:func:`_kmeans_run` with Hamerly's bounds: the same iterations (the
     labels are the exact nearest centres, lowest index on ties), the same
     stopping rule and result; centre sums are kept up to date by moving the
-    rows that change cluster."""
+    rows that change cluster. The iterations run in one compiled call
+    (``bounds.hamerly_distortion_run``), which returns here only to drop a
+    cluster that emptied."""
     from ._kernels import bounds as B
 
     X = engine.X
     n = X.shape[0]
     total = float(engine.w.sum(dtype=np.float64)) if engine.use_w else float(n)
     book = np.ascontiguousarray(guess, dtype=X.dtype)
-    k = book.shape[0]
-    labels = np.full(n, -1, dtype=np.int32)
+    labels = np.empty(n, dtype=np.int32)
     lo = np.empty(n)
-    sums = np.zeros((k, X.shape[1]))
-    counts = np.zeros(k)
-    p = np.zeros(k)
-    full = True
     prev = np.inf
     while True:
-        _, s_half = B.center_geometry(book)
-        order = np.argsort(-p, kind="stable")
-        jmax = int(order[0])
-        pmax = float(p[jmax])
-        pmax2 = float(p[order[1]]) if k > 1 else 0.0
-        B.hamerly_distortion_pass(X, engine.ww, engine.use_w, book, jmax, pmax, pmax2,
-                                  s_half, labels, lo, full, engine.sums, engine.wsums,
-                                  engine.stats, engine.n_slots)
-        stats = engine.accumulate(sums, counts, full)
-        full = False
-        # a cluster emptied by moves may keep a rounding residue
-        counts[np.abs(counts) < 1e-12 * max(1.0, float(np.max(np.abs(counts))))] = 0.0
-        new_book, has, avg, done = _scipy_step(sums, counts, stats, total, prev, thresh, X.dtype)
-        if done:
-            return new_book, X.dtype.type(avg)
-        prev = avg
-        if not has.all():  # scipy drops empty clusters: start the bounds afresh
-            k = new_book.shape[0]
+        k = book.shape[0]
+        if engine.k != k:
             engine = _solver.Engine(X, engine.w, k)
-            labels[:] = -1
-            sums = np.zeros((k, X.shape[1]))
-            counts = np.zeros(k)
-            p = np.zeros(k)
-            full = True
-        else:
-            delta = new_book.astype(np.float64) - book
-            p = np.sqrt(np.sum(delta * delta, axis=1))
-        book = new_book
+        labels[:] = -1  # start the bounds afresh
+        book, avg, emptied = B.hamerly_distortion_run(
+            X, engine.ww, engine.use_w, book, labels, lo, np.zeros((k, X.shape[1])),
+            np.zeros(k), np.zeros(k), True, prev, thresh, total, engine.sums, engine.wsums,
+            engine.stats, engine.tot_sums, engine.tot_wsums, engine.tot_stats, engine.n_slots)
+        if not emptied:
+            return book, X.dtype.type(avg)
+        prev = avg  # scipy drops the empty clusters and goes on
 
 
 def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=None, seed=None):

@@ -25,7 +25,7 @@ from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH, SCAN_GROUP, SLOT_PAD
 from .lloyd import (FINISH_VEC_MAX_D, MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT,
-                    exact_argmin, fold_expanded, masked_sums, track_two_best)
+                    exact_argmin, fold_expanded, masked_sums, reduce_blocks, track_two_best)
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
@@ -509,6 +509,73 @@ def _down32(v):
     """A float32 not above the non-negative float64 ``v`` (a lower bound
     stored in float32 stays a lower bound)."""
     return np.float32((v if v > 0.0 else 0.0) * (1.0 - 1e-6))
+
+
+@njit(**_JIT)
+def hamerly_distortion_run(X, w, use_w, book, labels, lo, sums, counts, p, full, prev, thresh,
+                           total, bsums, bwsums, bstats, tot_sums, tot_wsums, tot_stats, n_slots):
+    """scipy's ``kmeans`` iterations with :func:`hamerly_distortion_pass`, in
+    one compiled call (the Python loop around each pass cost about 50 us an
+    iteration): assign, new code book from the clusters with points, stop
+    when the mean distance changed by at most ``thresh``. Returns
+    ``(code book, mean distance, emptied)`` when it stops (``emptied``
+    False) or when a cluster empties (True: scipy drops it, and the caller
+    starts the bounds afresh with the smaller code book). ``labels``,
+    ``lo``, ``sums``, ``counts`` and ``p`` carry the state between passes;
+    ``bsums`` .. ``tot_stats`` are the engine's buffers."""
+    k, d = book.shape
+    while True:
+        Ct = np.ascontiguousarray(book.astype(np.float64).T)
+        s = _center_geometry_serial(Ct)[1]
+        jmax = 0
+        for j in range(k):
+            if p[j] > p[jmax]:
+                jmax = j
+        pmax = p[jmax]
+        pmax2 = 0.0
+        for j in range(k):
+            if j != jmax and p[j] > pmax2:
+                pmax2 = p[j]
+        hamerly_distortion_pass(X, w, use_w, book, jmax, pmax, pmax2, s, labels, lo, full,
+                                bsums, bwsums, bstats, n_slots)
+        reduce_blocks(bsums, bwsums, bstats, tot_sums, tot_wsums, tot_stats)
+        if full:
+            sums[:, :] = tot_sums
+            counts[:] = tot_wsums
+        else:
+            sums += tot_sums
+            counts += tot_wsums
+        full = False
+        # a cluster emptied by moves may keep a rounding residue
+        cmax = 1.0
+        for j in range(k):
+            cmax = max(cmax, abs(counts[j]))
+        kept = 0
+        for j in range(k):
+            if abs(counts[j]) < 1e-12 * cmax:
+                counts[j] = 0.0
+            if counts[j] > 0.0:
+                kept += 1
+        new_book = np.empty((kept, d), book.dtype)
+        r = 0
+        for j in range(k):
+            if counts[j] > 0.0:
+                for f in range(d):
+                    new_book[r, f] = sums[j, f] / counts[j]
+                r += 1
+        avg = tot_stats[STAT_SQRT] / total
+        if not abs(prev - avg) > thresh:
+            return new_book, avg, False
+        prev = avg
+        if kept < k:
+            return new_book, avg, True
+        for j in range(k):
+            acc = 0.0
+            for f in range(d):
+                t = np.float64(new_book[j, f]) - np.float64(book[j, f])
+                acc += t * t
+            p[j] = np.sqrt(acc)
+        book = new_book
 
 
 @njit(**_JIT)
