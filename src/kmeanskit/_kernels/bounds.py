@@ -526,7 +526,7 @@ def hamerly_distortion_run(X, w, use_w, book, labels, lo, sums, counts, p, full,
     k, d = book.shape
     while True:
         Ct = np.ascontiguousarray(book.astype(np.float64).T)
-        s = _center_geometry_serial(Ct)[1]
+        s = _nearest_half_serial(Ct)
         jmax = 0
         for j in range(k):
             if p[j] > p[jmax]:
@@ -910,10 +910,10 @@ def sorted_neighbors(half):
 
 
 @njit(nogil=True, cache=True)
-def _geometry_row(Ct, a, half, s, tmp):
-    """Row a of the half inter-centre distances, from the transposed centres
-    ``Ct`` (d x k, float64): one SIMD lane per other centre, features summed
-    in order (the same values as a row-by-row loop)."""
+def _sq_dists_from(Ct, a, tmp):
+    """``tmp[j]``: squared distance from centre a to every centre j, from
+    the transposed centres ``Ct`` (d x k, float64): one SIMD lane per
+    centre, features summed in order (the values of a row-by-row loop)."""
     d, k = Ct.shape
     ca = Ct[0, a]
     for j in range(k):
@@ -924,6 +924,13 @@ def _geometry_row(Ct, a, half, s, tmp):
         for j in range(k):
             e = Ct[f, j] - ca
             tmp[j] += e * e
+
+
+@njit(nogil=True, cache=True)
+def _geometry_row(Ct, a, half, s, tmp):
+    """Row a of the half inter-centre distances, and ``s[a]``."""
+    k = Ct.shape[1]
+    _sq_dists_from(Ct, a, tmp)
     m = np.inf
     for j in range(k):
         h = 0.5 * np.sqrt(tmp[j])
@@ -958,20 +965,11 @@ def _center_geometry_serial(Ct):
 @njit(nogil=True, cache=True)
 def _nearest_half_row(Ct, a, s, tmp):
     """``s[a]``: half the distance from centre a to its nearest other
-    centre, computed as :func:`_geometry_row` does, without the k x k
+    centre, the value :func:`_geometry_row` gives, without the k x k
     matrix."""
-    d, k = Ct.shape
-    ca = Ct[0, a]
-    for j in range(k):
-        e = Ct[0, j] - ca
-        tmp[j] = e * e
-    for f in range(1, d):
-        ca = Ct[f, a]
-        for j in range(k):
-            e = Ct[f, j] - ca
-            tmp[j] += e * e
+    _sq_dists_from(Ct, a, tmp)
     m = np.inf
-    for j in range(k):
+    for j in range(Ct.shape[1]):
         if j != a and tmp[j] < m:
             m = tmp[j]
     s[a] = 0.5 * np.sqrt(m)
@@ -986,12 +984,22 @@ def _nearest_half_par(Ct):
     return s
 
 
+@njit(nogil=True, cache=True)
+def _nearest_half_serial(Ct):
+    k = Ct.shape[1]
+    s = np.full(k, np.inf)
+    tmp = np.empty(k)
+    for a in range(k):
+        _nearest_half_row(Ct, a, s, tmp)
+    return s
+
+
 def nearest_half(C):
     """``s`` of :func:`center_geometry` alone (Hamerly and Yinyang need no
     more): for k = 1,000 the k x k matrix costs more than the distances."""
     Ct = np.ascontiguousarray(np.asarray(C, dtype=np.float64).T)
     if C.shape[0] * C.shape[0] * C.shape[1] < (1 << 16):
-        return _center_geometry_serial(Ct)[1]
+        return _nearest_half_serial(Ct)
     return _nearest_half_par(Ct)
 
 

@@ -203,8 +203,7 @@ def _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels, update, sums_
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
-                      want_dist, dist_out, tie_eps, want_sqrt=False, want_inertia=True,
-                      want_lb=False, lb_out=np.empty(1)):
+                      want_dist, dist_out, tie_eps, want_sqrt, want_inertia, want_lb, lb_out):
     """Assign rows of ``X`` to centres ``C`` with exact direct distances.
 
     Parameters are caller-allocated buffers: ``labels`` (n,) int32 is updated
@@ -316,8 +315,8 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, stats,
-                    want_dist, dist_out, n_slots, tie_eps, want_sqrt=False,
-                    want_inertia=True, want_lb=False, lb_out=np.empty(1)):
+                    want_dist, dist_out, n_slots, tie_eps, want_sqrt, want_inertia, want_lb,
+                    lb_out):
     """Same contract as :func:`lloyd_pass_direct`, with one BLAS product per
     chunk. ``Ct`` is ``C.T`` made contiguous and ``cc`` holds ||c_j||^2 in the
     data's dtype. Run it with BLAS limited to one thread: numba owns the
@@ -402,8 +401,8 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, stats,
-                      want_dist, dist_out, n_slots, tie_eps, rows, want_sqrt=False,
-                      want_inertia=True, want_lb=False, lb_out=np.empty(1)):
+                      want_dist, dist_out, n_slots, tie_eps, rows, want_sqrt, want_inertia,
+                      want_lb, lb_out):
     """Same contract as :func:`lloyd_pass_gemm`, with the product laid out
     centres x rows: ``G = Cs . Xs^T`` for ``rows`` rows at a time, so the
     argmin runs like the direct pass, one SIMD lane per row, with no
