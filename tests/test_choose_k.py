@@ -1,6 +1,5 @@
 import io
 import json
-import math
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ from sklearn import metrics as skm
 import kmeanskit
 from conftest import blobs
 from kmeanskit import KSweep, choose_k
-from kmeanskit._init import kmeans_plusplus_indices
+from kmeanskit._init import kmeans_plusplus_indices, n_local_trials
 from kmeanskit.choose_k import _dedupe, kneedle
 
 
@@ -98,7 +97,7 @@ def test_shared_seeding_is_a_prefix():
 def test_sweep_fits_equal_fit_from_the_shared_seeds():
     X = _blob_data()
     sw = choose_k(X, range(1, 7), random_state=5, n_init=1)
-    idx = kmeans_plusplus_indices(X, 6, None, np.random.default_rng(5), n_trials=2 + int(math.log(6)))
+    idx = kmeans_plusplus_indices(X, 6, None, np.random.default_rng(5), n_trials=n_local_trials(6))
     for k in range(1, 7):
         ref = kmeanskit.fit(X, k, init=X[idx[:k]])
         m = sw.models[k]

@@ -80,6 +80,30 @@ def test_pass_lower_bounds_on_the_other_centres(rng, dtype, gemm, n, d, k):
             assert np.median(lb[ok] / other[ok]) > 0.999, case
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [1, 3, 4, 5, 8, 11])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 7, 8, 9])
+def test_lane_scan_finds_the_two_best(rng, dtype, d, k):
+    """``scan_two_best`` (centres and features four at a time, then the
+    remainders) gives each row its nearest centre, that distance and the
+    second smallest, for every remainder of k and d modulo 4."""
+    m = 37
+    X = rng.normal(size=(m, d)).astype(dtype)
+    C = rng.normal(size=(k, d)).astype(dtype)
+    xt = np.ascontiguousarray(X.T)
+    tmp = np.empty((4, m), dtype)
+    best = np.empty(m, dtype)
+    second = np.empty(m, dtype)
+    lab = np.empty(m, np.int32)
+    K.scan_two_best(xt, C, m, tmp, best, second, lab)
+    D = naive.sq_distances(X, C)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_array_equal(lab, D.argmin(axis=1))
+    np.testing.assert_allclose(best, D.min(axis=1), rtol=rtol)
+    expected_second = np.sort(D, axis=1)[:, 1] if k > 1 else np.full(m, np.inf)
+    np.testing.assert_allclose(second, expected_second, rtol=rtol)
+
+
 def test_pass_counts_changes_and_assign_only(rng):
     X = rng.normal(size=(500, 2))
     C = rng.normal(size=(4, 2))
@@ -195,6 +219,26 @@ def test_kmeanspp_is_greedy_and_spreads(rng):
     w[:50] = 1.0
     idx = kmeans_plusplus_indices(X, 3, w, np.random.default_rng(0))
     assert np.all(idx < 50)  # zero-weight rows are never chosen
+
+
+@pytest.mark.parametrize("keep_transposed", [True, False])
+@pytest.mark.parametrize("d,k", [(3, 7), (9, 12)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeanspp_matches_reference(rng, monkeypatch, keep_transposed, d, k, weighted):
+    """Greedy k-means++ picks the rows the written-out reference picks from
+    the same random numbers (D^2 sampling, lowest potential among the
+    candidates), whether it keeps a transposed copy of the data or
+    transposes chunk by chunk (``SEED_TRANSPOSED_MAX_BYTES``); n spans
+    several chunks and blocks."""
+    from kmeanskit import _init
+
+    if not keep_transposed:
+        monkeypatch.setattr(_init, "SEED_TRANSPOSED_MAX_BYTES", 0)
+    X = rng.normal(size=(1500, d))
+    w = rng.uniform(0.5, 2.0, size=1500) if weighted else None
+    got = kmeans_plusplus_indices(X, k, w, np.random.default_rng(5), n_trials=5)
+    ref = naive.kmeanspp_metric(X, k, np.random.default_rng(5), "sqeuclidean", 5, w)
+    assert got.tolist() == ref
 
 
 def test_seeded_fit_is_reproducible_and_as_good_as_sklearn(rng):

@@ -29,6 +29,11 @@ SLOT_PAD = 128
 #: x d) per thread in the distortion pass, O(CHUNK_ROWS x d) in the others.
 SCAN_GROUP = 16
 
+#: Greedy k-means++ keeps a transposed copy of the data it seeds on (reads
+#: it at every step instead of transposing each chunk again) up to this
+#: size; larger data is transposed chunk by chunk at every step.
+SEED_TRANSPOSED_MAX_BYTES = 1 << 30
+
 #: Budget (in float64 values) for the per-block partial sums (blocks x k x d).
 BLOCK_SUM_BUDGET = 1 << 21
 

@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-from ._config import MAX_BLOCKS
+from ._config import MAX_BLOCKS, SEED_TRANSPOSED_MAX_BYTES
 from ._kernels.seeding import kmeanspp_greedy
 
 
@@ -39,9 +39,14 @@ def _weighted_index(rng, n, w, u=None):
 
 
 def n_local_trials(k: int) -> int:
-    """Candidates per greedy k-means++ step: 2 + ln(k), as in Arthur &
-    Vassilvitskii's experiments and scikit-learn."""
-    return 2 + int(math.log(k))
+    """Candidates per greedy k-means++ step: 2 + 2 ln(k), twice the
+    ln(k) of Arthur & Vassilvitskii's experiments and scikit-learn's 2 +
+    ln(k). Measured on the benchmark workloads (default fits, mean inertia
+    over 6 seeds, 2 + ln k -> 2 + 2 ln k): tabular -0.17 %, embeddings
+    -1.6 %, pixels -2.0 %, low d -1.2 %, large k (k = 1,000) -1.3 %, in
+    the same time or less (the better start needs fewer iterations); 2 + 3
+    ln k gained under 0.7 % more and cost time on large k."""
+    return 2 + int(2.0 * math.log(k))
 
 
 def kmeans_plusplus_indices(X, k, w, rng, n_trials=None):
@@ -58,7 +63,7 @@ def kmeans_plusplus_indices(X, k, w, rng, n_trials=None):
     out = np.empty(k, dtype=np.int64)
     n_blocks = max(1, min(MAX_BLOCKS, n))
     got = kmeanspp_greedy(X, ww, use_w, first, uniforms, trials, n_blocks, out,
-                          numba.config.NUMBA_NUM_THREADS)
+                          numba.config.NUMBA_NUM_THREADS, X.nbytes <= SEED_TRANSPOSED_MAX_BYTES)
     if got < k:
         raise FewDistinctPointsError(
             f"n_clusters={k} but X has only {got} distinct points (with positive weight); "

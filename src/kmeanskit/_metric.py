@@ -142,7 +142,7 @@ def kmeanspp_metric(X, k, w, rng, metric: str, xinv=None, n_trials=None):
     probability proportional to ``w * D(x)``, D the metric's distance to the
     closest chosen centre (the objective's own per-row cost, as k-means++
     draws by squared distance for the squared-distance objective); of
-    ``2 + ln k`` candidates the one lowering the potential most is kept.
+    ``2 + 2 ln k`` candidates the one lowering the potential most is kept.
 
     Raises FewDistinctPointsError when the potential reaches zero before k
     centres (fewer distinct rows with positive weight than k).

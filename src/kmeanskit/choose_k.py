@@ -5,7 +5,7 @@ How the sweep saves work
 ------------------------
 * **Shared seeding.** Greedy k-means++ is sequential: its first ``k``
   centres depend only on the random draws made for them. With the number of
-  candidates per step fixed for the sweep (``2 + ln(k_max)``, at least what
+  candidates per step fixed for the sweep (``2 + 2 ln(k_max)``, at least what
   each smaller k would use), the seeds for every k are a *prefix* of the one
   seeding for ``k_max``, drawn with the same random numbers. So the sweep
   seeds once instead of once per k, and each k's start is exactly a greedy
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _solver
-from ._init import FewDistinctPointsError, kmeans_plusplus_indices
+from ._init import FewDistinctPointsError, kmeans_plusplus_indices, n_local_trials
 from ._kernels.lloyd import count_distinct_upto
 from ._modutil import make_callable
 from ._validation import (
@@ -442,7 +442,7 @@ def _sweep_inertia(X, w, ks, rng, *, n_init, max_iter, tol, n_threads, keep=1):
     from a prefix of one greedy k-means++ seeding for max(ks). With
     ``keep > 1`` each k maps to its ``keep`` best runs (best first)."""
     kmax = int(ks[-1])
-    trials = 2 + int(math.log(kmax))
+    trials = n_local_trials(kmax)
     if n_threads is None and X.shape[0] * X.shape[1] * kmax < SMALL_PASS:
         n_threads = 1  # results do not depend on the thread count
     best = {}

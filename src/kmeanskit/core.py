@@ -127,7 +127,7 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative weight of each row (a row of weight 2 counts as two).
     init : {"auto", "k-means++", "k-means++sample", "random"}, array or callable
-        "k-means++" is greedy k-means++ on all rows (2 + ln k candidates
+        "k-means++" is greedy k-means++ on all rows (2 + 2 ln k candidates
         per step, the best kept); "k-means++sample" seeds a sample of
         max(20000, 100 k) rows the same way and refines it with Lloyd
         iterations on the sample; "auto" (default) uses the sample once X has

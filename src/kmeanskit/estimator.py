@@ -82,7 +82,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         Number of clusters (and centres).
     init : {"k-means++", "random"}, array of shape (n_clusters, n_features) \
 or callable, default="k-means++"
-        Greedy k-means++ (2 + ln k candidates per step, drawn with the
+        Greedy k-means++ (2 + 2 ln k candidates per step, drawn with the
         metric's own distance), ``n_clusters`` random distinct rows, explicit
         centres, or ``init(X, n_clusters, random_state)`` returning centres.
     n_init : int or "auto", default="auto"
