@@ -302,6 +302,26 @@ def test_assign_and_predict(rng):
     np.testing.assert_array_equal(r.predict(X), r.labels)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finite_check_without_a_flag_array(dtype):
+    """``all_finite`` finds one NaN or infinity anywhere in a large array,
+    and accepts finite values whose sum overflows (float64 near its
+    maximum), which its fast path cannot decide alone."""
+    from kmeanskit._validation import all_finite
+
+    X = np.ones((200_003, 3), dtype)
+    assert all_finite(X)
+    for bad in (np.nan, np.inf, -np.inf):
+        Y = X.copy()
+        Y[-1, 2] = bad
+        assert not all_finite(Y)
+        assert not all_finite(Y[:, 2])
+    big = np.full((70_000, 2), np.finfo(dtype).max / 2, dtype)
+    assert all_finite(big)
+    big[69_999, 0] = np.nan
+    assert not all_finite(big)
+
+
 @pytest.mark.parametrize("bad,match", [
     (np.array([["a", "b"], ["c", "d"]]), "not numeric"),
     (np.array([[1.0, np.nan]]), "NaN"),
