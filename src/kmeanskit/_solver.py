@@ -162,7 +162,7 @@ class Engine:
         else:
             K.lloyd_pass_direct(X, self.ww, self.use_w, C, labels, update, self.sums,
                                 self.wsums, self.stats, want, dist, self.tie_eps, want_sqrt,
-                                want_inertia, want_lb, lb, self.n_slots)
+                                want_inertia, want_lb, lb)
         K.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
                         self.tot_stats)
         return self.tot_stats, self.tot_sums, self.tot_wsums

@@ -186,7 +186,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
     G = grp * CHUNK_ROWS
     nt = n_slots
     xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD))
-    tmp_all = np.empty((nt, 4, CHUNK_ROWS + SLOT_PAD))
+    tmp_all = np.empty((nt, 4 if d >= 4 else 1, CHUNK_ROWS + SLOT_PAD))
     best_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
     second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
     lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
@@ -301,7 +301,7 @@ def _scan_lanes(xt, Cd, q, tmp, best, second, lab):
     """For the q rows held in ``xt`` (d x q, float64), one SIMD lane per
     row: the nearest centre of ``Cd`` (lowest index on ties) into ``lab``,
     its squared distance into ``best`` and the second smallest into
-    ``second`` (``tmp``: 4 x q scratch). From four features
+    ``second`` (``tmp``: 4 x q scratch from d = 4, else 1 x q). From four features
     ``lloyd.scan_two_best``; below, one centre a sweep with the features
     summed in order. Callers settle near ties with :func:`_resolve_ties`."""
     d = xt.shape[0]
@@ -440,7 +440,7 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     # scratch per thread, not per block (O(SCAN_GROUP x CHUNK_ROWS) each)
     nt = n_slots
     xt_all = np.empty((nt, d, G + SLOT_PAD))
-    tmp_all = np.empty((nt, 4, G + SLOT_PAD))
+    tmp_all = np.empty((nt, 4 if d >= 4 else 1, G + SLOT_PAD))
     dd_all = np.empty((nt, G + SLOT_PAD))
     second_all = np.empty((nt, G + SLOT_PAD))
     lab_all = np.empty((nt, G + SLOT_PAD), np.int32)
@@ -645,7 +645,7 @@ def yinyang_pass(X, w, use_w, C, Cg, gidx, gptr, gof, p, D, s, labels, u, glb, f
     R = CHUNK_ROWS
     nt = n_slots
     xt_all = np.empty((nt, d, R + SLOT_PAD))
-    tmp_all = np.empty((nt, 4, R + SLOT_PAD))
+    tmp_all = np.empty((nt, 4 if d >= 4 else 1, R + SLOT_PAD))
     best_all = np.empty((nt, R + SLOT_PAD))
     second_all = np.empty((nt, R + SLOT_PAD))
     lab_all = np.empty((nt, R + SLOT_PAD), np.int32)
