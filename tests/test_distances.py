@@ -12,7 +12,6 @@ import naive
 from conftest import blobs
 from kmeanskit import KMeans, _metric
 from kmeanskit._init import FewDistinctPointsError
-from kmeanskit._kernels import metric as MK
 
 METRICS = ["manhattan", "cosine", "chebyshev"]
 

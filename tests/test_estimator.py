@@ -3,7 +3,6 @@ scikit-learn's KMeans on the same start, quality over seeds, input kinds,
 parameter validation, verbose output and the fitted metric in every method."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest

@@ -2,7 +2,6 @@
 
 import io
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from PIL import Image
 
 import naive
 from kmeanskit import Palette, dominant_colors, quantize
-from kmeanskit.image import (DIRECT_MAX_COLORS, ElbowSweep, labels, lab_to_srgb, load_image,
+from kmeanskit.image import (DIRECT_MAX_COLORS, ElbowSweep, labels, load_image,
                              quantization_error, srgb_to_lab)
 
 COLORS = np.array([[200, 30, 30], [20, 40, 220], [240, 240, 240], [30, 160, 60]], dtype=np.uint8)

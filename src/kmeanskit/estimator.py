@@ -16,7 +16,6 @@ Besides the Euclidean k-means, ``metric=`` selects k-medians
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -25,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _metric, _solver
-from ._init import INITS, FewDistinctPointsError
+from ._init import FewDistinctPointsError
 from ._kernels import metric as MK
 from ._validation import (
     ARRAY_LIKE,

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import FASTMATH
-from .metric import CHEBYSHEV, COSINE, COSINE_ZERO, EUCLIDEAN, MANHATTAN
+from .metric import CHEBYSHEV, COSINE_ZERO, EUCLIDEAN, MANHATTAN
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
