@@ -64,18 +64,31 @@ def exact_argmin(X, r, C):
 
 
 @njit(**_JIT)
+def _fold(v, bi, sv, li, j):
+    """Fold value ``v`` of centre j into a row's best ``bi``, second ``sv``
+    and label ``li`` (the first centre on ties): the new (best, second,
+    label), branch-free."""
+    lt = v < bi
+    return (v if lt else bi), (bi if lt else (v if v < sv else sv)), (j if lt else li)
+
+
+@njit(**_JIT)
 def track_two_best(tmp, best, second, lab, j, m):
     """Fold centre j's values ``tmp[:m]`` into each row's best and second
     best value and best index (the first on ties), in a loop over rows that
     vectorises."""
     for i in range(m):
-        v = tmp[i]
-        bi = best[i]
-        lt = v < bi
-        sv = second[i]
-        second[i] = bi if lt else (v if v < sv else sv)
-        best[i] = v if lt else bi
-        lab[i] = j if lt else lab[i]
+        best[i], second[i], lab[i] = _fold(tmp[i], best[i], second[i], lab[i], j)
+
+
+@njit(**_JIT)
+def _sq4(x0, x1, x2, x3, a0, a1, a2, a3):
+    """Squared distance over four features (two pairs, then their sum)."""
+    e0 = x0 - a0
+    e1 = x1 - a1
+    e2 = x2 - a2
+    e3 = x3 - a3
+    return (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
 
 
 @njit(**_JIT)
@@ -88,28 +101,21 @@ def _lane_dists_one(xt, C, j, m, out):
     for i in range(m):
         out[i] = 0.0
     for f in range(0, d4, 4):
-        a0 = C[j, f]
-        a1 = C[j, f + 1]
-        a2 = C[j, f + 2]
-        a3 = C[j, f + 3]
+        a0, a1, a2, a3 = C[j, f], C[j, f + 1], C[j, f + 2], C[j, f + 3]
         for i in range(m):
-            e0 = xt[f, i] - a0
-            e1 = xt[f + 1, i] - a1
-            e2 = xt[f + 2, i] - a2
-            e3 = xt[f + 3, i] - a3
-            out[i] += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
+            out[i] += _sq4(xt[f, i], xt[f + 1, i], xt[f + 2, i], xt[f + 3, i], a0, a1, a2, a3)
     for f in range(d4, d):
         a0 = C[j, f]
         for i in range(m):
-            e0 = xt[f, i] - a0
-            out[i] += e0 * e0
+            out[i] += (xt[f, i] - a0) * (xt[f, i] - a0)
 
 
 @njit(**_JIT)
 def _lane_dists_four(xt, C, j, m, o0, o1, o2, o3):
     """:func:`_lane_dists_one` for centres j .. j + 3 in one sweep: each
     lane's four features are loaded once for sixteen differences (the loop
-    is bound by loads and stores, not arithmetic)."""
+    is bound by loads and stores, not arithmetic; the helpers inline: same
+    speed as the loop written out)."""
     d = xt.shape[0]
     d4 = d - d % 4
     for i in range(m):
@@ -118,62 +124,24 @@ def _lane_dists_four(xt, C, j, m, o0, o1, o2, o3):
         o2[i] = 0.0
         o3[i] = 0.0
     for f in range(0, d4, 4):
-        a0 = C[j, f]
-        a1 = C[j, f + 1]
-        a2 = C[j, f + 2]
-        a3 = C[j, f + 3]
-        b0 = C[j + 1, f]
-        b1 = C[j + 1, f + 1]
-        b2 = C[j + 1, f + 2]
-        b3 = C[j + 1, f + 3]
-        c0 = C[j + 2, f]
-        c1 = C[j + 2, f + 1]
-        c2 = C[j + 2, f + 2]
-        c3 = C[j + 2, f + 3]
-        g0 = C[j + 3, f]
-        g1 = C[j + 3, f + 1]
-        g2 = C[j + 3, f + 2]
-        g3 = C[j + 3, f + 3]
+        a0, a1, a2, a3 = C[j, f], C[j, f + 1], C[j, f + 2], C[j, f + 3]
+        b0, b1, b2, b3 = C[j + 1, f], C[j + 1, f + 1], C[j + 1, f + 2], C[j + 1, f + 3]
+        c0, c1, c2, c3 = C[j + 2, f], C[j + 2, f + 1], C[j + 2, f + 2], C[j + 2, f + 3]
+        g0, g1, g2, g3 = C[j + 3, f], C[j + 3, f + 1], C[j + 3, f + 2], C[j + 3, f + 3]
         for i in range(m):
-            x0 = xt[f, i]
-            x1 = xt[f + 1, i]
-            x2 = xt[f + 2, i]
-            x3 = xt[f + 3, i]
-            e0 = x0 - a0
-            e1 = x1 - a1
-            e2 = x2 - a2
-            e3 = x3 - a3
-            o0[i] += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
-            e0 = x0 - b0
-            e1 = x1 - b1
-            e2 = x2 - b2
-            e3 = x3 - b3
-            o1[i] += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
-            e0 = x0 - c0
-            e1 = x1 - c1
-            e2 = x2 - c2
-            e3 = x3 - c3
-            o2[i] += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
-            e0 = x0 - g0
-            e1 = x1 - g1
-            e2 = x2 - g2
-            e3 = x3 - g3
-            o3[i] += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
+            x0, x1, x2, x3 = xt[f, i], xt[f + 1, i], xt[f + 2, i], xt[f + 3, i]
+            o0[i] += _sq4(x0, x1, x2, x3, a0, a1, a2, a3)
+            o1[i] += _sq4(x0, x1, x2, x3, b0, b1, b2, b3)
+            o2[i] += _sq4(x0, x1, x2, x3, c0, c1, c2, c3)
+            o3[i] += _sq4(x0, x1, x2, x3, g0, g1, g2, g3)
     for f in range(d4, d):
-        a0 = C[j, f]
-        b0 = C[j + 1, f]
-        c0 = C[j + 2, f]
-        g0 = C[j + 3, f]
+        a0, b0, c0, g0 = C[j, f], C[j + 1, f], C[j + 2, f], C[j + 3, f]
         for i in range(m):
             x0 = xt[f, i]
-            e0 = x0 - a0
-            o0[i] += e0 * e0
-            e0 = x0 - b0
-            o1[i] += e0 * e0
-            e0 = x0 - c0
-            o2[i] += e0 * e0
-            e0 = x0 - g0
-            o3[i] += e0 * e0
+            o0[i] += (x0 - a0) * (x0 - a0)
+            o1[i] += (x0 - b0) * (x0 - b0)
+            o2[i] += (x0 - c0) * (x0 - c0)
+            o3[i] += (x0 - g0) * (x0 - g0)
 
 
 @njit(**_JIT)
@@ -182,29 +150,10 @@ def _track_four(o0, o1, o2, o3, best, second, lab, j, m):
     ``o3``) in one loop: each row's best, second and label are loaded and
     stored once."""
     for i in range(m):
-        bi = best[i]
-        sv = second[i]
-        li = lab[i]
-        v = o0[i]
-        lt = v < bi
-        sv = bi if lt else (v if v < sv else sv)
-        bi = v if lt else bi
-        li = j if lt else li
-        v = o1[i]
-        lt = v < bi
-        sv = bi if lt else (v if v < sv else sv)
-        bi = v if lt else bi
-        li = j + 1 if lt else li
-        v = o2[i]
-        lt = v < bi
-        sv = bi if lt else (v if v < sv else sv)
-        bi = v if lt else bi
-        li = j + 2 if lt else li
-        v = o3[i]
-        lt = v < bi
-        second[i] = bi if lt else (v if v < sv else sv)
-        best[i] = v if lt else bi
-        lab[i] = j + 3 if lt else li
+        bi, sv, li = _fold(o0[i], best[i], second[i], lab[i], j)
+        bi, sv, li = _fold(o1[i], bi, sv, li, j + 1)
+        bi, sv, li = _fold(o2[i], bi, sv, li, j + 2)
+        best[i], second[i], lab[i] = _fold(o3[i], bi, sv, li, j + 3)
 
 
 @njit(**_JIT)
