@@ -302,6 +302,60 @@ def test_assign_and_predict(rng):
     np.testing.assert_array_equal(r.predict(X), r.labels)
 
 
+def test_label_dtype_is_the_smallest_signed_type_that_holds_k():
+    got = [_solver.label_dtype(k) for k in (1, 2, 128, 129, 32768, 32769, 10 ** 6)]
+    assert got == [np.int8] * 3 + [np.int16] * 2 + [np.int32] * 2
+
+
+@pytest.mark.parametrize("algo", list(_solver.ALGORITHMS))
+@pytest.mark.parametrize("n,d,k", [(1000, 3, 128), (700, 130, 128), (1500, 8, 129),
+                                   (3000, 16, 300)])
+def test_compact_labels_match_the_reference_at_the_type_limit(rng, algo, n, d, k):
+    # k = 128: labels up to 127 in int8 on the direct and BLAS passes; 129 and
+    # 300 (the centres x rows pass) in int16
+    X = rng.normal(size=(n, d))
+    r = kmeanskit.fit(X, k, init=X[:k].copy(), algorithm=algo, max_iter=4)
+    assert r.labels.dtype == _solver.label_dtype(k)
+    np.testing.assert_array_equal(r.labels, naive.assign(X, r.centers)[0])
+    labels, d2, _ = kmeanskit.assign(X, X[:k])
+    assert labels.dtype == _solver.label_dtype(k)
+    np.testing.assert_array_equal(labels[:k], np.arange(k))
+    np.testing.assert_array_equal(labels, naive.assign(X, X[:k])[0])
+
+
+def test_label_dtype_of_each_api(rng):
+    from kmeanskit import KMeans, vq
+
+    X = rng.normal(size=(600, 2))
+    for metric in ("euclidean", "manhattan", "cosine", "chebyshev"):
+        r = kmeanskit.fit(X, 3, random_state=0, metric=metric)
+        assert r.labels.dtype == np.int8 and r.predict(X).dtype == np.int8
+        assert kmeanskit.assign(X, r.centers, metric=metric)[0].dtype == np.int8
+    r = kmeanskit.fit(X, 200, random_state=0)
+    assert r.labels.dtype == np.int16 and r.predict(X[:5]).dtype == np.int16
+    # scikit-learn's and scipy's dtype where their APIs are copied
+    km = KMeans(3, random_state=0).fit(X)
+    assert km.labels_.dtype == np.int32 and km.predict(X).dtype == np.int32
+    assert KMeans(3, random_state=0, metric="manhattan").fit(X).labels_.dtype == np.int32
+    assert vq.vq(X, X[:3])[0].dtype == np.int32
+    assert vq.kmeans2(X, 3, seed=0)[1].dtype == np.int32
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_freed_memory_is_given_back_after_a_sampled_seeding(rng, monkeypatch):
+    from kmeanskit import _init
+
+    calls = []
+    monkeypatch.setattr(_init, "release_freed_memory", lambda: calls.append(1))
+    X = rng.normal(size=(50_000, 2)).astype(np.float32)
+    kmeanskit.fit(X, 3, random_state=0)  # more than two sample sizes: seeds a sample
+    kmeanskit.fit(X[:30_000], 3, random_state=0)  # seeds on all rows: nothing to give back
+    assert calls == [1]
+    monkeypatch.undo()
+    _init.release_freed_memory()
+    assert callable(_init._malloc_trim) or os.path.exists("/etc/alpine-release")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_finite_check_without_a_flag_array(dtype):
     """``all_finite`` finds one NaN or infinity anywhere in a large array,

@@ -143,7 +143,9 @@ def _sample(X, k, w, rng, cdf):
     if m >= n:
         return None
     if w is None:
-        return np.ascontiguousarray(X[np.sort(rng.choice(n, size=m, replace=False))]), None
+        idx = rng.choice(n, size=m, replace=False)
+        idx.sort()  # in place: rows in order for the gather, no second index array
+        return X[idx], None
     if cdf is None:
         cdf = weight_cdf(w)
     idx, cnt = _sorted_draws(cdf, rng.random(m))
@@ -169,7 +171,40 @@ def _seed_on_sample(seed, X, k, w, rng, cdf, missing):
         C = seed(S, k, ws, rng)
     except missing:
         return seed(X, k, w, rng)
-    return _refine(S, ws, C)
+    C = _refine(S, ws, C)
+    del S, ws, drawn
+    release_freed_memory()
+    return C
+
+
+_malloc_trim = None
+
+
+def release_freed_memory() -> None:
+    """Give the C heap's free pages back to the operating system (glibc's
+    ``malloc_trim(0)``; nothing elsewhere), as Dask's workers do.
+
+    Called after seeding on a sample: its temporaries (the sample, the
+    drawn indices and their sort, the seeding's distances: about 1.4 MiB
+    for 20,000 pixels) are freed, but glibc keeps small blocks in its heap,
+    so the labels allocated next came on top of them. Measured on the
+    benchmark's 2,000,000 pixels: peak extra memory of a fit 2.52 -> 2.19
+    MiB (10.9 % -> 9.5 % of the input); the call takes about 0.1 ms.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        _malloc_trim = False
+        import sys
+
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _malloc_trim = ctypes.CDLL(None).malloc_trim  # glibc only (not musl)
+            except (OSError, AttributeError):
+                pass
+    if _malloc_trim:
+        _malloc_trim(0)
 
 
 def kmeans_plusplus_sample(X, k, w, rng, *, cdf=None):

@@ -31,6 +31,21 @@ class RunResult:
     converged: bool
 
 
+def label_dtype(k: int) -> np.dtype:
+    """The labels' dtype for ``k`` clusters: the smallest signed integer type
+    that holds k - 1 (and the -1 of "no label yet"), as pandas' categorical
+    codes: int8 up to 128 clusters, int16 up to 32,768, int32 beyond.
+
+    One byte per row instead of four: on 2,000,000 pixels (12 bytes a row)
+    int32 labels alone were 33 % of the input; int8 ones are 8.3 %.
+    """
+    if k <= 1 << 7:
+        return np.dtype(np.int8)
+    if k <= 1 << 15:
+        return np.dtype(np.int16)
+    return np.dtype(np.int32)
+
+
 def n_blocks_for(n: int, k: int, d: int) -> int:
     """Number of row blocks with their own partial sums: a function of the
     shape only (never of the thread count)."""
@@ -241,7 +256,7 @@ def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: in
     X = engine.X
     n = X.shape[0]
     C = np.array(C0, dtype=X.dtype, copy=True, order="C")
-    labels = np.full(n, -1, dtype=np.int32)
+    labels = np.full(n, -1, dtype=label_dtype(engine.k))
     strict = False
     converged = False
     it = 0
@@ -311,7 +326,7 @@ def _bounded(kind: str):
         k = engine.k
         nb = engine.n_blocks
         C = np.array(C0, dtype=X.dtype, copy=True, order="C")
-        labels = np.full(n, -1, dtype=np.int32)
+        labels = np.full(n, -1, dtype=label_dtype(engine.k))
         u = np.empty(n)
         if kind == "elkan":
             lo = np.empty((n, k), dtype=np.float32)

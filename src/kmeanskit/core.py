@@ -53,8 +53,16 @@ class KMeansResult:
     ----------
     centers : ndarray of shape (k, n_features)
         Cluster centres, in the input's dtype (float32 stays float32).
-    labels : ndarray of shape (n_samples,), int32
-        Index of each row's centre; they match ``centers`` exactly.
+    labels : ndarray of shape (n_samples,), int8, int16 or int32
+        Index of each row's centre; they match ``centers`` exactly. The
+        dtype is the smallest signed integer type that holds ``k - 1``, as
+        pandas' categorical codes: int8 up to 128 clusters (one byte a row:
+        2,000,000 int32 labels would take a third of the memory of 2,000,000
+        float32 pixels), int16 up to 32,768, int32 beyond. Indexing,
+        comparisons and ``np.bincount`` work as with int32; cast with
+        ``labels.astype(np.intp)`` before arithmetic that could leave the
+        type's range (``labels * 1000``). :class:`kmeanskit.KMeans` and the
+        scipy functions return int32, as scikit-learn and scipy do.
     inertia : float
         Weighted sum of squared distances of rows to their centres,
         accumulated in float64.
@@ -216,7 +224,8 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
             init = "k-means++"  # the metric's own greedy k-means++ on all rows
         res = run_metric_kmeans(X, k, metric, w=w, init=init, n_init=n_init, max_iter=max_iter,
                                 tol=tol, rng=rng, n_threads=n_threads, verbose=verbose)
-    return KMeansResult(res.centers, res.labels, res.inertia, res.n_iter, res.converged, n_init,
+    labels = res.labels.astype(_solver.label_dtype(k), copy=False)
+    return KMeansResult(res.centers, labels, res.inertia, res.n_iter, res.converged, n_init,
                         metric)
 
 
@@ -237,7 +246,9 @@ def assign(X, centers, *, sample_weight=None, n_threads=None, metric="euclidean"
 
     Returns
     -------
-    labels : ndarray (n_samples,) int32
+    labels : ndarray (n_samples,)
+        The smallest signed integer type that holds ``k - 1`` (int8 up to
+        128 centres), as :attr:`KMeansResult.labels`.
     squared_distances : ndarray (n_samples,) float64
     inertia : float
 
@@ -263,14 +274,16 @@ def assign(X, centers, *, sample_weight=None, n_threads=None, metric="euclidean"
             check_no_zero_rows(X, "X")
             check_no_zero_rows(C, "centers")
         labels, dist, objective = assign_metric(X, C, metric, w, n_threads)
-        return labels, dist, float(objective)
+        return labels.astype(_solver.label_dtype(C.shape[0]), copy=False), dist, float(objective)
     return assign_arrays(X, C, w, n_threads)
 
 
-def assign_arrays(X, C, w=None, n_threads=None):
-    """Unchecked :func:`assign` for validated arrays of the same dtype."""
+def assign_arrays(X, C, w=None, n_threads=None, dtype=None):
+    """Unchecked :func:`assign` for validated arrays of the same dtype;
+    labels of ``dtype`` (default: the compact one for ``len(C)`` clusters,
+    ``_solver.label_dtype``)."""
     engine = _solver.Engine(X, w, C.shape[0])
-    labels = np.empty(X.shape[0], dtype=np.int32)
+    labels = np.empty(X.shape[0], dtype=_solver.label_dtype(C.shape[0]) if dtype is None else dtype)
     d2 = np.empty(X.shape[0])
     with _solver.thread_context(n_threads, engine.gemm, work=X.shape[0] * C.shape[0] * X.shape[1]):
         stats, _, _ = engine.assign(C, labels, update=False, dist_out=d2)

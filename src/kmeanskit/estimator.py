@@ -274,7 +274,7 @@ or callable, default="k-means++"
                 res = self._fit_few_distinct(X, k, w, run, rng, metric)
         self._fit_metric = metric
         self.cluster_centers_ = res.centers
-        self.labels_ = res.labels
+        self.labels_ = np.asarray(res.labels, dtype=np.int32)  # scikit-learn's dtype
         self.inertia_ = float(res.inertia)
         self.n_iter_ = int(res.n_iter)
         n_distinct = np.unique(self.labels_).size
@@ -365,7 +365,7 @@ or callable, default="k-means++"
         C = self.cluster_centers_.astype(X.dtype, copy=False)
         w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if self._metric_name() == "euclidean":
-            return assign_arrays(X, C, w, self.n_threads)
+            return assign_arrays(X, C, w, self.n_threads, dtype=np.int32)
         return _metric.assign_metric(X, C, self._metric_name(), w, self.n_threads)
 
     def predict(self, X):

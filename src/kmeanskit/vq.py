@@ -161,7 +161,7 @@ def vq(obs, code_book, check_finite=True):
 def _assign(X, C):
     from .core import assign_arrays
 
-    return assign_arrays(X, C)
+    return assign_arrays(X, C, dtype=np.int32)  # scipy's code dtype
 
 
 def _distinct_weighted(X):
