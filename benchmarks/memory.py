@@ -141,6 +141,7 @@ def run(quick: bool, repeats: int | None = None, log=None, libraries=None) -> li
         "on a slice; peak = RSS sampled every 1 ms from the parent with psutil during the fit",
         "the fits: kmeanskit.fit(X, k, random_state=0), KMeans(k, random_state=0).fit(X), "
         "faiss.Kmeans(d, k, seed=0).train(X)",
-        "labels returned: the fit's own output (n int32 labels; faiss's train returns none), "
-        "counted in 'extra'",
+        "labels returned: the fit's own output, counted in 'extra' (kmeanskit: n int8 labels, "
+        "the smallest type that holds k - 1; scikit-learn and sklearnex: n int32; faiss's train "
+        "returns none)",
         "target (issue 4): extra <= 10% of the input + O(k x d)"] + notes)]

@@ -341,19 +341,26 @@ def test_label_dtype_of_each_api(rng):
     assert vq.kmeans2(X, 3, seed=0)[1].dtype == np.int32
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
-def test_freed_memory_is_given_back_after_a_sampled_seeding(rng, monkeypatch):
-    from kmeanskit import _init
+def test_freed_memory_is_given_back_once_after_a_sampled_seeding(rng, monkeypatch):
+    from kmeanskit import _init, vq
 
     calls = []
-    monkeypatch.setattr(_init, "release_freed_memory", lambda: calls.append(1))
+    monkeypatch.setattr(_solver, "release_freed_memory", lambda: calls.append(1))
     X = rng.normal(size=(50_000, 2)).astype(np.float32)
-    kmeanskit.fit(X, 3, random_state=0)  # more than two sample sizes: seeds a sample
+    kmeanskit.fit(X, 3, random_state=0, n_init=3)  # > two sample sizes: seeds samples
+    assert calls == [1]  # once, before the first run's labels
     kmeanskit.fit(X[:30_000], 3, random_state=0)  # seeds on all rows: nothing to give back
+    kmeanskit.fit(X, 3, init="random", random_state=0)
+    vq.kmeans(X, 3, seed=0)  # seeds samples, returns no labels
     assert calls == [1]
+    kmeanskit.fit(X[:30_000], 3, init="k-means++sample", random_state=0)
+    assert calls == [1, 1]
+    assert _init.seeds_on_sample("auto", 40_001, 3) and not _init.seeds_on_sample("auto", 40_000, 3)
+    assert not _init.seeds_on_sample(X[:3], 50_000, 3)
     monkeypatch.undo()
     _init.release_freed_memory()
-    assert callable(_init._malloc_trim) or os.path.exists("/etc/alpine-release")
+    if sys.platform.startswith("linux") and not os.path.exists("/etc/alpine-release"):
+        assert callable(_init._malloc_trim)  # glibc
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._config import (BLOCK_SUM_BUDGET, CHUNK_ROWS, GEMM_MIN_D, GEMM_MIN_K, GEMM_T_MIN_D,
                       GEMM_T_MIN_K, GEMM_T_SCRATCH, MAX_BLOCKS)
-from ._init import INITS, FewDistinctPointsError
+from ._init import INITS, FewDistinctPointsError, release_freed_memory, seeds_on_sample
 from ._kernels import bounds as B
 from ._kernels import lloyd as K
 
@@ -38,6 +38,11 @@ def label_dtype(k: int) -> np.dtype:
 
     One byte per row instead of four: on 2,000,000 pixels (12 bytes a row)
     int32 labels alone were 33 % of the input; int8 ones are 8.3 %.
+
+    Examples
+    --------
+    >>> label_dtype(8), label_dtype(1000), label_dtype(100_000)
+    (dtype('int8'), dtype('int16'), dtype('int32'))
     """
     if k <= 1 << 7:
         return np.dtype(np.int8)
@@ -521,6 +526,8 @@ def run_kmeans(X, k, *, w=None, init="k-means++", n_init=1, max_iter=300, tol=1e
         tol_abs = tolerance(X, tol)
         for r in range(n_init):
             C0 = initial_centers(X, k, w, init, rng)
+            if r == 0 and seeds_on_sample(init, n, k):
+                release_freed_memory()  # before the labels: see its docstring
             if verbose:
                 print(f"Initialization complete (run {r + 1} of {n_init}).")
             cb = None if callback is None else (lambda it, r=r: callback(r, it))
