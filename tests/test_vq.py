@@ -255,18 +255,24 @@ def test_scipy_top_level_reexports():
     assert issubclass(kmeanskit.ClusterError, Exception)
 
 
-def test_unique_rows_matches_numpy(rng):
+@pytest.mark.parametrize("d", [1, 3, 8, 12])  # bits kept beside the counts up to 8 features
+@pytest.mark.parametrize("dtype,view", [(np.float32, np.uint32), (np.float64, np.uint64)])
+def test_unique_rows_matches_numpy(rng, d, dtype, view):
     from kmeanskit._kernels.lloyd import unique_rows
 
-    X = rng.integers(0, 4, size=(5000, 3)).astype(np.float32)
-    first, counts, nu = unique_rows(X.view(np.uint32), 2500)
-    U, c = np.unique(X, axis=0, return_counts=True)
+    X = rng.integers(0, 3 if d > 3 else 4, size=(5000, d)).astype(dtype)
+    if d > 3:
+        X[:, 3:] = X[:, :1]  # few distinct rows in many features
+    first, counts, nu = unique_rows(X.view(view), 2500)
+    U, idx, c = np.unique(X, axis=0, return_index=True, return_counts=True)
     assert nu == len(U)
-    got = sorted(zip(map(tuple, X[first[:nu]].tolist()), counts[:nu].tolist()))
-    assert got == sorted(zip(map(tuple, U.tolist()), c.tolist()))
-    assert counts[:nu].sum() == 5000
+    # in order of first appearance, each with its count
+    order = np.argsort(idx)
+    np.testing.assert_array_equal(first[:nu], idx[order])
+    np.testing.assert_array_equal(counts[:nu], c[order])
     # gives up beyond the limit
-    assert unique_rows(X.view(np.uint32), 10)[2] == -1
+    assert unique_rows(X.view(view), nu - 1)[2] == -1
+    assert unique_rows(X.view(view), nu)[2] == nu
 
 
 def test_kmeans_on_repeated_pixels_equals_full_run(rng):
@@ -327,3 +333,23 @@ def test_bounded_run_equals_plain_run(rng, monkeypatch, dtype, d, k):
         assert b1.shape == b2.shape and b1.shape[0] < k
         np.testing.assert_allclose(b1, b2, rtol=1e-6 if dtype == np.float32 else 1e-10)
         assert d1 == pytest.approx(d2, rel=1e-6 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("n,m", [(1, 5), (7, 300), (300, 40), (100_000, 2_000)])
+def test_draws_from_a_cdf_match_numpy(rng, n, m):
+    # the weighted seeding sample's draws: np.unique(searchsorted(sorted u, "right"))
+    from kmeanskit._init import _sorted_draws, weight_cdf
+
+    for trial in range(20):
+        w = rng.random(n)
+        w[rng.random(n) < 0.3] = 0.0  # zero weights: runs of equal cdf values
+        w[rng.integers(n)] = 1.0
+        cdf = weight_cdf(w)
+        u = rng.random(m)
+        if trial % 2 and n > 1:  # uniforms exactly on cdf values (< 1): side="right"'s ties
+            u[: m // 2] = np.minimum(cdf[rng.integers(0, n - 1, m // 2)], np.nextafter(1.0, 0.0))
+        i, c = np.unique(cdf.searchsorted(np.sort(u), side="right"), return_counts=True)
+        got_i, got_c = _sorted_draws(cdf, u)
+        np.testing.assert_array_equal(got_i, i)
+        np.testing.assert_array_equal(got_c, c)
+        assert np.all(w[got_i] > 0)

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from ._config import MAX_BLOCKS, SEED_TRANSPOSED_MAX_BYTES
-from ._kernels.seeding import kmeanspp_greedy
+from ._kernels.seeding import draws_from_cdf, kmeanspp_greedy
 
 
 class FewDistinctPointsError(ValueError):
@@ -121,13 +121,16 @@ def weight_cdf(w) -> np.ndarray:
 def _sorted_draws(cdf, u):
     """The distinct rows drawn by uniforms ``u`` through ``cdf`` and how often
     each was drawn, in row order: ``np.unique(cdf.searchsorted(u, "right"),
-    return_counts=True)``, but searching sorted uniforms, which walks the
-    table in order instead of missing the cache on every draw (20,000 draws
-    into 371k weighted colours: 0.8 ms instead of 3.4)."""
+    return_counts=True)``, but searching sorted uniforms, each search from
+    where the last one ended (:func:`draws_from_cdf`), which walks the table
+    in order instead of missing the cache on every draw (20,000 draws into
+    371k weighted colours: 3.4 ms unsorted, 0.76 ms sorted with numpy's
+    searchsorted, 0.2 ms now)."""
     u = np.sort(u)
-    i = cdf.searchsorted(u, side="right")
-    starts = np.flatnonzero(np.concatenate(([True], i[1:] != i[:-1])))
-    return i[starts], np.diff(np.append(starts, i.size))
+    idx = np.empty(u.size, np.int64)
+    cnt = np.empty(u.size, np.int64)
+    nd = draws_from_cdf(cdf, u, idx, cnt)
+    return idx[:nd], cnt[:nd]
 
 
 def _sample(X, k, w, rng, cdf):

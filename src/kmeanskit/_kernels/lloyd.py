@@ -665,6 +665,14 @@ def weighted_sse(X, w, use_w, C, labels, n_blocks):
     return tot
 
 
+#: Up to this many features :func:`unique_rows` keeps each distinct row's
+#: bits beside its count (a copy of at most ``max_unique`` rows): a repeated
+#: row is then compared in that compact array instead of at its first
+#: occurrence in the data, one cache miss fewer. 2,000,000 pixels (371k
+#: distinct), one thread: 51-57 ms -> 34-39 ms.
+UNIQUE_INLINE_MAX_D = 8
+
+
 @njit(nogil=True, cache=True)
 def unique_rows(bits, max_unique):
     """Distinct rows of an array given as its bit patterns (``X.view`` as
@@ -678,13 +686,17 @@ def unique_rows(bits, max_unique):
     different, which only merges less.
     """
     n, d = bits.shape
+    cap = min(n, max_unique + 1)
     size = 1
-    while size < 2 * min(n, max_unique + 1):
+    while size < 2 * cap:
         size *= 2
     mask = size - 1
     table = np.full(size, -1, np.int32)
-    first = np.empty(min(n, max_unique + 1), np.int64)
-    counts = np.zeros(min(n, max_unique + 1), np.int64)
+    first = np.empty(cap, np.int64)
+    inline = d <= UNIQUE_INLINE_MAX_D
+    # per distinct row: its bits (inline) and then its count, in one row
+    keys = np.empty((cap, d + 1 if inline else 1), bits.dtype)
+    c = keys.shape[1] - 1
     nu = 0
     for i in range(n):
         h = np.uint64(1469598103934665603)
@@ -703,22 +715,34 @@ def unique_rows(bits, max_unique):
             u = table[slot]
             if u < 0:
                 if nu >= max_unique:
-                    return first, counts, -1
+                    return first, np.zeros(0, np.int64), -1
                 table[slot] = nu
                 first[nu] = i
-                counts[nu] = 1
+                if inline:
+                    for f in range(d):
+                        keys[nu, f] = bits[i, f]
+                keys[nu, c] = 1
                 nu += 1
                 break
-            r = first[u]
             same = True
-            for f in range(d):
-                if bits[i, f] != bits[r, f]:
-                    same = False
-                    break
+            if inline:
+                for f in range(d):
+                    if bits[i, f] != keys[u, f]:
+                        same = False
+                        break
+            else:
+                r = first[u]
+                for f in range(d):
+                    if bits[i, f] != bits[r, f]:
+                        same = False
+                        break
             if same:
-                counts[u] += 1
+                keys[u, c] += 1
                 break
             slot = (slot + 1) & mask
+    counts = np.empty(nu, np.int64)
+    for u in range(nu):
+        counts[u] = keys[u, c]
     return first, counts, nu
 
 

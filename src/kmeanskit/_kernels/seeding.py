@@ -189,3 +189,43 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
         for b in range(n_blocks):
             pot_b[b] = cand_pot[b, best_t]
     return k
+
+
+@njit(nogil=True, cache=True)
+def draws_from_cdf(cdf, u, idx_out, cnt_out):
+    """The rows drawn by sorted uniforms ``u`` through the cumulative
+    distribution ``cdf`` (``cdf.searchsorted(u, "right")``), merged into
+    distinct rows (``idx_out``, increasing) and how often each was drawn
+    (``cnt_out``); returns how many distinct rows.
+
+    Each search starts from the previous result and gallops forward, so it
+    touches the table near where the last one ended instead of bisecting
+    all of it: 20,000 draws into 371k weighted colours 0.67 -> 0.1 ms.
+    """
+    n = cdf.shape[0]
+    lo = 0  # every cdf[:lo] <= the current key
+    nd = 0
+    for j in range(u.shape[0]):
+        x = u[j]
+        if lo < n and cdf[lo] <= x:
+            step = 1
+            hi = lo + 1
+            while hi < n and cdf[hi] <= x:
+                lo = hi
+                step *= 2
+                hi = lo + step
+            hi = min(hi, n)
+            lo += 1
+            while lo < hi:  # the first index in [lo, hi) whose value exceeds x, else hi
+                mid = (lo + hi) >> 1
+                if cdf[mid] <= x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        if nd > 0 and idx_out[nd - 1] == lo:
+            cnt_out[nd - 1] += 1
+        else:
+            idx_out[nd] = lo
+            cnt_out[nd] = 1
+            nd += 1
+    return nd
