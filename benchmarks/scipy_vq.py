@@ -7,7 +7,10 @@ seed = 0, 1, ..., repeats - 1 (scipy: 20-45 s a run here). Times are medians;
 the distortion is scipy's definition (mean non-squared distance to the
 nearest centre), recomputed in float64 for every code book and averaged over
 the seeds: one seed's distortion varies by about 1e-4 (relative), as much as
-the two libraries differ.
+the two libraries differ. As in the other suites, each timed run follows a
+pause (``PAUSE_S``): the distortion check before it multiplies matrices with
+BLAS, whose threads spin for a while afterwards (kmeanskit's whitened run
+measured 0.32-0.36 s right after one, 0.28-0.31 s after a pause).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import warnings
 import numpy as np
 
 from . import data
-from .common import exact_sq_distances, median, section, table
+from .common import PAUSE_S, exact_sq_distances, median, section, table
 
 
 def run(quick: bool, repeats: int | None = None, log=None, workload=None,
@@ -45,6 +48,7 @@ def _compare(label, X, w, kvq, svq, repeats, scipy_runs, log):
                            ("scipy.cluster.vq.kmeans", svq.kmeans, scipy_runs)):
         times, reported, exact, kk = [], [], [], []
         for r in range(runs):
+            time.sleep(PAUSE_S)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 t0 = time.perf_counter()
