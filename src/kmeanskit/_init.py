@@ -125,7 +125,7 @@ def _sorted_draws(cdf, u):
     where the last one ended (:func:`draws_from_cdf`), which walks the table
     in order instead of missing the cache on every draw (20,000 draws into
     371k weighted colours: 3.4 ms unsorted, 0.76 ms sorted with numpy's
-    searchsorted, 0.2 ms now)."""
+    searchsorted, 0.47 ms now)."""
     u = np.sort(u)
     idx = np.empty(u.size, np.int64)
     cnt = np.empty(u.size, np.int64)

@@ -200,7 +200,9 @@ def draws_from_cdf(cdf, u, idx_out, cnt_out):
 
     Each search starts from the previous result and gallops forward, so it
     touches the table near where the last one ended instead of bisecting
-    all of it: 20,000 draws into 371k weighted colours 0.67 -> 0.1 ms.
+    all of it: 20,000 draws into 371k weighted colours 0.67 ms (numpy's
+    searchsorted) -> 0.41 ms; a plain forward walk took 0.33 ms there but
+    costs O(len(cdf)) however few the draws.
     """
     n = cdf.shape[0]
     lo = 0  # every cdf[:lo] <= the current key
