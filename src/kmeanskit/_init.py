@@ -184,7 +184,13 @@ def seeds_on_sample(init, n: int, k: int) -> bool:
         return False
     if init == "k-means++sample":
         return sample_size(n, k) < n
-    return init == "auto" and n > AUTO_SAMPLE_FACTOR * sample_size(n, k)
+    return init == "auto" and _worth_sampling(n, k)
+
+
+def _worth_sampling(n: int, k: int) -> bool:
+    """The rule of ``init="auto"`` (and of ``vq.kmeans``' seeding): seed a
+    sample once the data has more than two sample sizes of rows."""
+    return n > AUTO_SAMPLE_FACTOR * sample_size(n, k)
 
 
 _malloc_trim = None
@@ -236,7 +242,7 @@ def random_points_sample(X, k, w, rng, *, cdf=None):
     cost a sample's pass instead of a full one. On data no larger than two
     sample sizes: k random rows. ``vq.kmeans`` seeds with this (see its
     module docstring for why not k-means++)."""
-    if X.shape[0] > AUTO_SAMPLE_FACTOR * sample_size(X.shape[0], k):
+    if _worth_sampling(X.shape[0], k):
         # random_points raises ValueError when the sample has < k distinct rows
         return _seed_on_sample(random_points, X, k, w, rng, cdf, ValueError)
     return random_points(X, k, w, rng)
@@ -247,7 +253,7 @@ def auto_init(X, k, w, rng, *, cdf=None):
     than 2 sample sizes of rows (measured: same or lower inertia, a fraction
     of the seeding time; see docs/engine.md). ``cdf`` as in
     :func:`kmeans_plusplus_sample`."""
-    if X.shape[0] > AUTO_SAMPLE_FACTOR * sample_size(X.shape[0], k):
+    if _worth_sampling(X.shape[0], k):
         return kmeans_plusplus_sample(X, k, w, rng, cdf=cdf)
     return kmeans_plusplus(X, k, w, rng)
 
