@@ -14,7 +14,7 @@ def bench_suite(quick=False):
 
     from benchmarks import data as D
     from kmeanskit import assign
-    from kmeanskit.choose_k import bench_sweep
+    from kmeanskit.selection import bench_sweep
 
     X = D.load(D.workload("pixels", quick))
     bench_sweep(X[:20000])  # numba compilation / cache load, not timed

@@ -16,7 +16,7 @@ import itertools
 import numpy as np
 
 from kmeanskit import choose_k
-from kmeanskit.choose_k import kneedle
+from kmeanskit.selection import kneedle
 
 
 def make_blobs(true_k, d, n, sep, seed):

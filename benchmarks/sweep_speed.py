@@ -3,7 +3,7 @@ scikit-learn fits: time ratio and per-k inertia.
 
 Run: PYTHONPATH=src python benchmarks/sweep_speed.py [--pixels uint8|float] [--n N]
 
-The lead's ``make bench`` can call :func:`kmeanskit.choose_k.bench_sweep`
+The lead's ``make bench`` can call :func:`kmeanskit.selection.bench_sweep`
 directly; this script is the stand-alone version used for the issue-5 report.
 """
 
@@ -36,7 +36,7 @@ def main():
     from sklearn.cluster import KMeans
 
     from kmeanskit import assign
-    from kmeanskit.choose_k import bench_sweep
+    from kmeanskit.selection import bench_sweep
 
     X = make_pixels(a.n, a.pixels)
     bench_sweep(X[:300_000])  # compile / load the numba cache

@@ -56,7 +56,7 @@ def load_input(path: Path, columns):
             rgb = np.asarray(img.convert("RGB"))
         X = np.ascontiguousarray(rgb.reshape(-1, 3), dtype=np.float32)
         return X, ["R", "G", "B"], [], f"{path.name}: {rgb.shape[1]}x{rgb.shape[0]} image, {X.shape[0]} pixels"
-    from ..io import read_table
+    from ..tables import read_table
 
     t = read_table(path, columns)
     return t.X, t.columns, t.skipped, f"{path.name}: {t.X.shape[0]} rows x {t.X.shape[1]} columns"
@@ -95,7 +95,7 @@ def elbow(input_path, k_text, columns, standardize, criteria, distortion, seed, 
         kmeanskit elbow data.csv --columns x,y --standardize --plot elbow.png
         kmeanskit elbow photo.jpg --k 1-12 --json
     """
-    from .. import choose_k
+    from ..selection import choose_k
 
     ks = parse_k_range(k_text)
     cols = [c.strip() for part in columns for c in part.split(",") if c.strip()] or None

@@ -9,7 +9,7 @@ import kmeanskit
 from conftest import blobs
 from kmeanskit import KSweep, choose_k
 from kmeanskit._init import kmeans_plusplus_indices, n_local_trials
-from kmeanskit.choose_k import _dedupe, kneedle
+from kmeanskit.selection import _dedupe, kneedle
 
 
 # --- Kneedle -----------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_gap_matches_a_direct_computation():
     sw = choose_k(X, range(1, 5), criteria=("gap",), random_state=7, gap_references=5, n_init=2)
     # Recompute: same rng stream (one data sweep, then the reference sets in order).
     rng = np.random.default_rng(7)
-    from kmeanskit.choose_k import _sweep_inertia
+    from kmeanskit.selection import _sweep_inertia
 
     ks = np.arange(1, 5)
     fits, _, _ = _sweep_inertia(X, None, ks, rng, n_init=2, max_iter=300, tol=1e-4, n_threads=None)
@@ -176,7 +176,7 @@ def test_scipy_distortion_curve():
     sw = choose_k(X, range(1, 7), criteria=("elbow",), distortion="scipy", random_state=0)
     for i, k in enumerate(sw.k):
         m = sw.models[int(k)]
-        _, dist = kmeanskit.vq(X, m.centers)
+        _, dist = kmeanskit.vq.vq(X, m.centers)
         assert sw.distortion[i] == pytest.approx(dist.mean(), rel=1e-12)
     assert sw.knee == 4
     assert "distortion" in sw.to_pandas().columns
@@ -330,13 +330,13 @@ def test_plot_renders_headless_png():
     plt.close(fig2)
 
 
-def test_choose_k_module_is_callable_and_importable():
+def test_choose_k_is_a_function_of_an_importable_module():
     import importlib
 
     import kmeanskit
 
-    mod = importlib.import_module("kmeanskit.choose_k")
-    assert mod is kmeanskit.choose_k
+    mod = importlib.import_module("kmeanskit.selection")
+    assert mod.choose_k is kmeanskit.choose_k
     assert mod.KSweep is kmeanskit.KSweep
     X = np.random.default_rng(0).normal(size=(60, 2))
     sweep = kmeanskit.choose_k(X, k=[1, 2], criteria=("elbow",), random_state=0)

@@ -1,4 +1,4 @@
-"""kmeanskit.segment: column selection, missing values, one-hot, log, profiles
+"""kmeanskit.segment (kmeanskit.tables.segmentation): column selection, missing values, one-hot, log, profiles
 against a slow reference, plots, reports, saved models; the bundled
 wholesale customers table."""
 
@@ -12,7 +12,7 @@ import kmeanskit
 import naive
 from kmeanskit import segment
 from kmeanskit.datasets import WHOLESALE_SPENDING, load_wholesale_customers
-from kmeanskit.segment import feature_matrix
+from kmeanskit.tables import feature_matrix
 
 
 @pytest.fixture
@@ -256,3 +256,28 @@ def test_wholesale_log_segments_recover_the_channel():
     # on the raw (skewed) amounts a single client takes a cluster of its own at k = 5
     raw = segment(df, k=5, columns=WHOLESALE_SPENDING)
     assert raw.sizes.min() == 1
+
+
+def test_segment_is_a_function_of_the_tables_package():
+    import importlib
+    import types
+
+    mod = importlib.import_module("kmeanskit.tables.segmentation")
+    assert isinstance(kmeanskit.segment, types.FunctionType)
+    assert mod.segment is kmeanskit.segment is kmeanskit.tables.segment
+    assert mod.Segmentation is kmeanskit.Segmentation
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"standardize": "minmax"}, "unknown standardize='minmax'; use one of zscore, whiten, none."),
+    ({"categorical": "drop"}, "unknown categorical='drop'; use 'refuse' or 'onehot'."),
+    ({"impute": "median"}, "unknown impute='median'; use None or 'mean'."),
+    ({"dropna": True, "impute": "mean"}, "pass either dropna=True or impute='mean', not both."),
+    ({"k": 0}, "k must be a whole number >= 1 or 'auto'; got 0."),
+    ({"k": True}, "k must be a whole number >= 1 or 'auto'; got True."),
+    ({"k": 2.0}, "k must be a whole number >= 1 or 'auto'; got 2.0."),
+    ({"standardize": "minmax", "k": 0}, "unknown standardize='minmax'"),  # the first rule broken is reported
+])
+def test_parameter_messages(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        segment(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), **kwargs)

@@ -1,6 +1,9 @@
 """Choosing the number of clusters: a sweep over k with the elbow (Kneedle),
 silhouette, Calinski-Harabasz, Davies-Bouldin and the gap statistic.
 
+:func:`choose_k` (also ``kmeanskit.choose_k``) returns a :class:`KSweep`;
+:func:`kneedle` finds the knee of any curve.
+
 How the sweep saves work
 ------------------------
 * **Shared seeding.** Greedy k-means++ is sequential: its first ``k``
@@ -29,13 +32,14 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _solver
+from . import metrics as _m
 from ._init import FewDistinctPointsError, kmeans_plusplus_indices, n_local_trials
 from ._kernels.lloyd import count_distinct_upto
-from ._modutil import make_callable
 from ._validation import (
     RANDOM_STATE,
     Interval,
@@ -45,8 +49,7 @@ from ._validation import (
     check_sample_weight,
     validate_params,
 )
-from .core import KMeansResult, assign_arrays
-from . import metrics as _m
+from .core import KMeansResult, assign_arrays, fit_arrays
 
 __all__ = ["choose_k", "KSweep", "Knee", "kneedle", "CRITERIA"]
 
@@ -126,7 +129,7 @@ def kneedle(x, y, *, S=1.0, curve="auto", direction="auto", online=False) -> Kne
     points of [0, 1], has its knee at x = 0.22:
 
     >>> import numpy as np
-    >>> from kmeanskit.choose_k import kneedle
+    >>> from kmeanskit.selection import kneedle
     >>> x = np.linspace(0.0, 1.0, 10)
     >>> round(kneedle(x, -1 / (x + 0.1) + 5).x, 2)
     0.22
@@ -235,6 +238,7 @@ class KSweep:
 
     @property
     def knee_reason(self) -> str:
+        """Why the knee is where it is, or why there is none."""
         return self.knee_info.reason
 
     def votes(self) -> dict:
@@ -456,8 +460,8 @@ def _sweep_inertia(X, w, ks, rng, *, n_init, max_iter, tol, n_threads, keep=1):
         for k in ks:
             k = int(k)
             t0 = time.perf_counter()
-            res = _solver.run_kmeans(X, k, w=w, init=X[idx[:k]], n_init=1, max_iter=max_iter, tol=tol,
-                                     rng=rng, n_threads=n_threads)
+            res = fit_arrays(X, k, w, init=X[idx[:k]], n_init=1, max_iter=max_iter, tol=tol, rng=rng,
+                             n_threads=n_threads)
             times[k] += time.perf_counter() - t0
             best.setdefault(k, []).append(res)
     for k in best:  # stable: the first run wins ties
@@ -486,8 +490,8 @@ def _sweep_presampled(X, w, ks, rng, *, m, n_init, max_iter, tol, n_threads):
         for cand in sub[k]:
             if k > 1 and k in best and np.array_equal(cand.labels, sub[k][0].labels):
                 continue  # same partition of the subsample: same start
-            res = _solver.run_kmeans(X, k, w=w, init=cand.centers, n_init=1, max_iter=max_iter,
-                                     tol=tol, rng=rng, n_threads=n_threads)
+            res = fit_arrays(X, k, w, init=cand.centers, n_init=1, max_iter=max_iter, tol=tol, rng=rng,
+                             n_threads=n_threads)
             if k not in best or res.inertia < best[k].inertia:
                 best[k] = res
         times[k] += time.perf_counter() - t0
@@ -574,9 +578,7 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
         Find the knee on ``log(distortion)`` (default) or on the distortion
         itself. On the log scale a bend is judged by the *relative* drop, so
         one dominant early drop (two far-apart groups of blobs) does not hide
-        the true elbow: on a grid of well-separated Gaussian blobs the log
-        knee found the true k in 100% of cases against 59% for the linear
-        one (see docs/choose_k.md).
+        the true elbow (docs/choose_k.md compares both on a grid of blobs).
     S : float
         Kneedle's sensitivity (1 as in the paper; larger is more
         conservative).
@@ -637,23 +639,72 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
     >>> print(sweep.explain().splitlines()[0])
     Recommended k = 4 (4 of 4 criteria agree: elbow, silhouette, calinski_harabasz, davies_bouldin).
     """
+    criteria = _check_params(criteria, dict(
+        distortion=distortion, elbow_scale=elbow_scale, S=S, n_init=n_init, max_iter=max_iter, tol=tol,
+        random_state=random_state, gap_references=gap_references, gap_reference=gap_reference,
+        gap_max_samples=gap_max_samples, dedupe=dedupe, presample=presample, keep_models=keep_models,
+        n_threads=n_threads, silhouette_max_exact=silhouette_max_exact, silhouette_samples=silhouette_samples))
+    X, ks, w = _check_data(X, k, sample_weight)
+    rng = check_random_state(random_state)
+    notes = []
+    data = _collapse_duplicates(X, w, notes) if dedupe is not False else _Rows(X, w, None)
+    fits, n_init_used, n_init_ref = _sweep(data, ks, rng, notes, presample=presample, n_init=n_init,
+                                           max_iter=max_iter, tol=tol, n_threads=n_threads)
+    scores = _scores(data, ks, fits.best, criteria, rng, distortion=distortion, n_threads=n_threads,
+                     silhouette_max_exact=silhouette_max_exact, silhouette_samples=silhouette_samples)
+    if "gap" in criteria:
+        scores["gap"], scores["gap_se"] = _gap_statistic(
+            data, ks, scores["inertia"], rng, n_ref=int(min(X.shape[0], gap_max_samples)), B=gap_references,
+            reference=gap_reference, n_init=n_init_ref, max_iter=max_iter, tol=tol, n_threads=n_threads)
+    knee, elbow_scale = _knee(ks, scores["distortion"], criteria, elbow_scale, S, notes)
+    models = _models(fits.best, ks, data.inverse, n_init_used) if keep_models else {}
+    return KSweep(k=ks, distortion_kind=distortion, fit_time=np.array([fits.times[int(kk)] for kk in ks]),
+                  criteria=criteria, knee_info=knee, models=models, seed_time=fits.seed_time,
+                  n_rows_clustered=data.X.shape[0], notes=notes, elbow_scale=elbow_scale, **scores)
+
+
+# --- choose_k(), step by step ---------------------------------------------------
+
+class _Rows(NamedTuple):
+    """The rows a sweep clusters: ``X`` and weights ``w`` (None: all 1), and
+    ``inverse`` mapping the input rows to them when duplicates were merged
+    (else None)."""
+
+    X: np.ndarray
+    w: np.ndarray | None
+    inverse: np.ndarray | None
+
+
+class _Fits(NamedTuple):
+    """A sweep's best fit per k, seconds of Lloyd iterations per k, and the
+    seconds spent seeding."""
+
+    best: dict
+    times: dict
+    seed_time: float
+
+
+def _check_params(criteria, params: dict) -> tuple:
+    """Check the parameters against :data:`CHOOSE_K_CONSTRAINTS` and return
+    the criteria as a tuple without repeats ("all": every one of
+    :data:`CRITERIA`); raises ValueError naming unknown criteria."""
+    validate_params(params, CHOOSE_K_CONSTRAINTS, "kmeanskit.choose_k")
     if isinstance(criteria, str):
         criteria = tuple(CRITERIA) if criteria == "all" else (criteria,)
-    validate_params(dict(distortion=distortion, elbow_scale=elbow_scale, S=S, n_init=n_init, max_iter=max_iter, tol=tol,
-                         random_state=random_state, gap_references=gap_references,
-                         gap_reference=gap_reference, gap_max_samples=gap_max_samples, dedupe=dedupe,
-                         presample=presample,
-                         keep_models=keep_models, n_threads=n_threads,
-                         silhouette_max_exact=silhouette_max_exact,
-                         silhouette_samples=silhouette_samples),
-                    CHOOSE_K_CONSTRAINTS, "kmeanskit.choose_k")
     criteria = tuple(dict.fromkeys(criteria))
     unknown = [c for c in criteria if c not in CRITERIA]
     if unknown:
         raise ValueError(f"kmeanskit.choose_k: unknown criteria {unknown}; choose from "
                          f"{', '.join(CRITERIA)} (or 'all').")
+    return criteria
+
+
+def _check_data(X, k, sample_weight):
+    """``(X, ks, w)``: the data as a float array, the sorted values of k and
+    the weights (None when uniform). Raises ValueError when the largest k
+    exceeds the rows, the rows of positive weight, or the distinct rows."""
     X = as_float_array(X)
-    n, d = X.shape
+    n = X.shape[0]
     ks = _parse_k(k, n)
     w = check_sample_weight(sample_weight, n, X.dtype)
     if w is not None:
@@ -665,35 +716,52 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
     if n_distinct < ks[-1]:
         raise ValueError(f"k={ks[-1]} is more than the {n_distinct} distinct points of X; "
                          f"sweep k up to {n_distinct}.")
-    rng = check_random_state(random_state)
-    notes = []
+    return X, ks, w
 
-    # Collapse duplicate rows (exact).
-    Xs, ws, inverse = X, w, None
-    if dedupe is not False:
-        dd = _dedupe(X, w)
-        if dd is not None:
-            Xs, ws, inverse = dd
-            notes.append(f"{n} rows were merged into {Xs.shape[0]} distinct rows with weights "
-                         "(exact: same objective and criteria).")
-    m = _presample_size(presample, Xs.shape[0], ks)
-    n_init_ref = AUTO_N_INIT if n_init == "auto" else n_init  # gap reference sets
+
+def _collapse_duplicates(X, w, notes) -> _Rows:
+    """The rows to sweep with identical rows merged into weights when that
+    pays (see :func:`_dedupe`); exact, so the objective and every criterion
+    are unchanged."""
+    dd = _dedupe(X, w)
+    if dd is None:
+        return _Rows(X, w, None)
+    notes.append(f"{X.shape[0]} rows were merged into {dd[0].shape[0]} distinct rows with weights "
+                 "(exact: same objective and criteria).")
+    return _Rows(*dd)
+
+
+def _sweep(data: _Rows, ks, rng, notes, *, presample, n_init, max_iter, tol, n_threads):
+    """Fit every k: on all rows from shared seedings, or (large data) from
+    the best fits on a subsample. Returns the fits, the ``n_init`` recorded
+    in the models and the seedings per gap reference set."""
+    m = _presample_size(presample, data.X.shape[0], ks)
+    n_init_ref = AUTO_N_INIT if n_init == "auto" else n_init
     if n_init == "auto":
         n_init = PRESAMPLE_RESTARTS if m else AUTO_N_INIT
     try:
         if m:
-            fits, times, seed_time = _sweep_presampled(Xs, ws, ks, rng, m=m, n_init=max(n_init, PRESAMPLE_RESTARTS),
-                                                       max_iter=max_iter, tol=tol, n_threads=n_threads)
-            notes.append(f"Large data: each k was started from the best of {max(n_init, PRESAMPLE_RESTARTS)} fits on "
+            restarts = max(n_init, PRESAMPLE_RESTARTS)
+            fits = _Fits(*_sweep_presampled(data.X, data.w, ks, rng, m=m, n_init=restarts, max_iter=max_iter,
+                                            tol=tol, n_threads=n_threads))
+            notes.append(f"Large data: each k was started from the best of {restarts} fits on "
                          f"{m} sampled rows, then refined on all rows.")
         else:
-            fits, times, seed_time = _sweep_inertia(Xs, ws, ks, rng, n_init=n_init, max_iter=max_iter,
-                                                    tol=tol, n_threads=n_threads)
+            fits = _Fits(*_sweep_inertia(data.X, data.w, ks, rng, n_init=n_init, max_iter=max_iter, tol=tol,
+                                         n_threads=n_threads))
     except FewDistinctPointsError as exc:  # zero-weight duplicates and the like
         raise ValueError(str(exc)) from None
+    return fits, n_init, n_init_ref
 
-    nk = ks.size
-    nan = np.full(nk, np.nan)
+
+def _scores(data: _Rows, ks, fits, criteria, rng, *, distortion, n_threads, silhouette_max_exact,
+            silhouette_samples) -> dict:
+    """Per-k arrays for :class:`KSweep`: inertia, iterations, the distortion
+    curve, and the silhouette (with its standard error), Calinski-Harabasz
+    and Davies-Bouldin indices where requested and defined (2 <= k < rows);
+    NaN elsewhere, and for the gap statistic (see :func:`_gap_statistic`)."""
+    Xs, ws = data.X, data.w
+    nan = np.full(ks.size, np.nan)
     inertia = np.array([fits[int(kk)].inertia for kk in ks])
     n_iter = np.array([fits[int(kk)].n_iter for kk in ks], dtype=np.int64)
     sil, sil_se, ch, db = nan.copy(), nan.copy(), nan.copy(), nan.copy()
@@ -717,29 +785,41 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
             ch[i] = _m.calinski_harabasz(Xs, lab, sample_weight=ws)
         if "davies_bouldin" in criteria:
             db[i] = _m.davies_bouldin(Xs, lab, sample_weight=ws)
+    return dict(inertia=inertia, n_iter=n_iter, distortion=dist, silhouette=sil, silhouette_se=sil_se,
+                calinski_harabasz=ch, davies_bouldin=db, gap=nan.copy(), gap_se=nan.copy())
 
-    gap, gap_se = nan.copy(), nan.copy()
-    if "gap" in criteria:
-        n_ref = int(min(n, gap_max_samples))
-        logw_ref = np.empty((gap_references, nk))
-        for b, R in enumerate(_reference_sets(Xs, ws, gap_references, gap_reference, n_ref, rng)):
-            R = R.astype(X.dtype)
-            rf, _, _ = _sweep_inertia(R, None, ks, rng, n_init=n_init_ref, max_iter=max_iter, tol=tol,
-                                      n_threads=n_threads)
-            logw_ref[b] = [np.log(max(rf[int(kk)].inertia, 1e-300) / n_ref) for kk in ks]
-        logw = np.log(np.maximum(inertia, 1e-300) / wsum)
-        gap = logw_ref.mean(axis=0) - logw
-        gap_se = logw_ref.std(axis=0) * np.sqrt(1.0 + 1.0 / gap_references)
 
+def _gap_statistic(data: _Rows, ks, inertia, rng, *, n_ref, B, reference, n_init, max_iter, tol, n_threads):
+    """``(gap, gap_se)`` per k (Tibshirani, Walther and Hastie 2001): the mean
+    of ``log(W_k / n_ref)`` over ``B`` reference sets of ``n_ref`` rows, less
+    the data's ``log(W_k / total weight)``, and ``sd * sqrt(1 + 1/B)``."""
+    Xs, ws = data.X, data.w
+    wsum = float(Xs.shape[0] if ws is None else ws.sum(dtype=np.float64))
+    logw_ref = np.empty((B, ks.size))
+    for b, R in enumerate(_reference_sets(Xs, ws, B, reference, n_ref, rng)):
+        R = R.astype(Xs.dtype)
+        rf, _, _ = _sweep_inertia(R, None, ks, rng, n_init=n_init, max_iter=max_iter, tol=tol,
+                                  n_threads=n_threads)
+        logw_ref[b] = [np.log(max(rf[int(kk)].inertia, 1e-300) / n_ref) for kk in ks]
+    logw = np.log(np.maximum(inertia, 1e-300) / wsum)
+    gap = logw_ref.mean(axis=0) - logw
+    gap_se = logw_ref.std(axis=0) * np.sqrt(1.0 + 1.0 / B)
+    return gap, gap_se
+
+
+def _knee(ks, dist, criteria, elbow_scale, S, notes):
+    """``(knee, elbow_scale)``: Kneedle on the distortion curve (on its log
+    unless ``elbow_scale="linear"`` or it reaches 0), and the scale used."""
     if elbow_scale == "log" and not np.all(dist > 0):
         elbow_scale = "linear"
         notes.append("The distortion reaches 0, so the knee was sought on the linear curve.")
     curve_y = np.log(dist) if elbow_scale == "log" else dist
-    knee = (kneedle(ks, curve_y, S=S, curve="convex", direction="decreasing") if "elbow" in criteria
-            else Knee(None, "the elbow criterion was not requested.", S, "convex", "decreasing"))
+    if "elbow" not in criteria:
+        return Knee(None, "the elbow criterion was not requested.", S, "convex", "decreasing"), elbow_scale
+    knee = kneedle(ks, curve_y, S=S, curve="convex", direction="decreasing")
     # A distortion curve falls and flattens (convex, decreasing); we state
     # that shape instead of guessing it, and say so when the data disagree.
-    if "elbow" in criteria and ks.size >= 3 and np.ptp(curve_y) > 0:
+    if ks.size >= 3 and np.ptp(curve_y) > 0:
         from kneed.shape_detector import find_shape
 
         shape = find_shape(ks.astype(float), curve_y)
@@ -747,30 +827,46 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
             knee = kneedle(ks, curve_y, S=S)
             notes.append(f"The distortion curve looks {shape[0]} and {shape[1]}, not the usual "
                          "decreasing convex shape; Kneedle used the detected shape.")
-    if "elbow" in criteria and elbow_scale == "log":
+    if elbow_scale == "log":
         knee = Knee(knee.x, knee.reason.replace("Kneedle (", "Kneedle on log(distortion) (", 1),
                     knee.S, knee.curve, knee.direction)
+    return knee, elbow_scale
 
+
+def _models(fits, ks, inverse, n_init) -> dict:
+    """Each k's fit as a :class:`~kmeanskit.KMeansResult`, labels mapped back
+    to the input rows when duplicates were merged."""
     models = {}
-    if keep_models:
-        for kk in ks:
-            f = fits[int(kk)]
-            labels = f.labels if inverse is None else f.labels[inverse]
-            models[int(kk)] = KMeansResult(f.centers, labels, f.inertia, f.n_iter, f.converged, n_init)
-    return KSweep(k=ks, inertia=inertia, distortion=dist, distortion_kind=distortion, silhouette=sil,
-                  silhouette_se=sil_se, calinski_harabasz=ch, davies_bouldin=db, gap=gap, gap_se=gap_se,
-                  fit_time=np.array([times[int(kk)] for kk in ks]), n_iter=n_iter, criteria=criteria,
-                  knee_info=knee, models=models, seed_time=seed_time, n_rows_clustered=n_rows,
-                  notes=notes, elbow_scale=elbow_scale)
+    for kk in ks:
+        f = fits[int(kk)]
+        labels = f.labels if inverse is None else f.labels[inverse]
+        models[int(kk)] = KMeansResult(f.centers, labels, f.inertia, f.n_iter, f.converged, n_init)
+    return models
 
 
 def bench_sweep(X, k=range(1, 11), random_state=0, n_threads=None) -> KSweep:
     """The sweep measured by ``make bench``: inertia and knee only.
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data.
+    k : range, sequence of int, or int
+        Values of k, as in :func:`choose_k`.
+    random_state : None, int, Generator or RandomState
+        Seed.
+    n_threads : int, optional
+        Threads for the kernels.
+
+    Returns
+    -------
+    KSweep
+        With the elbow criterion only and no models kept.
+
     Examples
     --------
     >>> import numpy as np
-    >>> from kmeanskit.choose_k import bench_sweep
+    >>> from kmeanskit.selection import bench_sweep
     >>> X = np.random.default_rng(0).integers(0, 256, size=(1000, 3)).astype(np.float32)
     >>> bench_sweep(X).k.tolist()
     [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
@@ -778,6 +874,3 @@ def bench_sweep(X, k=range(1, 11), random_state=0, n_threads=None) -> KSweep:
     return choose_k(X, k, criteria=("elbow",), random_state=random_state, keep_models=False,
                     n_threads=n_threads)
 
-
-# `kmeanskit.choose_k` is this module and, called, the choose_k function
-make_callable(__name__, choose_k)

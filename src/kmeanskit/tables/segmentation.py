@@ -7,138 +7,30 @@ row (input order kept, nothing dropped), the fitted model and its column
 scaling (so new rows can be scored, see ``kmeanskit outliers``), and a
 profile of each cluster: size, share, mean and median of every column in its
 original units, and the columns that set it apart, measured in standard
-deviations from the overall mean.
+deviations from the overall mean. The features are named after the columns
+(see :mod:`kmeanskit.tables.features`).
 
-Needs pandas (``pip install kmeanskit[tables]``).
-
-Feature names
--------------
-The model's features are named after the input columns, so a saved model
-can find its columns in a new table by name (:func:`feature_matrix`):
-
-* a numeric column ``x`` is the feature ``x``;
-* with ``log=True`` it is ``log1p(x)``, i.e. ``log(1 + x)``;
-* a one-hot encoded column ``c`` gives one feature ``c=level`` per level
-  (1 where the row has that level, else 0).
+Needs pandas (``pip install kmeanskit[tables]``), imported when first used.
 """
 
 from __future__ import annotations
 
 import io as _io
 import math
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["segment", "Segmentation", "feature_matrix", "model_inputs", "STANDARDIZE_KINDS"]
+from .._validation import Interval, Kind, Options
+from ..selection import choose_k
+from .features import LOG_RE, as_frame, need_pandas, quoted, select_columns, table_features
+from .scaling import SCALING_KINDS, Scaling
 
-#: Column scalings :func:`segment` understands (see :mod:`kmeanskit.scaling`).
-STANDARDIZE_KINDS = ("zscore", "whiten", "none")
-#: With ``categorical="onehot"`` and no column list, text columns with more
-#: distinct values than this are skipped (names, ids), not encoded.
-MAX_AUTO_LEVELS = 20
+__all__ = ["segment", "Segmentation", "STANDARDIZE_KINDS"]
 
-_LOG_RE = re.compile(r"^log1p\((.*)\)$")
-
-
-def _pandas(what="kmeanskit.segment"):
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError(f"{what} needs pandas; install it with `pip install kmeanskit[tables]`.") from None
-    return pd
-
-
-def _names(cols) -> str:
-    return ", ".join(repr(str(c)) for c in cols)
-
-
-def _as_frame(data):
-    """(DataFrame, description) for a DataFrame, an array or a path."""
-    pd = _pandas()
-    if isinstance(data, pd.DataFrame):
-        df = data.copy(deep=False)
-        df.columns = [str(c) for c in df.columns]
-        if len(set(df.columns)) != len(df.columns):
-            raise ValueError("the table has repeated column names; give every column its own name.")
-        return df, "DataFrame"
-    if isinstance(data, (str, os.PathLike)):
-        from .io import read_frame
-
-        return read_frame(data), Path(data).name
-    A = np.asarray(data)
-    if A.dtype.names:
-        return pd.DataFrame({c: A[c] for c in A.dtype.names}), "array"
-    if A.ndim == 1:
-        A = A.reshape(-1, 1)
-    if A.ndim != 2:
-        raise ValueError(f"data has shape {A.shape}; pass a 2-D table (rows x columns).")
-    return pd.DataFrame(A, columns=[str(j) for j in range(A.shape[1])]), "array"
-
-
-def _kind(series) -> str:
-    """'numeric' (ints, floats, bools as 0/1), 'categorical' (text, category)
-    or 'other' (dates, ...)."""
-    k = series.dtype.kind
-    if k in "fiub":
-        return "numeric"
-    if k in "OSU" or str(series.dtype) in ("category", "string", "str"):
-        return "categorical"
-    return "other"
-
-
-def _select(df, columns, categorical):
-    """(numeric columns, categorical columns to encode, skipped) in table order."""
-    kinds = {c: _kind(df[c]) for c in df.columns}
-    if columns is not None:
-        columns = [str(c) for c in ([columns] if isinstance(columns, str) else columns)]
-        if not columns:
-            raise ValueError("columns is empty; name at least one column (or pass None for every numeric one).")
-        missing = [c for c in columns if c not in kinds]
-        if missing:
-            raise ValueError(f"column(s) {_names(missing)} not found; available: {_names(df.columns)}.")
-        if len(set(columns)) != len(columns):
-            raise ValueError("a column is named twice in columns; name each once.")
-        other = [c for c in columns if kinds[c] == "other"]
-        if other:
-            raise ValueError(f"column(s) {_names(other)} are neither numbers nor categories "
-                             f"({', '.join(str(df[c].dtype) for c in other)}); leave them out of columns.")
-        cat = [c for c in columns if kinds[c] == "categorical"]
-        if cat and categorical != "onehot":
-            raise ValueError(f"column(s) {_names(cat)} are categorical (text); k-means needs numbers: "
-                             "leave them out, or one-hot encode them with categorical='onehot' (--onehot).")
-        return [c for c in columns if kinds[c] == "numeric"], cat, []
-    num = [c for c in df.columns if kinds[c] == "numeric"]
-    cat = []
-    if categorical == "onehot":
-        cat = [c for c in df.columns if kinds[c] == "categorical"
-               and df[c].nunique(dropna=True) <= MAX_AUTO_LEVELS]
-    skipped = [c for c in df.columns if c not in num and c not in cat]
-    if not num and not cat:
-        raise ValueError(f"no numeric columns among {_names(df.columns)}"
-                         + ("; name categorical ones with columns= and pass categorical='onehot' (--onehot)."
-                            if categorical != "onehot" else "."))
-    return num, cat, skipped
-
-
-def _onehot(df, cat):
-    """(features (n, m) float with NaN rows where the value is missing, names)."""
-    blocks, names = [], []
-    for c in cat:
-        s = df[c]
-        levels = sorted(s.dropna().astype(str).unique())
-        if not levels:
-            raise ValueError(f"column {c!r} has no values to encode.")
-        vals = s.astype(str).to_numpy()
-        miss = s.isna().to_numpy()
-        B = np.stack([(vals == lv).astype(np.float64) for lv in levels], axis=1)
-        B[miss] = np.nan
-        blocks.append(B)
-        names += [f"{c}={lv}" for lv in levels]
-    return (np.concatenate(blocks, axis=1) if blocks else np.empty((len(df), 0))), names
+#: Column scalings :func:`segment` understands (see :class:`kmeanskit.tables.Scaling`).
+STANDARDIZE_KINDS = SCALING_KINDS
 
 
 def _wmean(A, w):
@@ -174,7 +66,7 @@ class Segmentation:
         Number of clusters.
     model : kmeanskit.KMeans
         Fitted on the scaled features of the rows kept.
-    scaling : kmeanskit.scaling.Scaling
+    scaling : kmeanskit.tables.Scaling
         Maps the features to the space the model was fitted in.
     columns : list of str
         Input columns used, in table order.
@@ -224,7 +116,7 @@ class Segmentation:
         C = self.scaling.inverse_transform(np.asarray(self.model.cluster_centers_, dtype=np.float64))
         if self.log:
             for j, f in enumerate(self.features):
-                if _LOG_RE.match(f) and f not in self.columns:
+                if LOG_RE.match(f) and f not in self.columns:
                     C[:, j] = np.expm1(C[:, j])
         return C
 
@@ -234,7 +126,7 @@ class Segmentation:
         return np.bincount(self.labels[self._kept], minlength=self.k)
 
     def _compute_profile(self):
-        pd = _pandas()
+        pd = need_pandas()
         lab = self.labels[self._kept]
         V, F, w = self._values, self._F, self._w
         mu = _wmean(F, w)
@@ -290,7 +182,7 @@ class Segmentation:
         column holding the cluster (pandas ``Int64``; missing for rows left
         out by ``dropna``). Raises ValueError if the table already has such a
         column."""
-        pd = _pandas()
+        pd = need_pandas()
         if name in self._frame.columns:
             raise ValueError(f"the table already has a column {name!r}; pick another name for the labels.")
         out = self._frame.copy()
@@ -316,7 +208,7 @@ class Segmentation:
         """The clustered rows in their first two principal components (of the
         scaled features), coloured by cluster, centres marked and numbered.
         Returns ``ax``. Needs matplotlib."""
-        from .plotting import _new_ax
+        from ..plotting import _new_ax
 
         ax = _new_ax(ax)
         mu, P, ratio = self._pca()
@@ -341,9 +233,9 @@ class Segmentation:
         names = list(self._display) if columns is None else [str(c) for c in columns]
         bad = [c for c in names if c not in self._display]
         if bad:
-            raise ValueError(f"unknown feature(s) {_names(bad)}; choose among {_names(self._display)}.")
+            raise ValueError(f"unknown feature(s) {quoted(bad)}; choose among {quoted(self._display)}.")
         if fig is None:
-            from .plotting import _pyplot
+            from ..plotting import _pyplot
 
             n = len(names)
             ncol = min(3, n)
@@ -393,7 +285,7 @@ class Segmentation:
         ``directory`` (created if needed), each atomically. Refuses, before
         writing anything, if one of them exists, unless ``overwrite``.
         Returns the paths written."""
-        from ._fileutil import atomic_write_bytes
+        from .._fileutil import atomic_write_bytes
 
         d = Path(directory)
         if d.exists() and not d.is_dir():
@@ -413,21 +305,25 @@ class Segmentation:
                                  (3.6 * min(3, len(self._display)), 2.8 * math.ceil(len(self._display) / 3))),
         }
         if self.sweep is not None:
-            from .plotting import plot_sweep
+            from ..plotting import plot_sweep
 
             blobs["elbow.png"] = _png(lambda fig: plot_sweep(self.sweep, ax=fig.add_subplot()), (5, 3.5))
         return [atomic_write_bytes(d / n, blobs[n]) for n in names]
 
     def save_model(self, path, *, overwrite: bool = False):
         """Save the model with its scaling, feature names and per-cluster
-        spread on the training rows (for ``kmeanskit outliers``), with
-        :func:`kmeanskit.io.save_model`."""
-        from .anomaly import cluster_spread
-        from .io import save_model
+        spread on the training rows (for ``kmeanskit outliers``), in the
+        ``.kmk`` file :func:`kmeanskit.io.save_model` writes."""
+        # kmeanskit.io re-exports this package's readers, so the package
+        # writes through the layers beneath io, as io.save_model does.
+        from .. import models
+        from ..anomaly import cluster_spread
+        from ..core import model_record
 
         spread = cluster_spread(self.model, self._Z)
-        return save_model(self.model, path, scaling=self.scaling, feature_names=list(self.features),
-                          cluster_spread=spread, overwrite=overwrite)
+        record = model_record(self.model, scaling=self.scaling, feature_names=list(self.features),
+                              cluster_spread=spread)
+        return models.write(record, path, overwrite=overwrite)
 
     def __repr__(self) -> str:
         return (f"Segmentation(k={self.k}, rows={self.labels.size}, columns={self.columns}, "
@@ -459,86 +355,120 @@ def _png(draw, size) -> bytes:
     return buf.getvalue()
 
 
-def feature_matrix(frame, features) -> np.ndarray:
-    """Build a model's features from a table's columns, by name (the
-    inverse of :func:`segment`'s naming): ``x`` is column ``x``,
-    ``log1p(x)`` is ``log(1 + x)`` of column ``x``, ``c=level`` is 1 where
-    column ``c`` equals ``level``. Returns float64 (n_rows, n_features);
-    missing values stay NaN. Raises ValueError naming missing columns.
+# --- segment(), step by step -----------------------------------------------------
 
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from kmeanskit.segment import feature_matrix
-    >>> df = pd.DataFrame({"a": [0.0, 9.0], "c": ["x", "y"]})
-    >>> feature_matrix(df, ["a", "log1p(a)", "c=y"]).round(3).tolist()
-    [[0.0, 0.0, 0.0], [9.0, 2.303, 1.0]]
+#: The parameters :func:`segment` checks before reading the table, in this
+#: order: the parameter (a tuple of names for a rule on several), the values
+#: accepted (any constraint may accept), and the message for any other value
+#: (formatted with the parameters).
+SEGMENT_PARAMS = (
+    ("standardize", [Options(STANDARDIZE_KINDS)],
+     f"unknown standardize={{standardize!r}}; use one of {', '.join(STANDARDIZE_KINDS)}."),
+    ("categorical", [Options(("refuse", "onehot"))],
+     "unknown categorical={categorical!r}; use 'refuse' or 'onehot'."),
+    ("impute", [Options((None, "mean"))], "unknown impute={impute!r}; use None or 'mean'."),
+    (("dropna", "impute"), [Kind(lambda v: not (v[0] and v[1] is not None), "not both")],
+     "pass either dropna=True or impute='mean', not both."),
+    ("k", [Options(("auto",)), Interval(int, 1, None)], "k must be a whole number >= 1 or 'auto'; got {k!r}."),
+)
+
+
+def _check_params(params: dict) -> None:
+    """Raise ValueError with the message of the first rule of
+    :data:`SEGMENT_PARAMS` that ``params`` break."""
+    for names, allowed, message in SEGMENT_PARAMS:
+        value = tuple(params[n] for n in names) if isinstance(names, tuple) else params[names]
+        if not any(c.accepts(value) for c in allowed):
+            raise ValueError(message.format(**params))
+
+
+def _used_columns(df, columns, numeric, categorical) -> list:
+    """The input columns used: as named in ``columns``, else the numeric and
+    encoded ones in table order."""
+    if columns is None:
+        return [c for c in df.columns if c in numeric or c in categorical]
+    return [str(c) for c in ([columns] if isinstance(columns, str) else columns)]
+
+
+def _row_weights(sample_weight, n):
+    """``sample_weight`` as float64 (None stays None); they must be ``n``
+    finite non-negative numbers, not all zero."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError(f"sample_weight must be {n} finite non-negative numbers, not all zero.")
+    return w
+
+
+def _missing_values(df, used, categorical, V, F, display, w, *, dropna, impute):
+    """Apply the missing-value rule to the features ``V`` (input units) and
+    ``F`` (before scaling): refuse them with a message naming the columns
+    and counts, leave their rows out (``dropna``) or fill them with the
+    column mean (``impute="mean"``, weighted when weighted).
+
+    Returns ``(V, F, kept, imputed)``: the features (copies when filled),
+    the positions of the rows kept and the number of values filled per
+    column.
     """
-    cols = {str(c): c for c in frame.columns}
-    out, missing = [], []
-    for f in features:
-        f = str(f)
-        m = _LOG_RE.match(f)
-        if f in cols:
-            s = frame[cols[f]]
-            if _kind(s) != "numeric":
-                raise ValueError(f"column {f!r} is not numeric ({s.dtype}); the model needs numbers there.")
-            out.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
-        elif m and m.group(1) in cols:
-            s = frame[cols[m.group(1)]]
-            v = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            if np.any(v < 0):
-                raise ValueError(f"column {m.group(1)!r} has negative values; the model takes log(1 + x) of it.")
-            out.append(np.log1p(v))
-        elif "=" in f and f.split("=", 1)[0] in cols:
-            c, level = f.split("=", 1)
-            s = frame[cols[c]]
-            v = (s.astype(str).to_numpy() == level).astype(np.float64)
-            v[s.isna().to_numpy()] = np.nan
-            out.append(v)
-        else:
-            missing.append(m.group(1) if m else (f.split("=", 1)[0] if "=" in f else f))
-    if missing:
-        missing = list(dict.fromkeys(missing))
-        raise ValueError(f"the table lacks column(s) {_names(missing)} that the model was fitted on; "
-                         f"it has {_names(cols)}.")
-    return np.stack(out, axis=1) if out else np.empty((len(frame), 0))
+    miss = np.isnan(V)
+    kept = np.arange(len(df))
+    if not miss.any():
+        return V, F, kept, {}
+    counts = {}
+    for c in used:
+        cnt = int(df[c].isna().sum()) if c in categorical else int(np.isnan(V[:, display.index(c)]).sum())
+        if cnt:
+            counts[c] = cnt
+    if not dropna and impute is None:
+        listed = ", ".join(f"{c!r} ({m})" for c, m in counts.items())
+        raise ValueError(f"missing values in column(s) {listed}; pass dropna=True (--dropna) to leave "
+                         "those rows out, or impute='mean' (--impute mean) to fill them with the column mean.")
+    if dropna:
+        kept = np.flatnonzero(~miss.any(axis=1))
+        if kept.size == 0:
+            raise ValueError("every row has a missing value in the used columns; nothing left to cluster.")
+        return V, F, kept, {}
+    V = V.copy()
+    F = F.copy()
+    for j in np.flatnonzero(miss.any(axis=0)):
+        ok = ~miss[:, j]
+        if not ok.any():
+            raise ValueError(f"column {display[j]!r} has no values to take a mean of.")
+        wj = None if w is None else w[ok]
+        if wj is not None and wj.sum() <= 0:
+            wj = None
+        V[~ok, j] = np.average(V[ok, j], weights=wj)
+        F[~ok, j] = np.average(F[ok, j], weights=wj)
+    return V, F, kept, counts
 
 
-def model_inputs(data, model):
-    """The rows of a table as a saved model sees them: its features rebuilt
-    by name (:func:`feature_matrix`), scaled with the model's ``scaling_``,
-    as a DataFrame with the model's feature names (ready for ``predict`` or
-    :func:`kmeanskit.anomaly.detect_outliers`). Raises ValueError naming
-    missing columns or columns with missing values.
+def _resolve_k(k, Z, w, k_range, random_state):
+    """``(k, sweep)``: a number of clusters is checked against the rows of
+    ``Z``; "auto" takes :func:`kmeanskit.choose_k`'s ``best_k`` over the
+    values of ``k_range`` that fit, and returns its sweep."""
+    n_rows = Z.shape[0]
+    sweep = None
+    if k == "auto":
+        ks = [int(x) for x in k_range if int(x) <= n_rows]
+        if not ks:
+            raise ValueError(f"no k in k_range fits {n_rows} rows; pass a smaller k_range.")
+        sweep = choose_k(Z, ks, sample_weight=w, random_state=random_state, keep_models=False)
+        k = sweep.best_k
+        if k is None:
+            raise ValueError("choose_k gave no recommendation for this table; pass a number for k.")
+    k = int(k)
+    if k > n_rows:
+        raise ValueError(f"k = {k} is more than the {n_rows} rows to cluster; pass a smaller k.")
+    return k, sweep
 
-    Examples
-    --------
-    >>> import pandas as pd, kmeanskit, tempfile, pathlib
-    >>> from kmeanskit.segment import model_inputs
-    >>> df = pd.DataFrame({"x": [1.0, 2.0, 10.0, 11.0]})
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.kmk"
-    >>> _ = kmeanskit.segment(df, k=2).save_model(p)
-    >>> model = kmeanskit.load(p)
-    >>> model_inputs(pd.DataFrame({"x": [6.0], "note": ["new"]}), model).round(3).values.tolist()
-    [[0.0]]
-    """
-    pd = _pandas()
-    frame, _ = _as_frame(data)
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        raise ValueError("the model has no feature names, so its columns cannot be found in the table; "
-                         "save it from segment() / `kmeanskit cluster --model`, or with feature_names=.")
-    names = [str(n) for n in names]
-    F = feature_matrix(frame, names)
-    bad = ~np.isfinite(F)
-    if bad.any():
-        cols = [f"{names[j]!r} ({int(bad[:, j].sum())})" for j in np.flatnonzero(bad.any(axis=0))]
-        raise ValueError(f"missing or non-finite values in column(s) {', '.join(cols)}; "
-                         "drop or fill those rows first.")
-    scaling = getattr(model, "scaling_", None)
-    Z = F if scaling is None else scaling.transform(F)
-    return pd.DataFrame(Z, columns=names, index=frame.index)
+
+def _fit(Z, k, w, *, n_init, random_state):
+    """The fitted :class:`kmeanskit.KMeans` (scikit-learn is imported here,
+    when a table is segmented, not with the package)."""
+    from ..estimator import KMeans
+
+    return KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(Z, sample_weight=w)
 
 
 def segment(data, k=5, *, columns=None, standardize="zscore", log=False, categorical="refuse",
@@ -549,7 +479,7 @@ def segment(data, k=5, *, columns=None, standardize="zscore", log=False, categor
     Parameters
     ----------
     data : DataFrame, array-like or path
-        The table (a path is read with :func:`kmeanskit.io.read_frame`: CSV,
+        The table (a path is read with :func:`kmeanskit.tables.read_frame`: CSV,
         TSV, Parquet, ``.npy``). Never modified.
     k : int or "auto"
         Number of clusters, or "auto": sweep ``k_range`` with
@@ -559,7 +489,7 @@ def segment(data, k=5, *, columns=None, standardize="zscore", log=False, categor
         Columns to use. Default: every numeric column (bools count as 0/1);
         the others are listed in ``.skipped``.
     standardize : {"zscore", "whiten", "none"}
-        Column scaling before clustering (:class:`kmeanskit.scaling.Scaling`):
+        Column scaling before clustering (:class:`kmeanskit.tables.Scaling`):
         zscore (mean 0, sd 1) by default, so a column in thousands does not
         swamp one in units.
     log : bool
@@ -616,119 +546,27 @@ def segment(data, k=5, *, columns=None, standardize="zscore", log=False, categor
     >>> seg.profile.loc[seg.labels[3], "distinguishing"]
     'spend +1.0 sd, visits +1.0 sd'
     """
-    from .estimator import KMeans
-    from .scaling import Scaling
-
-    if standardize not in STANDARDIZE_KINDS:
-        raise ValueError(f"unknown standardize={standardize!r}; use one of {', '.join(STANDARDIZE_KINDS)}.")
-    if categorical not in ("refuse", "onehot"):
-        raise ValueError(f"unknown categorical={categorical!r}; use 'refuse' or 'onehot'.")
-    if impute not in (None, "mean"):
-        raise ValueError(f"unknown impute={impute!r}; use None or 'mean'.")
-    if dropna and impute is not None:
-        raise ValueError("pass either dropna=True or impute='mean', not both.")
-    if not (k == "auto" or (isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1)):
-        raise ValueError(f"k must be a whole number >= 1 or 'auto'; got {k!r}.")
-
-    df, _ = _as_frame(data)
+    _check_params(dict(standardize=standardize, categorical=categorical, impute=impute, dropna=dropna, k=k))
+    df, _ = as_frame(data)
     n = len(df)
     if n == 0:
         raise ValueError("the table has no rows; pass a table with data.")
-    num, cat, skipped = _select(df, columns, categorical)
-    used = [c for c in df.columns if c in num or c in cat] if columns is None else \
-        [str(c) for c in ([columns] if isinstance(columns, str) else columns)]
-
-    w = None
-    if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=np.float64)
-        if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise ValueError(f"sample_weight must be {n} finite non-negative numbers, not all zero.")
-
-    # features in input units (V) and before scaling (F), with NaN where missing
-    blocks_v, blocks_f, feats, display = [], [], [], []
-    for c in used:
-        if c in num:
-            v = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
-            v = np.where(np.isinf(v), np.nan, v)  # infinities count as missing values
-            if log:
-                neg = np.nan_to_num(v, nan=0.0) < 0
-                if neg.any():
-                    raise ValueError(f"column {c!r} has {int(neg.sum())} negative value(s); log=True (--log) "
-                                     "takes log(1 + x) and needs values >= 0.")
-            blocks_v.append(v[:, None])
-            blocks_f.append((np.log1p(v) if log else v)[:, None])
-            feats.append(f"log1p({c})" if log else c)
-            display.append(c)
-        else:
-            B, names = _onehot(df, [c])
-            blocks_v.append(B)
-            blocks_f.append(B)
-            feats += names
-            display += names
-    V = np.concatenate(blocks_v, axis=1)
-    F = np.concatenate(blocks_f, axis=1)
-
-    miss = np.isnan(V)
-    imputed = {}
-    kept = np.arange(n)
-    if miss.any():
-        counts = {}
-        for c in used:
-            cnt = int(df[c].isna().sum()) if c in cat else int(np.isnan(V[:, display.index(c)]).sum())
-            if cnt:
-                counts[c] = cnt
-        if not dropna and impute is None:
-            listed = ", ".join(f"{c!r} ({m})" for c, m in counts.items())
-            raise ValueError(f"missing values in column(s) {listed}; pass dropna=True (--dropna) to leave "
-                             "those rows out, or impute='mean' (--impute mean) to fill them with the column mean.")
-        if dropna:
-            kept = np.flatnonzero(~miss.any(axis=1))
-            if kept.size == 0:
-                raise ValueError("every row has a missing value in the used columns; nothing left to cluster.")
-        else:
-            V = V.copy()
-            F = F.copy()
-            for j in np.flatnonzero(miss.any(axis=0)):
-                ok = ~miss[:, j]
-                if not ok.any():
-                    raise ValueError(f"column {display[j]!r} has no values to take a mean of.")
-                wj = None if w is None else w[ok]
-                if wj is not None and wj.sum() <= 0:
-                    wj = None
-                V[~ok, j] = np.average(V[ok, j], weights=wj)
-                F[~ok, j] = np.average(F[ok, j], weights=wj)
-            imputed = counts
+    num, cat, skipped = select_columns(df, columns, categorical)
+    used = _used_columns(df, columns, num, cat)
+    w = _row_weights(sample_weight, n)
+    V, F, feats, display = table_features(df, used, num, log)
+    V, F, kept, imputed = _missing_values(df, used, cat, V, F, display, w, dropna=dropna, impute=impute)
     Vk, Fk = V[kept], F[kept]
     wk = None if w is None else w[kept]
     if wk is not None and wk.sum() <= 0:
         raise ValueError("the rows kept have zero total weight.")
-
     scaling = Scaling.fit(Fk, standardize, sample_weight=wk)
     Z = np.ascontiguousarray(scaling.transform(Fk))
-
-    sweep = None
-    if k == "auto":
-        from .choose_k import choose_k
-
-        ks = [int(x) for x in k_range if int(x) <= len(kept)]
-        if not ks:
-            raise ValueError(f"no k in k_range fits {len(kept)} rows; pass a smaller k_range.")
-        sweep = choose_k(Z, ks, sample_weight=wk, random_state=random_state, keep_models=False)
-        k = sweep.best_k
-        if k is None:
-            raise ValueError("choose_k gave no recommendation for this table; pass a number for k.")
-    k = int(k)
-    if k > len(kept):
-        raise ValueError(f"k = {k} is more than the {len(kept)} rows to cluster; pass a smaller k.")
-    model = KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(Z, sample_weight=wk)
+    k, sweep = _resolve_k(k, Z, wk, k_range, random_state)
+    model = _fit(Z, k, wk, n_init=n_init, random_state=random_state)
     labels = np.full(n, -1, dtype=np.int64)
     labels[kept] = model.labels_
     return Segmentation(labels=labels, k=k, model=model, scaling=scaling, columns=list(used),
                         features=feats, skipped=list(skipped), dropped=np.setdiff1d(np.arange(n), kept),
                         imputed=imputed, sweep=sweep, log=bool(log), _frame=df, _values=Vk, _F=Fk, _Z=Z,
                         _w=wk, _kept=kept, _display=display)
-
-
-from ._modutil import make_callable  # noqa: E402
-
-make_callable(__name__, segment)
