@@ -64,7 +64,8 @@ def demo(out_dir: Path, seed: int) -> None:
     Example:
         kmeanskit demo --out out
     """
-    from ..image import _atomic_write, dominant_colors, quantize
+    from .._fileutil import atomic_write_bytes as _atomic_write
+    from ..image import dominant_colors, quantize
     from .images import print_palette
 
     from rich.console import Console

@@ -174,7 +174,8 @@ def quantize_cmd(image, k, output, space, dither, force, seed, max_pixels):
     """
     from PIL import Image
 
-    from ..image import _atomic_write, dominant_colors, quantize
+    from .._fileutil import atomic_write_bytes as _atomic_write
+    from ..image import dominant_colors, quantize
 
     if output.resolve() == image.resolve():
         raise click.ClickException(f"refusing to overwrite the input image {image}; "

@@ -1,4 +1,5 @@
-"""Colour conversions and CIEDE2000 against published reference values."""
+"""kmeanskit.image.colour: colour conversions and CIEDE2000 against published reference values,
+and rounding palettes to 8-bit colours (snap_to_srgb8)."""
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ from hypothesis import strategies as st
 
 import naive
 from kmeanskit.image import delta_e_ciede2000, lab_to_srgb, srgb_to_lab
+from kmeanskit.image.colour import _OFFSETS, snap_to_srgb8
 
 # Sharma, Wu & Dalal, "The CIEDE2000 color-difference formula: implementation notes,
 # supplementary test data, and mathematical observations", Color Res. Appl. 30(1), 2005,
@@ -162,3 +164,24 @@ def test_din99o_distance_tracks_ciede2000_better_than_lab():
     d_din = np.linalg.norm(da - db, axis=1)
     spread = lambda d: np.std(np.log(d / de00))  # noqa: E731
     assert spread(d_din) < spread(d_lab)
+
+
+# --- rounding palettes to 8-bit colours ------------------------------------------
+
+def test_snap_picks_the_best_8bit_neighbour(rng):
+    lab = srgb_to_lab(rng.integers(90, 110, (200, 3)).astype(np.uint8))
+    w = np.ones(200)
+    centre = lab.mean(axis=0, keepdims=True)
+    rgb = snap_to_srgb8(lab, w, np.zeros(200, dtype=np.int32), centre)
+    base = np.clip(np.rint(lab_to_srgb(centre) * 255.0), 0, 255).astype(int)[0]
+    cands = [np.clip(base + o, 0, 255) for o in _OFFSETS]
+    costs = [sum(naive.ciede2000(x, srgb_to_lab(c.astype(np.uint8))) for x in lab) for c in cands]
+    assert rgb[0].tolist() == cands[int(np.argmin(costs))].tolist()
+
+
+def test_snap_keeps_the_rounded_colour_on_ties():
+    rgb = np.array([[10, 200, 30], [250, 250, 5]], dtype=np.uint8)
+    lab = srgb_to_lab(rgb)
+    out = snap_to_srgb8(lab, np.ones(2), np.arange(2, dtype=np.int32), lab)
+    assert out.dtype == np.uint8 and out.tolist() == rgb.tolist()
+    assert _OFFSETS[0].tolist() == [0, 0, 0] and len(_OFFSETS) == 27

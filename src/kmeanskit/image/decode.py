@@ -1,0 +1,278 @@
+"""Reading images as 8-bit sRGB(A) pixels, with a decompression-bomb guard.
+
+Every input (a file path, a Pillow image in any mode, or an array) becomes a
+:class:`Pixels`: an (n, 3) or (n, 4) uint8 array of its pixels in row order.
+16-bit values are rounded to 8 bits (value / 257); colour-managed inputs (an
+embedded ICC profile, CMYK with a profile) are converted with Pillow's plain
+conversions, not through the profile. Files larger than ``max_pixels`` are
+refused before they are decoded.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import Interval, Options, validate_params
+
+__all__ = ["load_image"]
+
+#: ``max_pixels`` value meaning "Pillow's ``Image.MAX_IMAGE_PIXELS``, read at call time".
+PILLOW_LIMIT = "pillow"
+# Pillow's own bomb check reads a module global; it is switched off around
+# ``Image.open`` (ours replaces it), so concurrent opens must not interleave.
+_BOMB_LOCK = threading.Lock()
+
+LOAD_CONSTRAINTS = {
+    "frames": [Options(("first", "all"))],
+    "max_pixels": [Options((PILLOW_LIMIT, None)), Interval(int, 1, None)],
+}
+
+
+@dataclass
+class Pixels:
+    """8-bit pixels of an image: ``px`` (n, 3 or 4) uint8, C-contiguous.
+
+    ``n_frames`` frames of ``height`` x ``width`` pixels are stacked in
+    ``px``; ``has_alpha`` says whether a fourth (alpha) column is present.
+    """
+
+    px: np.ndarray
+    height: int
+    width: int
+    has_alpha: bool
+    n_frames: int = 1
+
+    @property
+    def alpha_ch(self) -> int:
+        """Column of the alpha channel in ``px``, or -1 when there is none."""
+        return 3 if self.has_alpha else -1
+
+
+def pillow_modules():
+    """Return Pillow's ``Image``, ``ImageOps`` and ``ImageSequence`` modules.
+
+    Pillow is imported on first use.
+    """
+    from PIL import Image, ImageOps, ImageSequence
+
+    return Image, ImageOps, ImageSequence
+
+
+def open_image_file(path, max_pixels):
+    """Open ``path`` with Pillow (lazily: nothing is decoded yet).
+
+    Images of more than ``max_pixels`` pixels (``PILLOW_LIMIT``: Pillow's
+    ``Image.MAX_IMAGE_PIXELS``; None: no limit) are refused with a
+    ValueError whose message says how to proceed.
+    """
+    Image, _, _ = pillow_modules()
+    from PIL import UnidentifiedImageError
+
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels == PILLOW_LIMIT else max_pixels
+    with _BOMB_LOCK:  # Pillow's own check is replaced by ours (same limit by default)
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            img = Image.open(path)
+        except UnidentifiedImageError:
+            raise ValueError(f"{path} is not an image file Pillow can read; pass a PNG, JPEG, GIF, "
+                             "TIFF, WebP or BMP image.") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
+    w, h = img.size
+    if limit is not None and w * h > limit:
+        img.close()
+        raise ValueError(
+            f"{path} is {w} x {h} = {w * h:,} pixels, more than the decompression-bomb limit of "
+            f"{int(limit):,} pixels (Pillow's Image.MAX_IMAGE_PIXELS); if you trust this file, "
+            "pass max_pixels=None (or a larger number) to read it.")
+    return img
+
+
+def _exif_upright(img):
+    _, ImageOps, _ = pillow_modules()
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # damaged EXIF block: keep the pixels as stored
+        return img
+    if orientation in (None, 1):
+        return img
+    return ImageOps.exif_transpose(img)
+
+
+def _scale16(a: np.ndarray) -> np.ndarray:
+    """16-bit values to 8 bits, rounded (value * 255 / 65535)."""
+    a = np.clip(a.astype(np.int64), 0, 65535)
+    return ((a * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _frame_to_array(img, name) -> tuple[np.ndarray, bool]:
+    """One Pillow frame -> (h, w, 3 or 4) uint8 and whether it has alpha."""
+    mode = img.mode
+    transparent = "transparency" in img.info
+    if mode in ("RGB",) and not transparent:
+        return np.asarray(img), False
+    if mode == "RGBA":
+        return np.asarray(img), True
+    if mode in ("LA", "La", "PA", "RGBa", "RGBX") or transparent:
+        conv = img.convert("RGBA")
+        return np.asarray(conv), mode != "RGBX" or transparent
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        a = np.asarray(img)
+        if mode == "F":
+            a = np.nan_to_num(a.astype(np.float64))
+            g = np.clip(np.rint(a * 255.0 if a.size and a.max() <= 1.0 else a), 0, 255).astype(np.uint8)
+        elif mode.startswith("I;16") or (a.size and a.max() > 255):
+            g = _scale16(a)
+        else:
+            g = np.clip(a, 0, 255).astype(np.uint8)
+        return np.repeat(g[:, :, None], 3, axis=2), False
+    try:
+        conv = img.convert("RGB")
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{name}: cannot convert Pillow mode {mode!r} to RGB ({exc}); "
+                         "convert the image to RGB first.") from None
+    return np.asarray(conv), False
+
+
+def decode_pil(img, name, frames) -> Pixels:
+    """Decode an open Pillow image to 8-bit pixels.
+
+    Its first frame (``frames="first"``, EXIF orientation applied) or all
+    frames stacked (``"all"``); ``name`` names the image in error messages.
+    """
+    from PIL import Image
+
+    try:
+        img.load()
+        n_frames = getattr(img, "n_frames", 1) if frames == "all" else 1
+        arrays = []
+        start = img.tell() if n_frames > 1 else 0
+        try:
+            for i in range(n_frames):
+                if n_frames > 1:
+                    img.seek(i)
+                frame = _exif_upright(img) if i == 0 else img
+                arrays.append(_frame_to_array(frame, name))
+        finally:
+            if n_frames > 1:
+                img.seek(start)  # leave a caller's image on the frame it was on
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"{name}: {exc}; pass max_pixels=None if you trust this file.") from None
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"could not decode {name} ({exc}); the file looks damaged or "
+                         "incomplete (truncated).") from None
+    has_alpha = any(a for _, a in arrays)
+    h, w = arrays[0][0].shape[:2]
+    parts = []
+    for arr, alpha in arrays:
+        if has_alpha and not alpha:
+            arr = np.concatenate([arr, np.full(arr.shape[:2] + (1,), 255, np.uint8)], axis=2)
+        parts.append(np.ascontiguousarray(arr).reshape(-1, arr.shape[2]))
+    px = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return Pixels(px, h, w, has_alpha, len(parts))
+
+
+def pixels_from_array(arr: np.ndarray) -> Pixels:
+    """Convert an image array to 8-bit pixels.
+
+    Accepted: (h, w), (h, w, 1), (h, w, 3) or (h, w, 4) of uint8, bool,
+    uint16 (16-bit), other integers in 0..255 or floats in [0, 1]; other
+    shapes, dtypes or ranges raise ValueError.
+    """
+    a = arr
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
+        raise ValueError(f"image array has shape {arr.shape}; pass (height, width), "
+                         "(height, width, 3) RGB or (height, width, 4) RGBA.")
+    if a.dtype == np.uint8:
+        u = a
+    elif a.dtype == np.bool_:
+        u = a.astype(np.uint8) * 255
+    elif a.dtype == np.uint16:
+        u = _scale16(a)
+    elif a.dtype.kind in "iu":
+        if a.size and (a.min() < 0 or a.max() > 255):
+            raise ValueError("integer image values must be in 0..255 (or uint16 for 16-bit); "
+                             f"got {a.min()}..{a.max()}.")
+        u = a.astype(np.uint8)
+    elif a.dtype.kind == "f":
+        if a.size and not np.isfinite(a).all():
+            raise ValueError("image array contains NaN or infinity; pass finite values in [0, 1].")
+        if a.size and (a.min() < 0 or a.max() > 1):
+            raise ValueError(f"float image values must be in [0, 1], got {a.min():g}..{a.max():g}; "
+                             "divide by 255 (or pass uint8).")
+        u = np.rint(a * 255.0).astype(np.uint8)
+    else:
+        raise ValueError(f"image array has dtype {a.dtype}; pass uint8, uint16 or floats in [0, 1].")
+    if u.shape[2] == 1:
+        u = np.repeat(u, 3, axis=2)
+    h, w, c = u.shape
+    return Pixels(np.ascontiguousarray(u).reshape(h * w, c), h, w, c == 4)
+
+
+def read_pixels(image, *, frames="first", max_pixels=PILLOW_LIMIT) -> Pixels:
+    """Read the pixels of a path, Pillow image or array.
+
+    The parameters are those of :func:`load_image`, not validated here. An
+    empty image raises ValueError.
+    """
+    Image, _, _ = pillow_modules()
+    if isinstance(image, (str, os.PathLike)):
+        name = os.fspath(image)
+        if os.path.isdir(name):
+            raise ValueError(f"{name} is a folder; pass an image file.")
+        img = open_image_file(name, max_pixels)
+        with img:
+            pix = decode_pil(img, name, frames)
+    elif isinstance(image, Image.Image):
+        pix = decode_pil(image, "image", frames)
+    elif isinstance(image, np.ndarray) or hasattr(image, "__array__"):
+        pix = pixels_from_array(np.asarray(image))
+    else:
+        raise ValueError(f"image must be a path, a PIL image or an array, got {type(image).__name__}.")
+    if pix.px.shape[0] == 0:
+        raise ValueError(f"the image is empty ({pix.width} x {pix.height} pixels); pass an image "
+                         "with at least one pixel.")
+    return pix
+
+
+def load_image(image, *, frames: str = "first", max_pixels=PILLOW_LIMIT) -> np.ndarray:
+    """Read an image as 8-bit sRGB(A) pixels the way this package sees them.
+
+    Parameters
+    ----------
+    image : path, PIL.Image.Image or array
+        Any Pillow mode (RGB, RGBA, LA, L, 1, P, CMYK, YCbCr, I;16, I, F...).
+        EXIF orientation is applied. Arrays: (h, w), (h, w, 3) or
+        (h, w, 4); uint8, uint16 (16-bit) or floats in [0, 1].
+    frames : {"first", "all"}
+        For animated images: the first frame, or all frames stacked
+        vertically.
+    max_pixels : int, None or "pillow"
+        Decompression-bomb guard for files: refuse images with more pixels
+        ("pillow": Pillow's ``Image.MAX_IMAGE_PIXELS``; None: no limit).
+
+    Returns
+    -------
+    ndarray of shape (h, w, 3) or (h, w, 4), uint8
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> load_image(np.zeros((2, 3), dtype=np.uint8)).shape
+    (2, 3, 3)
+    """
+    validate_params(dict(frames=frames, max_pixels=max_pixels), LOAD_CONSTRAINTS, "load_image")
+    pix = read_pixels(image, frames=frames, max_pixels=max_pixels)
+    c = pix.px.shape[1]
+    return pix.px.reshape(-1, pix.width, c)
