@@ -20,7 +20,7 @@ import kmeanskit
 import naive
 from conftest import blobs
 from kmeanskit import ClusterAffinity, KMeans
-from kmeanskit.affinity import affinity, default_gamma
+from kmeanskit.cluster_affinity import affinity, default_gamma
 
 METRICS = ["euclidean", "manhattan", "cosine", "chebyshev"]
 
@@ -46,7 +46,7 @@ def test_against_reference(data, metric, kind, rng):
     np.testing.assert_allclose(affinity(km, Y, kind, reference=data),
                                naive.affinity(Y, C, metric, kind, g_ref), rtol=1e-9, atol=1e-300)
     assert np.isclose(default_gamma(km, data), g_ref, rtol=1e-12)
-    # the module is callable, and a KMeansResult works the same
+    # kmeanskit.affinity is the function, and a KMeansResult works the same
     r = kmeanskit.fit(data, 3, metric=metric, init=C)
     np.testing.assert_allclose(kmeanskit.affinity(r, Y, kind, gamma=0.7),
                                naive.affinity(Y, r.centers, metric, kind, 0.7), rtol=1e-9,
@@ -196,3 +196,13 @@ def test_weighted_default_gamma(data, rng):
     d = naive.nearest_distance(data, ca.kmeans_.cluster_centers_, "euclidean")[1]
     assert ca.gamma_ == pytest.approx(1.0 / np.average(d ** 2, weights=w), rel=1e-12)
     assert ca.n_iter_ == ca.kmeans_.n_iter_ >= 1
+
+
+def test_affinity_is_a_plain_function():
+    import types
+
+    import kmeanskit.cluster_affinity as module
+
+    assert kmeanskit.affinity is module.affinity is affinity
+    assert not isinstance(kmeanskit.affinity, types.ModuleType)
+    assert type(module) is types.ModuleType  # not made callable

@@ -319,6 +319,138 @@ def test_format_is_as_documented(good):
     assert meta["metric"] == "euclidean" and meta["n_clusters"] == 3 and meta["n_features"] == 3
     assert meta["scaling"] == "zscore" and meta["has_cluster_spread"] is True
     assert meta["centers_dtype"] == "float64" and C.shape == (3, 3)
-    from kmeanskit._modelfile import META_KEYS
+    from kmeanskit.models import META_KEYS
 
     assert sorted(meta) == sorted(META_KEYS)
+
+
+# --- the plain record and the one model path (kmeanskit.models, kmeanskit.core.fitted) ---------
+
+def test_record_round_trip_and_same_bytes_as_save(tmp_path, data):
+    from kmeanskit import models
+    from kmeanskit.core import model_record
+
+    s = Scaling.fit(data, "whiten")
+    km = KMeans(3, random_state=0).fit(s.transform(data))
+    saved = km.save(tmp_path / "saved.kmk", scaling=s, cluster_spread=[1.0, 2.0, 3.0])
+    written = models.write(model_record(km, scaling=s, cluster_spread=[1.0, 2.0, 3.0]),
+                           tmp_path / "written.kmk")
+    assert written.read_bytes() == saved.read_bytes()
+    rec = models.read(saved)
+    assert isinstance(rec, models.ModelRecord) and isinstance(rec.scaling, models.ScalingRecord)
+    np.testing.assert_array_equal(rec.centers, km.cluster_centers_)
+    assert rec.metric == "euclidean" and rec.created_by == "KMeans"
+    assert rec.inertia == km.inertia_ and rec.n_iter == km.n_iter_ and rec.converged is None
+    assert rec.params["random_state"] == 0 and rec.library_version == kmeanskit.__version__
+    assert rec.scaling.kind == "whiten"
+    np.testing.assert_array_equal(rec.scaling.scale, s.scale)
+    np.testing.assert_array_equal(rec.cluster_spread, [1.0, 2.0, 3.0])
+    # a record read back writes the same bytes again
+    assert models.write(rec, tmp_path / "again.kmk").read_bytes() == saved.read_bytes()
+    # a hand-made record
+    plain = models.write(models.ModelRecord(np.array([[0.0, 1.0]], dtype=np.float32), "cosine",
+                                            feature_names=("a", "b")), tmp_path / "plain.kmk")
+    back = kmeanskit.load(plain)
+    assert back.metric == "cosine" and back.cluster_centers_.dtype == np.float32
+    assert back.feature_names_in_.tolist() == ["a", "b"] and np.isnan(back.inertia_)
+    with pytest.raises(ValueError, match="metric must be one of"):
+        models.write(models.ModelRecord(np.zeros((1, 2)), "hamming"), tmp_path / "bad.kmk")
+
+
+def _ways(tmp_path, km):
+    """The same fitted model as an estimator, a result, a record and a loaded
+    estimator."""
+    from kmeanskit import KMeansResult, models
+
+    r = KMeansResult(km.cluster_centers_, km.labels_, km.inertia_, km.n_iter_, True, 1,
+                     km.metric)
+    p = km.save(tmp_path / "m.kmk")
+    return {"estimator": km, "result": r, "record": models.read(p), "loaded": kmeanskit.load(p)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("metric", METRICS)
+def test_fitted_gives_the_same_model_from_every_input(tmp_path, data, metric, dtype, rng):
+    from kmeanskit.core import Fitted, fitted
+
+    X = data.astype(dtype)
+    km = KMeans(3, metric=metric, random_state=0, max_iter=50).fit(X)
+    Y = X[::4] + rng.normal(size=(len(X[::4]), 3)).astype(dtype)
+    w = rng.uniform(0.5, 2.0, len(Y))
+    labels, dist, objective = kmeanskit.assign(Y, km.cluster_centers_, metric=metric)
+    for way, model in _ways(tmp_path, km).items():
+        m = fitted(model)
+        assert isinstance(m, Fitted) and fitted(m) is m, way
+        assert m.metric == metric and m.centers.dtype == dtype, way
+        np.testing.assert_array_equal(m.centers, km.cluster_centers_)
+        got = m.assign(Y)
+        np.testing.assert_array_equal(got[0], labels)
+        np.testing.assert_array_equal(got[0], km.predict(Y))
+        np.testing.assert_array_equal(got[1], dist)
+        assert got[2] == objective
+        assert m.assign(Y, sample_weight=w)[2] == -km.score(Y, sample_weight=w)
+        D = m.transform(Y)
+        assert D.dtype == dtype
+        np.testing.assert_array_equal(D, km.transform(Y))
+
+
+def test_fitted_carries_names_scaling_and_spreads(tmp_path, data):
+    import pandas as pd
+
+    from kmeanskit import models
+    from kmeanskit.core import fitted
+
+    s = Scaling.fit(data)
+    df = pd.DataFrame(s.transform(data), columns=["a", "b", "c"])
+    km = KMeans(3, random_state=0).fit(df)
+    p = km.save(tmp_path / "m.kmk", scaling=s, cluster_spread=[1.0, 2.0, 3.0])
+    for model in (kmeanskit.load(p), models.read(p)):
+        m = fitted(model)
+        assert m.feature_names == ("a", "b", "c") and m.scaling.kind == "zscore"
+        np.testing.assert_array_equal(m.scaling.center, s.center)
+        np.testing.assert_array_equal(m.cluster_spread, [1.0, 2.0, 3.0])
+        np.testing.assert_array_equal(m.assign(df)[0], km.labels_)
+        with pytest.raises(ValueError, match="feature names"):
+            m.assign(df.rename(columns={"c": "z"}))
+    m = fitted(km)
+    assert m.scaling is None and m.cluster_spread is None and m.feature_names == ("a", "b", "c")
+
+
+def test_fitted_refuses_what_is_not_a_fitted_model(data):
+    from kmeanskit import models
+    from kmeanskit.core import fitted
+
+    with pytest.raises(ValueError, match="not fitted"):
+        fitted(KMeans(2))
+    for bad in (np.zeros((2, 3)), "model.kmk", None):
+        with pytest.raises(ValueError, match="fitted kmeanskit.KMeans or a KMeansResult"):
+            fitted(bad)
+    with pytest.raises(ValueError, match="metric 'hamming' is not one of"):
+        fitted(models.ModelRecord(np.zeros((2, 3)), "hamming"))
+    with pytest.raises(ValueError, match="zero norm"):
+        fitted(models.ModelRecord(np.zeros((2, 3)), "cosine"))
+    m = fitted(KMeans(3, random_state=0).fit(data))
+    with pytest.raises(ValueError, match="X has 2 features, but the model was fitted on 3"):
+        m.transform(data[:, :2])
+    with pytest.raises(ValueError, match="NaN"):
+        m.assign(np.full((2, 3), np.nan))
+
+
+def test_loading_checks_the_saved_params(tmp_path):
+    from kmeanskit import models
+    from kmeanskit.estimator import kmeans_from_record
+
+    rec = models.ModelRecord(np.array([[0.0], [1.0]]), params={"max_iter": 0})
+    with pytest.raises(ValueError, match="max_iter"):
+        kmeans_from_record(rec)
+    # a record with such params can be written and read, but not loaded as a KMeans
+    p = models.write(rec, tmp_path / "m.kmk")
+    assert models.read(p).params == {"max_iter": 0}
+    _expect_bad(p, r"not a kmeanskit model file \(the saved params: max_iter")
+
+
+def test_the_format_names_the_scaling_kinds_of_scaling():
+    from kmeanskit import models
+    from kmeanskit.scaling import SCALING_KINDS
+
+    assert models.SCALING_KINDS == SCALING_KINDS

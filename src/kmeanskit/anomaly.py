@@ -16,8 +16,9 @@ nearest centre, optionally relative to how spread out that cluster is.
   (exactly ``ceil(contamination * n)`` rows) or the rows at or above a
   ``threshold``.
 
-``model`` is a fitted :class:`kmeanskit.KMeans`, a :class:`kmeanskit.KMeansResult`
-or a model loaded by :func:`kmeanskit.load`. ``X`` must be in the model's
+``model`` is a fitted :class:`kmeanskit.KMeans`, a :class:`kmeanskit.KMeansResult`,
+a model loaded by :func:`kmeanskit.load` or anything else :func:`kmeanskit.core.fitted`
+takes. ``X`` must be in the model's
 feature space: if the model was fitted on scaled columns (a loaded model's
 ``scaling_``), apply ``model.scaling_.transform`` to raw rows first.
 """
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._modelfile import as_kmeans
+from .core import fitted
 
 __all__ = ["outlier_scores", "cluster_spread", "detect_outliers", "Outliers"]
 
@@ -37,11 +38,11 @@ __all__ = ["outlier_scores", "cluster_spread", "detect_outliers", "Outliers"]
 _ZERO_SPREAD = 1e-9
 
 
-def _nearest(km, X):
-    """(labels, true distance to the nearest centre) of validated rows."""
-    Xv = km._check_X(X, reset=False)
-    labels, dist, _ = km._assign(Xv)
-    if km._metric_name() == "euclidean":
+def _nearest(model, X):
+    """(labels, true distance to the nearest centre) of the rows of ``X``
+    under a :class:`~kmeanskit.core.Fitted` model's metric."""
+    labels, dist, _ = model.assign(X)
+    if model.metric == "euclidean":  # assign gives squared distances
         dist = np.sqrt(np.maximum(dist, 0.0))
     return labels, np.asarray(dist, dtype=np.float64)
 
@@ -105,9 +106,9 @@ def cluster_spread(model, X) -> np.ndarray:
     >>> cluster_spread(km, [[2.0], [9.0], [10.0], [12.0]]).tolist()  # zero spread: filled
     [1.0, 1.0]
     """
-    km = as_kmeans(model)
-    labels, dist = _nearest(km, X)
-    return _spread_from(labels, dist, km.cluster_centers_.shape[0])
+    m = fitted(model)
+    labels, dist = _nearest(m, X)
+    return _spread_from(labels, dist, m.n_clusters)
 
 
 def outlier_scores(model, X, *, normalize=False, reference=None) -> np.ndarray:
@@ -146,17 +147,16 @@ def outlier_scores(model, X, *, normalize=False, reference=None) -> np.ndarray:
     >>> outlier_scores(km, [[1.0], [12.0]], normalize=True, reference=tight + loose).tolist()
     [20.0, 2.0]
     """
-    km = as_kmeans(model)
-    labels, dist = _nearest(km, X)
+    m = fitted(model)
+    labels, dist = _nearest(m, X)
     if not normalize:
         return dist
-    k = km.cluster_centers_.shape[0]
     if reference is not None:
-        spread = cluster_spread(km, reference)
-    elif getattr(km, "cluster_spread_", None) is not None:
-        spread = _fix_spread(km.cluster_spread_)
+        spread = cluster_spread(m, reference)
+    elif m.cluster_spread is not None:
+        spread = _fix_spread(m.cluster_spread)
     else:
-        spread = _spread_from(labels, dist, k)
+        spread = _spread_from(labels, dist, m.n_clusters)
     return dist / spread[labels]
 
 

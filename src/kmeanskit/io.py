@@ -1,311 +1,20 @@
 """Reading data tables (CSV/TSV, Parquet, NumPy ``.npy``) and saving/loading
 fitted models (``.kmk`` files, no pickle).
 
-:func:`read_table` returns the numeric matrix to cluster and the names of
-its columns. Errors name the columns that are missing or not numeric and
-say what to do. CSV/TSV need nothing beyond NumPy (pandas is used when it is
-installed); Parquet needs the ``tables`` extra
-(``pip install kmeanskit[tables]``).
+The table readers :func:`read_table`, :func:`read_frame` and
+:func:`write_frame` are those of :mod:`kmeanskit.tables.read`, re-exported
+here.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
-from typing import NamedTuple, Sequence
 
-import numpy as np
+from .tables.read import FRAME_OUTPUT_SUFFIXES, TABLE_SUFFIXES, Table, read_frame, read_table, write_frame
 
-__all__ = ["Table", "read_table", "TABLE_SUFFIXES", "save_model", "load_model"]
-
-#: File suffixes understood by :func:`read_table`, by format.
-TABLE_SUFFIXES = {
-    ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv",
-    ".parquet": "parquet", ".pq": "parquet", ".npy": "npy",
-}
-
-
-class Table(NamedTuple):
-    """A numeric table: ``X`` (n_rows, n_columns) float64 (float32 kept for
-    float32 ``.npy``), the ``columns`` used, and the non-numeric columns that
-    were ``skipped`` because no column list was given."""
-
-    X: np.ndarray
-    columns: list
-    skipped: list
-
-
-def _need(module: str, what: str):
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(f"{what} needs {module}, which is not installed; "
-                          "install it with `pip install kmeanskit[tables]`.") from None
-
-
-def _select(names: list, numeric: list, columns, path) -> tuple[list, list]:
-    """Pick the columns to use: ``columns`` if given (all must exist and be
-    numeric), else every numeric one. Returns (used, skipped)."""
-    if columns is not None:
-        columns = [str(c) for c in columns]
-        missing = [c for c in columns if c not in names]
-        if missing:
-            raise ValueError(f"{path}: column(s) {', '.join(map(repr, missing))} not found; "
-                             f"available: {', '.join(map(repr, names))}.")
-        bad = [c for c in columns if c not in numeric]
-        if bad:
-            raise ValueError(f"{path}: column(s) {', '.join(map(repr, bad))} are not numeric; "
-                             "choose numeric columns with --columns / columns=.")
-        return columns, []
-    used = [c for c in names if c in numeric]
-    if not used:
-        raise ValueError(f"{path}: no numeric columns among {', '.join(map(repr, names))}; "
-                         "the table must have at least one column of numbers.")
-    return used, [c for c in names if c not in numeric]
-
-
-def _locate(path, format) -> tuple[Path, str]:
-    """The path and its table format (from ``format`` or the suffix); the
-    file must exist."""
-    path = Path(path)
-    fmt = format or TABLE_SUFFIXES.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"{path}: unknown table format {path.suffix!r}; use one of "
-                         f"{', '.join(sorted(TABLE_SUFFIXES))} (or pass format=).")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file.")
-    return path, fmt
-
-
-def _load_npy(path: Path) -> np.ndarray:
-    """A ``.npy`` array, never unpickled."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise ValueError(f"{path}: cannot read as .npy without unpickling ({exc}).") from None
-
-
-def _finish(X, used, skipped, path) -> Table:
-    if X.shape[0] == 0:
-        raise ValueError(f"{path}: the table has no rows; pass a file with data.")
-    bad = ~np.isfinite(X)
-    if bad.any():
-        cols = [f"{used[j]!r} ({int(bad[:, j].sum())})" for j in np.flatnonzero(bad.any(axis=0))]
-        raise ValueError(f"{path}: missing or non-finite values in column(s) {', '.join(cols)}; "
-                         "drop or impute those rows first.")
-    return Table(np.ascontiguousarray(X), used, skipped)
-
-
-def _read_csv_plain(path: Path, delimiter: str, columns) -> Table:
-    """CSV without pandas: header row, then values; a column is numeric when
-    every non-empty cell parses as a float."""
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh, delimiter=delimiter))
-    rows = [r for r in rows if r and any(c.strip() for c in r)]
-    if not rows:
-        raise ValueError(f"{path}: the file is empty; pass a table with a header row.")
-    names = [c.strip() for c in rows[0]]
-    body = rows[1:]
-    cols = {}
-    numeric = []
-    for j, name in enumerate(names):
-        vals = []
-        ok = True
-        for r in body:
-            cell = r[j].strip() if j < len(r) else ""
-            if cell == "":
-                vals.append(np.nan)
-                continue
-            try:
-                vals.append(float(cell))
-            except ValueError:
-                ok = False
-                break
-        if ok:
-            numeric.append(name)
-            cols[name] = vals
-    used, skipped = _select(names, numeric, columns, path)
-    X = np.array([cols[c] for c in used], dtype=np.float64).T.reshape(len(body), len(used))
-    return _finish(X, used, skipped, path)
-
-
-def _from_frame(df, columns, path) -> Table:
-    names = [str(c) for c in df.columns]
-    df.columns = names
-    numeric = [c for c in names if df[c].dtype.kind in "fiub"]
-    used, skipped = _select(names, numeric, columns, path)
-    X = df[used].to_numpy(dtype=np.float64, na_value=np.nan)
-    return _finish(X, used, skipped, path)
-
-
-def read_table(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
-               format: str | None = None) -> Table:
-    """Read the numeric columns of a CSV, TSV, Parquet or ``.npy`` file.
-
-    Parameters
-    ----------
-    path : str or path
-        ``.csv``/``.txt`` (comma), ``.tsv``/``.tab`` (tab), ``.parquet``/``.pq``
-        or ``.npy`` (a 1-D, 2-D or structured array; never unpickled).
-    columns : sequence of str, optional
-        Columns to use, by name (``.npy`` columns are named ``"0"``, ``"1"``...
-        unless the array is structured). Default: every numeric column, the
-        others being listed in ``Table.skipped``.
-    format : {"csv", "tsv", "parquet", "npy"}, optional
-        Overrides the guess from the suffix.
-
-    Returns
-    -------
-    Table
-        ``(X, columns, skipped)``.
-
-    Raises
-    ------
-    ValueError
-        Unknown format, missing or non-numeric columns (named), empty table,
-        missing values (column and count named).
-    ImportError
-        Parquet without pyarrow (names the ``tables`` extra).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from kmeanskit.io import read_table
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
-    >>> _ = p.write_text("name,x,y\\na,1,2\\nb,3,4\\n")
-    >>> t = read_table(p)
-    >>> t.X.tolist(), t.columns, t.skipped
-    ([[1.0, 2.0], [3.0, 4.0]], ['x', 'y'], ['name'])
-    """
-    path, fmt = _locate(path, format)
-    if fmt == "npy":
-        A = _load_npy(path)
-        if A.dtype.names:
-            names = list(A.dtype.names)
-            numeric = [c for c in names if A.dtype[c].kind in "fiub" and A.dtype[c].shape == ()]
-            used, skipped = _select(names, numeric, columns, path)
-            X = np.stack([A[c].astype(np.float64) for c in used], axis=1)
-            return _finish(X, used, skipped, path)
-        if A.ndim == 1:
-            A = A.reshape(-1, 1)
-        if A.ndim != 2:
-            raise ValueError(f"{path}: the array has shape {A.shape}; save a 2-D table "
-                             "(rows x columns), e.g. pixels as img.reshape(-1, 3).")
-        if A.dtype.kind not in "fiub":
-            raise ValueError(f"{path}: the array has non-numeric dtype {A.dtype}; save numbers.")
-        names = [str(j) for j in range(A.shape[1])]
-        used, skipped = _select(names, names, columns, path)
-        X = A[:, [int(c) for c in used]]
-        X = X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
-        return _finish(X, used, skipped, path)
-    if fmt == "parquet":
-        pq = _need("pyarrow.parquet", "reading Parquet")
-        df = pq.read_table(path).to_pandas()
-        return _from_frame(df, columns, path)
-    if fmt in ("csv", "tsv"):
-        sep = "," if fmt == "csv" else "\t"
-        try:
-            import pandas as pd
-        except ImportError:
-            return _read_csv_plain(path, sep, columns)
-        try:
-            df = pd.read_csv(path, sep=sep)
-        except pd.errors.EmptyDataError:
-            raise ValueError(f"{path}: the file is empty; pass a table with a header row.") from None
-        return _from_frame(df, columns, path)
-    raise ValueError(f"unknown format {fmt!r}; use csv, tsv, parquet or npy.")
-
-
-# --- whole tables as DataFrames (kmeanskit.segment, `kmeanskit cluster` / `outliers`) ---------------
-
-__all__ += ["read_frame", "write_frame", "FRAME_OUTPUT_SUFFIXES"]
-
-#: File suffixes :func:`write_frame` can write, by format.
-FRAME_OUTPUT_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
-
-
-def read_frame(path: str | os.PathLike, *, format: str | None = None):
-    """Read a whole CSV, TSV, Parquet or ``.npy`` table as a pandas DataFrame.
-
-    Unlike :func:`read_table`, every column is kept (text and all) and
-    missing values stay missing, so the rows can be written back out with
-    extra columns. A 2-D ``.npy`` array gets the columns ``"0"``, ``"1"``...;
-    a structured one keeps its field names. Needs pandas (and pyarrow for
-    Parquet): ``pip install kmeanskit[tables]``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from kmeanskit.io import read_frame
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
-    >>> _ = p.write_text("name,x\\na,1\\nb,\\n")
-    >>> df = read_frame(p)
-    >>> list(df.columns), df["x"].isna().tolist()
-    (['name', 'x'], [False, True])
-    """
-    pd = _need("pandas", "reading a whole table")
-    path, fmt = _locate(path, format)
-    if fmt == "npy":
-        A = _load_npy(path)
-        if A.dtype.names:
-            return pd.DataFrame({c: A[c] for c in A.dtype.names})
-        if A.ndim == 1:
-            A = A.reshape(-1, 1)
-        if A.ndim != 2:
-            raise ValueError(f"{path}: the array has shape {A.shape}; save a 2-D table (rows x columns).")
-        return pd.DataFrame(A, columns=[str(j) for j in range(A.shape[1])])
-    if fmt == "parquet":
-        pq = _need("pyarrow.parquet", "reading Parquet")
-        df = pq.read_table(path).to_pandas()
-    elif fmt in ("csv", "tsv"):
-        try:
-            df = pd.read_csv(path, sep="," if fmt == "csv" else "\t")
-        except pd.errors.EmptyDataError:
-            raise ValueError(f"{path}: the file is empty; pass a table with a header row.") from None
-    else:
-        raise ValueError(f"unknown format {fmt!r}; use csv, tsv, parquet or npy.")
-    df.columns = [str(c) for c in df.columns]
-    return df
-
-
-def write_frame(frame, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write a DataFrame as CSV, TSV or Parquet (chosen by the suffix),
-    atomically, without the index. Refuses to replace an existing file
-    unless ``overwrite``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> import pandas as pd
-    >>> from kmeanskit.io import write_frame
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
-    >>> _ = write_frame(pd.DataFrame({"x": [1, 2]}), p)
-    >>> p.read_text()
-    'x\\n1\\n2\\n'
-    """
-    from ._fileutil import atomic_write_bytes
-
-    path = Path(path)
-    fmt = FRAME_OUTPUT_SUFFIXES.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"{path}: cannot write {path.suffix!r} tables; name the file "
-                         f"{', '.join(sorted(FRAME_OUTPUT_SUFFIXES))}.")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (--force) to replace it.")
-    if fmt == "parquet":
-        _need("pyarrow", "writing Parquet")
-        import io as _io
-
-        buf = _io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        data = buf.getvalue()
-    else:
-        data = frame.to_csv(index=False, sep="," if fmt == "csv" else "\t",
-                            lineterminator="\n").encode()
-    return atomic_write_bytes(path, data)
+__all__ = ["Table", "read_table", "TABLE_SUFFIXES", "read_frame", "write_frame", "FRAME_OUTPUT_SUFFIXES",
+           "save_model", "load_model"]
 
 
 # --- saved models ----------------------------------------------------------------
@@ -318,13 +27,15 @@ def save_model(model, path: str | os.PathLike, *, scaling=None, feature_names=No
     dtype, optional cluster spreads and scaling) and a ``meta.json`` entry
     (format name and version, library version, metric, shapes, feature
     names, scaling kind, inertia, iterations, fitting parameters). The format
-    is described in docs/models.md. It is written atomically.
+    is described in docs/models.md. It is written atomically, as
+    ``kmeanskit.models.write(kmeanskit.core.model_record(model, ...), path)``.
 
     Parameters
     ----------
     model : KMeans or KMeansResult
         A fitted :class:`kmeanskit.KMeans` (or one from :func:`load_model`)
-        or the result of :func:`kmeanskit.fit`.
+        or the result of :func:`kmeanskit.fit` (anything
+        :func:`kmeanskit.core.fitted` takes).
     path : str or path
         Destination; ``.kmk`` is the customary suffix (not added for you).
     scaling : kmeanskit.scaling.Scaling, optional
@@ -370,10 +81,12 @@ def save_model(model, path: str | os.PathLike, *, scaling=None, feature_names=No
     ...
     FileExistsError: ... already exists; pass overwrite=True to replace it.
     """
-    from ._modelfile import save_model as _save
+    from . import models
+    from .core import model_record
 
-    return _save(model, path, scaling=scaling, feature_names=feature_names,
-                 cluster_spread=cluster_spread, overwrite=overwrite)
+    record = model_record(model, scaling=scaling, feature_names=feature_names,
+                          cluster_spread=cluster_spread)
+    return models.write(record, path, overwrite=overwrite)
 
 
 def load_model(path: str | os.PathLike):
@@ -381,6 +94,9 @@ def load_model(path: str | os.PathLike):
 
     Only ``zipfile``, ``json`` and ``numpy.load``-style reading with
     ``allow_pickle=False`` are used: loading never runs code from the file.
+    The file is read by :func:`kmeanskit.models.read` (the plain record,
+    without scikit-learn) and turned into an estimator by
+    :func:`kmeanskit.estimator.kmeans_from_record`.
 
     Parameters
     ----------
@@ -423,6 +139,12 @@ def load_model(path: str | os.PathLike):
     ...
     ValueError: ...model.kmk is not a kmeanskit model file or is damaged (BadZipFile: ...).
     """
-    from ._modelfile import load_model as _load
+    # the estimator imports scikit-learn: only on the first load
+    from . import models
+    from .estimator import kmeans_from_record
 
-    return _load(path)
+    record = models.read(path)
+    try:
+        return kmeans_from_record(record)
+    except ValueError as exc:  # saved parameters KMeans refuses
+        raise models.not_a_model_file(path, exc) from None

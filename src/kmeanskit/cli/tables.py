@@ -101,7 +101,7 @@ def cluster(input_path, k_text, k_range, columns, standardize, log, onehot, drop
         kmeanskit cluster customers.csv -k 4 -o labels.csv --model model.kmk --report report/
         kmeanskit outliers new.csv --model model.kmk --top 10
     """
-    from ..segment import segment
+    from ..tables import segment
     from .elbow import parse_k_range
 
     k_text = k_text.strip().lower()
@@ -115,7 +115,7 @@ def cluster(input_path, k_text, k_range, columns, standardize, log, onehot, drop
     cols = [c.strip() for part in columns for c in part.split(",") if c.strip()] or None
     _refuse_existing([output, model_path], force, inputs=[input_path])
     if output is not None:
-        from ..io import FRAME_OUTPUT_SUFFIXES
+        from ..tables import FRAME_OUTPUT_SUFFIXES
 
         if output.suffix.lower() not in FRAME_OUTPUT_SUFFIXES:
             raise ValueError(f"{output}: cannot write {output.suffix!r} tables; use .csv, .tsv or .parquet.")
@@ -144,7 +144,7 @@ def cluster(input_path, k_text, k_range, columns, standardize, log, onehot, drop
         console.print(f"k = {seg.k}")
     print_profile(console, seg)
     if output is not None:
-        from ..io import write_frame
+        from ..tables import write_frame
 
         write_frame(seg.to_frame(), output, overwrite=force)
         console.print(f"wrote {output} (the input rows with a 'cluster' column)")
@@ -185,8 +185,9 @@ def outliers(input_path, model_path, contamination, threshold, normalize, output
         kmeanskit outliers new.parquet --model model.kmk --normalize --threshold 3
     """
     from ..anomaly import detect_outliers
-    from ..io import FRAME_OUTPUT_SUFFIXES, load_model, read_frame
-    from ..segment import model_inputs
+    from ..core import fitted
+    from ..io import load_model
+    from ..tables import FRAME_OUTPUT_SUFFIXES, model_inputs, read_frame
 
     if contamination is not None and threshold is not None:
         raise ValueError("pass either --contamination or --threshold, not both.")
@@ -195,22 +196,23 @@ def outliers(input_path, model_path, contamination, threshold, normalize, output
     _refuse_existing([output], force, inputs=[input_path, model_path])
     if output is not None and output.suffix.lower() not in FRAME_OUTPUT_SUFFIXES:
         raise ValueError(f"{output}: cannot write {output.suffix!r} tables; use .csv, .tsv or .parquet.")
-    model = load_model(model_path)
+    km = load_model(model_path)
+    model = fitted(km)  # centres, metric, scaling and spreads, used for every row below
     frame = read_frame(input_path)
     try:
-        Z = model_inputs(frame, model)
+        Z = model_inputs(frame, km)
     except ValueError as exc:
         raise ValueError(f"{input_path}: {exc}") from None
     names = list(Z.columns)
     found = detect_outliers(model, Z, contamination=contamination, threshold=threshold, normalize=normalize)
-    labels = model.predict(Z)
+    labels = model.assign(Z)[0]
     console = _console()
     how = (f"threshold {threshold:g}" if threshold is not None
            else f"contamination {0.01 if contamination is None else contamination:g}")
     unit = "distance / cluster spread" if normalize else "distance to the nearest centre (scaled units)"
     console.print(f"{input_path.name}: {frame.shape[0]} rows scored against {model_path.name} "
                   f"(k = {model.n_clusters}, columns {', '.join(map(str, names))}"
-                  + (f", scaling {model.scaling_.kind}" if model.scaling_ is not None else "") + ")")
+                  + (f", scaling {model.scaling.kind}" if model.scaling is not None else "") + ")")
     console.print(f"flagged {found.n_outliers} row(s) as outliers ({how}; score = {unit}, "
                   f"flagged at >= {found.threshold:.4g})")
     if top:
@@ -225,7 +227,7 @@ def outliers(input_path, model_path, contamination, threshold, normalize, output
                           "yes" if found.mask[i] else "")
         console.print(table)
     if output is not None:
-        from ..io import write_frame
+        from ..tables import write_frame
 
         out = frame.copy()
         for name in ("outlier_score", "is_outlier", "cluster"):

@@ -19,8 +19,8 @@ transformer :class:`ClusterAffinity` measures it once on its training data
 (``gamma_``), so that transforming new rows does not depend on the batch.
 A typical row then has rbf affinity about ``exp(-1)`` to its own centre.
 
-The module is callable: ``kmeanskit.affinity(model, X, kind)`` runs
-:func:`affinity`.
+:func:`affinity` and :class:`ClusterAffinity` are also ``kmeanskit.affinity``
+and ``kmeanskit.ClusterAffinity``.
 """
 
 from __future__ import annotations
@@ -28,12 +28,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._modelfile import as_kmeans
-from ._modutil import make_callable
+from .core import fitted
 
 __all__ = ["affinity", "default_gamma", "ClusterAffinity", "AFFINITY_KINDS"]
 
@@ -41,10 +39,10 @@ __all__ = ["affinity", "default_gamma", "ClusterAffinity", "AFFINITY_KINDS"]
 AFFINITY_KINDS = ("distance", "rbf", "soft")
 
 
-def _distances(km, X):
-    """(n, k) float64 distances in the model's metric, X validated."""
-    Xv = km._check_X(X, reset=False)
-    return km._transform(Xv).astype(np.float64, copy=False)
+def _distances(model, X):
+    """(n, k) float64 distances of the rows of ``X`` to the centres of a
+    :class:`~kmeanskit.core.Fitted` model, in its metric."""
+    return model.transform(X).astype(np.float64, copy=False)
 
 
 def _gamma_from(D, w=None):
@@ -59,12 +57,12 @@ def default_gamma(model, X) -> float:
     Examples
     --------
     >>> import kmeanskit
-    >>> from kmeanskit.affinity import default_gamma
+    >>> from kmeanskit.cluster_affinity import default_gamma
     >>> km = kmeanskit.KMeans(1).fit([[0.0], [2.0]])
     >>> default_gamma(km, [[0.0], [2.0]])
     1.0
     """
-    return _gamma_from(_distances(as_kmeans(model), X))
+    return _gamma_from(_distances(fitted(model), X))
 
 
 def _check_gamma(gamma):
@@ -121,7 +119,7 @@ def affinity(model, X, kind="distance", *, gamma=None, reference=None) -> np.nda
     Examples
     --------
     >>> import numpy as np, kmeanskit
-    >>> from kmeanskit.affinity import affinity
+    >>> from kmeanskit import affinity
     >>> km = kmeanskit.KMeans(2, init=[[0.0], [2.0]]).fit([[0.0], [2.0]])
     >>> affinity(km, [[0.0], [1.0]]).tolist()
     [[0.0, 2.0], [1.0, 1.0]]
@@ -132,10 +130,10 @@ def affinity(model, X, kind="distance", *, gamma=None, reference=None) -> np.nda
     """
     _check_kind(kind)
     gamma = _check_gamma(gamma)
-    km = as_kmeans(model)
-    D = _distances(km, X)
+    m = fitted(model)
+    D = _distances(m, X)
     if kind != "distance" and gamma is None:
-        gamma = _gamma_from(D if reference is None else _distances(km, reference))
+        gamma = _gamma_from(D if reference is None else _distances(m, reference))
     return _from_distances(D, kind, gamma)
 
 
@@ -144,7 +142,7 @@ class ClusterAffinity(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     ``fit`` clusters the rows with :class:`kmeanskit.KMeans`;
     ``transform`` returns the (n_samples, n_clusters) affinities of
-    :func:`kmeanskit.affinity.affinity`, with the bandwidth measured
+    :func:`kmeanskit.affinity`, with the bandwidth measured
     once on the training rows (``gamma_``). Use it in a ``Pipeline``
     before a linear model to give it non-linear, local features.
 
@@ -226,7 +224,7 @@ class ClusterAffinity(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         self.n_iter_ = km.n_iter_
-        D = _distances(km, X)
+        D = _distances(fitted(km), X)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.gamma_ = gamma if gamma is not None else _gamma_from(D, w)
         return D
@@ -239,11 +237,9 @@ class ClusterAffinity(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def transform(self, X):
         """(n_samples, n_clusters) affinities of ``X`` to the centres."""
         check_is_fitted(self)
-        return _from_distances(_distances(self.kmeans_, X), self.kind, self.gamma_)
+        return _from_distances(_distances(fitted(self.kmeans_), X), self.kind, self.gamma_)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then transform ``X`` (one distance pass)."""
         return _from_distances(self._fit(X, sample_weight), self.kind, self.gamma_)
 
-
-make_callable(__name__, affinity)
