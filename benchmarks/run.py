@@ -24,16 +24,17 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 sys.path.insert(0, ROOT)
 
-# kmeanskit sets GOMP_SPINCOUNT=1000 at import (docs/engine.md, "Threads"),
+# kmeanskit's first fit sets GOMP_SPINCOUNT=1000 (docs/engine.md, "Threads"),
 # which libgomp reads when numba starts its threads. The machine description
-# below starts them (numba.get_num_threads), so import kmeanskit and start them
-# first, as a script that imports kmeanskit before running numba code would;
-# then drop the variable again, so that the peers' own OpenMP runtimes (loaded
-# later, each reading the environment when it loads) keep their defaults.
+# below starts them (numba.get_num_threads), so set it first, as kmeanskit's
+# first fit would; then drop the variable again, so that the peers' own OpenMP
+# runtimes (loaded later, each reading the environment when it loads) keep
+# their defaults.
 _SPIN_SET_BY_USER = "GOMP_SPINCOUNT" in os.environ
-import kmeanskit  # noqa: E402,F401
+from kmeanskit import _solver  # noqa: E402
 import numba  # noqa: E402
 
+_solver.quiet_spinning()
 numba.get_num_threads()
 if not _SPIN_SET_BY_USER:
     os.environ.pop("GOMP_SPINCOUNT", None)

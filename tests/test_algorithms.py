@@ -197,7 +197,7 @@ def test_hamerly_blas_scans_same_as_lloyd_on_ties(rng, dtype, d, k):
     uniq = np.unique(X, axis=0)
     C0 = uniq[rng.choice(len(uniq), k, replace=False)]
     w = rng.integers(1, 4, size=n).astype(float)
-    assert kmeanskit._solver.Engine(X, None, k).gemm  # the BLAS path
+    assert kmeanskit._solver.ArraySource(X, None, k).gemm  # the BLAS path
     ref = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="lloyd", max_iter=100)
     got = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="hamerly", max_iter=100)
     assert ref.n_iter > 2

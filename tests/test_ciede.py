@@ -78,17 +78,6 @@ def test_refinement_fixed_point_on_exact_colours():
     assert res.history == [0.0, 0.0] and res.n_rounds == 1
 
 
-def test_snap_picks_the_best_8bit_neighbour(rng):
-    lab = srgb_to_lab(rng.integers(90, 110, (200, 3)).astype(np.uint8))
-    w = np.ones(200)
-    centre = lab.mean(axis=0, keepdims=True)
-    rgb = _ciede.snap_to_srgb8(lab, w, np.zeros(200, dtype=np.int32), centre)
-    base = np.clip(np.rint(naive_srgb(centre)), 0, 255).astype(int)[0]
-    cands = [np.clip(base + o, 0, 255) for o in _ciede._OFFSETS]
-    costs = [sum(naive.ciede2000(x, srgb_to_lab(c.astype(np.uint8))) for x in lab) for c in cands]
-    assert rgb[0].tolist() == cands[int(np.argmin(costs))].tolist()
-
-
 def naive_srgb(lab):
     from kmeanskit.image import lab_to_srgb
 

@@ -10,8 +10,15 @@ from hypothesis import given, settings, strategies as st
 import kmeanskit
 import naive
 from conftest import blobs
-from kmeanskit import KMeans, _metric
+from kmeanskit import KMeans, _init, _metric
 from kmeanskit._init import FewDistinctPointsError
+from kmeanskit.core import fit_arrays
+
+
+def run_metric(X, k, metric, *, init, w=None, tol=1e-4, max_iter=300, **kw):
+    """One run of the shared fit under ``metric`` from centres ``init``."""
+    return fit_arrays(X, k, w, init=init, n_init=1, max_iter=max_iter, tol=tol, rng=None,
+                      metric=metric, **kw)
 
 METRICS = ["manhattan", "cosine", "chebyshev"]
 
@@ -55,8 +62,7 @@ def test_distances_hand_computed():
 # --- centre updates ----------------------------------------------------------------
 
 def _engine(X, labels, k, metric, w=None):
-    eng = _metric.MetricEngine(X, w, k, metric)
-    return eng
+    return _metric.metric_step(X, w, k, metric)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -90,8 +96,8 @@ def test_cosine_update_matches_reference(rng):
     C0 = rng.normal(size=(k, 5))
     eng = _engine(X, None, k, "cosine", w)
     labels = np.full(400, -1, np.int32)
-    _, _, sums, _ = eng.assign(C0, labels, update=True)
-    C = _metric.cosine_centers(sums, C0)
+    eng.metric_pass(C0, labels, update=True)
+    C = _metric.cosine_centers(eng.tot_sums, C0)
     np.testing.assert_allclose(C, naive.metric_update(X, labels, k, "cosine", w, C0), rtol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(C, axis=1), 1.0, rtol=1e-14)
 
@@ -138,8 +144,8 @@ def test_centre_update_is_locally_optimal(metric, seed):
     if metric == "manhattan":
         C = _metric.median_centers(eng, labels, C0)
     elif metric == "cosine":
-        _, _, sums, _ = eng.assign(C0, np.full(m, -1, np.int32), update=True)
-        C = _metric.cosine_centers(sums, C0)
+        eng.metric_pass(C0, np.full(m, -1, np.int32), update=True)
+        C = _metric.cosine_centers(eng.tot_sums, C0)
     else:
         C = _metric.chebyshev_centers(eng, labels, C0)
     c = C[0]
@@ -158,7 +164,7 @@ def test_centre_update_is_locally_optimal(metric, seed):
 def test_kmeanspp_matches_reference(rng, metric, weighted):
     X = _data(rng, n=200, d=3, metric=metric)
     w = rng.uniform(0.5, 2.0, size=200) if weighted else None
-    got = _metric.kmeanspp_metric(X, 6, w, np.random.default_rng(7), metric, n_trials=3)
+    got = _init.kmeanspp_metric(X, 6, w, np.random.default_rng(7), metric, n_trials=3)
     ref = naive.kmeanspp_metric(X, 6, np.random.default_rng(7), metric, 3, w)
     assert got.tolist() == ref
 
@@ -183,7 +189,7 @@ def test_kmeanspp_uses_the_metric_distance():
             return out
 
     # L1 potentials 2 and 3 -> row 1 for u < 0.4; L-inf 1 and 3 -> row 1 for u < 0.25
-    pick = lambda metric, u: _metric.kmeanspp_metric(X, 2, None, Fixed([0.0, u]), metric, n_trials=1)[1]
+    pick = lambda metric, u: _init.kmeanspp_metric(X, 2, None, Fixed([0.0, u]), metric, n_trials=1)[1]
     assert pick("manhattan", 0.3) == 1
     assert pick("chebyshev", 0.3) == 2
     assert pick("manhattan", 0.45) == 2
@@ -193,10 +199,10 @@ def test_kmeanspp_uses_the_metric_distance():
 def test_kmeanspp_few_distinct_points():
     X = np.array([[1.0, 1.0], [2.0, 2.0], [1.0, 1.0]])
     with pytest.raises(FewDistinctPointsError, match="distinct"):
-        _metric.kmeanspp_metric(X, 3, None, np.random.default_rng(0), "manhattan")
+        _init.kmeanspp_metric(X, 3, None, np.random.default_rng(0), "manhattan")
     # under cosine, parallel rows are the same point
     with pytest.raises(FewDistinctPointsError, match="cosine"):
-        _metric.kmeanspp_metric(X, 2, None, np.random.default_rng(0), "cosine")
+        _init.kmeanspp_metric(X, 2, None, np.random.default_rng(0), "cosine")
 
 
 # --- whole runs --------------------------------------------------------------------
@@ -207,7 +213,7 @@ def test_run_matches_reference(rng, metric, weighted):
     X = _data(rng, n=400, d=3, k=3, metric=metric)
     w = rng.uniform(0.5, 2.0, size=len(X)) if weighted else None
     C0 = X[[0, 1, 2, 3]].copy()
-    res = _metric.run_metric_kmeans(X, 4, metric, w=w, init=C0, tol=0.0)
+    res = run_metric(X, 4, metric, w=w, init=C0, tol=0.0)
     C, labels, obj, n_iter = naive.metric_lloyd(X, C0, metric, w=w)
     assert np.array_equal(res.labels, labels)
     assert res.inertia == pytest.approx(obj, rel=1e-10)
@@ -224,7 +230,7 @@ def test_chebyshev_run_is_a_fixed_point_of_the_reference(rng, weighted):
     reference LP's optimum for its members, and the objective matches."""
     X = _data(rng, n=150, d=3, k=3)
     w = rng.uniform(0.5, 2.0, size=len(X)) if weighted else None
-    res = _metric.run_metric_kmeans(X, 4, "chebyshev", w=w, init=X[[0, 1, 2, 3]].copy(), tol=0.0)
+    res = run_metric(X, 4, "chebyshev", w=w, init=X[[0, 1, 2, 3]].copy(), tol=0.0)
     assert res.converged
     labels, _, obj = naive.metric_assign(X, res.centers, "chebyshev", w)
     assert np.array_equal(res.labels, labels)
@@ -237,7 +243,7 @@ def test_chebyshev_run_is_a_fixed_point_of_the_reference(rng, weighted):
             naive.cluster_objective(X[m], best, "chebyshev", ww[m]), rel=1e-8)
     # and a hand-checkable case: two tight groups on a line
     Y = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [10.0, 0.0], [11.0, 0.0], [12.0, 0.0]])
-    r = _metric.run_metric_kmeans(Y, 2, "chebyshev", init=Y[[0, 5]].copy(), tol=0.0)
+    r = run_metric(Y, 2, "chebyshev", init=Y[[0, 5]].copy(), tol=0.0)
     assert r.labels.tolist() == [0, 0, 0, 1, 1, 1]
     assert r.inertia == pytest.approx(4.0)
 
@@ -269,7 +275,7 @@ def test_empty_cluster_relocated_to_farthest_point():
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [10.0, 10.0]])
     # centre 1 is far from every row: it gets the farthest row, (10, 10)
     C0 = np.array([[0.0, 0.0], [-100.0, 50.0]])
-    res = _metric.run_metric_kmeans(X, 2, "manhattan", init=C0, tol=0.0)
+    res = run_metric(X, 2, "manhattan", init=C0, tol=0.0)
     assert res.labels.tolist() == [0, 0, 0, 1]
     assert res.centers.tolist() == [[0.0, 0.0], [10.0, 10.0]]
     assert res.inertia == 2.0
@@ -295,7 +301,7 @@ def test_objective_never_increases(metric, n, d, k, seed, dup, dtype):
     C0 = rng.normal(size=(k, d)).astype(dtype) * 3
     if metric == "cosine":
         C0[np.all(C0 == 0, axis=1)] = 1.0
-    res = _metric.run_metric_kmeans(X, k, metric, w=w, init=C0, tol=0.0, max_iter=50,
+    res = run_metric(X, k, metric, w=w, init=C0, tol=0.0, max_iter=50,
                                     on_few="warn")
     h = np.array(res.history + [res.inertia])
     scale = max(1.0, float(h[0]))

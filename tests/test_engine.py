@@ -18,7 +18,7 @@ from kmeanskit._kernels import lloyd as K
 
 
 def _pass(X, C, w=None, gemm=False, update=True):
-    eng = _solver.Engine(X, w, C.shape[0], gemm=gemm)
+    eng = _solver.ArraySource(X, w, C.shape[0], gemm=gemm)
     labels = np.full(X.shape[0], -1, np.int32)
     d2 = np.empty(X.shape[0])
     stats, sums, wsums = eng.assign(C.astype(X.dtype), labels, update=update, dist_out=d2)
@@ -67,7 +67,7 @@ def test_pass_lower_bounds_on_the_other_centres(rng, dtype, gemm, n, d, k):
             X += 1000.0
         X = X.astype(dtype)
         C = X[rng.choice(n, k, replace=False)].copy()
-        eng = _solver.Engine(X, None, k, gemm=gemm)
+        eng = _solver.ArraySource(X, None, k, gemm=gemm)
         labels = np.full(n, -1, np.int32)
         lb = np.empty(n)
         eng.assign(C, labels, update=False, lb_out=lb)
@@ -433,10 +433,99 @@ def test_verbose_prints_inertia(rng, capsys):
 
 
 @pytest.mark.parametrize("preset,expected", [(None, "1000"), ("5", "5")])
-def test_import_sets_a_short_openmp_spin_unless_the_user_did(preset, expected):
+def test_first_fit_sets_a_short_openmp_spin_unless_the_user_did(preset, expected):
     env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
     if preset is not None:
         env["GOMP_SPINCOUNT"] = preset
-    p = subprocess.run([sys.executable, "-c", "import os, kmeanskit; print(os.environ['GOMP_SPINCOUNT'])"],
-                       env=env, capture_output=True, text=True, check=True)
-    assert p.stdout.strip() == expected
+    code = ("import os, kmeanskit; before = os.environ.get('GOMP_SPINCOUNT'); "
+            "kmeanskit.fit([[0.0], [1.0]], 1); print(before, os.environ['GOMP_SPINCOUNT'])")
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       check=True)
+    assert p.stdout.split() == [str(preset), expected]  # import alone changes nothing
+
+
+# --- the one loop ------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=40), st.integers(1, 45))
+def test_farthest_rows_are_the_largest_scores_ties_by_lower_index(scores, m):
+    score = np.array(scores, dtype=np.float64)
+    expected = sorted(range(score.size), key=lambda i: (-score[i], i))[:m]
+    assert _solver.farthest_rows(score, m).tolist() == expected
+
+
+def test_every_entry_point_runs_the_one_loop(rng, monkeypatch):
+    """fit (every algorithm and metric), the estimator, the scipy functions
+    and the CIEDE2000 palette all iterate in ``_solver.solve``."""
+    calls = []
+    solve = _solver.solve
+
+    def counting(step, *args, **kw):
+        calls.append(type(step).__name__)
+        return solve(step, *args, **kw)
+
+    monkeypatch.setattr(_solver, "solve", counting)
+    X = rng.normal(size=(300, 2)) + 5.0
+    for algo in _solver.ALGORITHMS:
+        kmeanskit.fit(X, 3, algorithm=algo, random_state=0)
+    for metric in ("manhattan", "cosine", "chebyshev"):
+        kmeanskit.fit(X[:60], 3, metric=metric, random_state=0)
+    kmeanskit.KMeans(3, n_init=2, random_state=0).fit(X)
+    kmeanskit.vq.kmeans(X, 3, iter=2, rng=0)  # d <= 4: Hamerly's distortion step
+    kmeanskit.vq.kmeans(np.hstack([X, X, X]), 3, iter=1, rng=0)  # d = 6: Lloyd's pass
+    kmeanskit.vq.kmeans2(X, 3, minit="points", rng=0)
+    from kmeanskit import _ciede
+
+    _ciede.refine(np.array([[50.0, 0, 0], [52.0, 1, 1], [80.0, 5, 5]]), np.ones(3),
+                  np.array([[50.0, 0, 0], [80.0, 5, 5]]))
+    assert calls == ["LloydStep", "HamerlyStep", "ElkanStep", "ExponionStep", "YinyangStep",
+                     "MetricStep", "MetricStep", "MetricStep", "LloydStep", "LloydStep",
+                     "DistortionHamerlyStep", "DistortionHamerlyStep", "LloydStep", "LloydStep",
+                     "CiedeStep"]
+
+
+def test_a_new_algorithm_is_one_registry_entry(rng, monkeypatch):
+    """A step class added to ``ALGORITHMS`` is accepted by ``fit`` and runs in
+    the one loop: here Lloyd's step counting its passes."""
+    passes = []
+
+    class CountingLloyd(_solver.LloydStep):
+        def assign(self, C, want_objective):
+            passes.append(1)
+            return super().assign(C, want_objective)
+
+    monkeypatch.setitem(_solver.ALGORITHMS, "counting", CountingLloyd)
+    X = rng.normal(size=(500, 3))
+    C0 = X[:4].copy()
+    got = kmeanskit.fit(X, 4, init=C0, algorithm="counting")
+    ref = kmeanskit.fit(X, 4, init=C0, algorithm="lloyd")
+    assert len(passes) == got.n_iter
+    np.testing.assert_array_equal(got.centers, ref.centers)
+    np.testing.assert_array_equal(got.labels, ref.labels)
+    assert got.inertia == ref.inertia
+    with pytest.raises(ValueError, match="'counting'"):
+        monkeypatch.delitem(_solver.ALGORITHMS, "counting")
+        kmeanskit.fit(X, 4, algorithm="counting")
+
+
+def test_rules_of_the_loop(rng):
+    """scipy's rule drops an empty cluster; kmeans2's keeps it and reports it;
+    scikit-learn's relocates it to the farthest row."""
+    X = np.array([[0.0], [0.1], [10.0], [10.1]])
+    C0 = np.array([[0.0], [0.0], [10.0]])  # a duplicated centre: cluster 1 gets no row
+    step = _solver.LloydStep(_solver.ArraySource(X, None, 3), labels_dtype=np.int32,
+                             want_sqrt=True)
+    run = _solver.solve(step, C0, _solver.Distortion(1e-9, 4.0), 100)
+    assert run.centers.tolist() == [[0.05], [10.05]] and run.inertia == pytest.approx(0.05)
+    missing = []
+    run = _solver.solve(_solver.LloydStep(_solver.ArraySource(X, None, 3)), C0,
+                        _solver.FixedIterations(lambda: missing.append(1)), 3)
+    # iteration 1: cluster 1 empty (reported), keeps its centre 0.0; from then on
+    # row 0.0 is nearest to it: [0.1], [0.0], [10.05], no cluster empty
+    assert run.centers.tolist() == [[0.1], [0.0], [10.05]] and len(missing) == 1
+    assert run.labels.tolist() == [1, 0, 2, 2]
+    run = _solver.solve(_solver.LloydStep(_solver.ArraySource(X, None, 3)), C0,
+                        _solver.Tolerance(0.0), 100)
+    # cluster 1 moves onto the farthest row: 0.1 and 10.1 tie at 0.01, the lower index wins
+    assert run.centers.ravel().tolist() == [0.0, 0.1, 10.05]
+    assert run.inertia == pytest.approx(0.005)

@@ -244,10 +244,11 @@ def test_scipy_top_level_reexports():
     import kmeanskit
 
     assert kmeanskit.kmeans is kvq.kmeans
-    # kmeanskit.vq is the module and, called, the vq function
+    # kmeanskit.vq is the module (as scipy.cluster.vq), holding the vq function
     X = np.array([[0.0, 0.0], [3.0, 4.0]])
     C = np.array([[0.0, 0.0], [3.0, 0.0]])
-    code, dist = kmeanskit.vq(X, C)
+    assert not callable(kmeanskit.vq)
+    code, dist = kmeanskit.vq.vq(X, C)
     assert code.tolist() == [0, 1] and dist.tolist() == [0.0, 4.0]
     from kmeanskit import vq
 
@@ -304,7 +305,7 @@ def test_bounded_run_equals_plain_run_over_many_scan_groups(rng, monkeypatch):
         out = {}
         for bounded in (True, False):
             monkeypatch.setattr(kvq, "BOUNDED_MAX_D", 4 if bounded else 0)
-            out[bounded] = kvq._kmeans_run(kvq._solver.Engine(X, wu, 8), guess, 1e-6)
+            out[bounded] = kvq._kmeans_runs(X, wu, 8, 1e-6, 1, lambda rng: guess)
         (b1, d1), (b2, d2) = out[True], out[False]
         np.testing.assert_allclose(b1, b2, rtol=1e-6)
         assert d1 == pytest.approx(d2, rel=1e-6)
@@ -326,8 +327,8 @@ def test_bounded_run_equals_plain_run(rng, monkeypatch, dtype, d, k):
         monkeypatch.setattr(kvq, "BOUNDED_MAX_D", 4 if bounded else 0)
         for weighted in (False, True):
             Xu, wu = (X, None) if not weighted else (X[:2000], np.ones(2000, dtype) * 2)
-            eng = kvq._solver.Engine(np.ascontiguousarray(Xu), wu, k)
-            out[bounded, weighted] = kvq._kmeans_run(eng, guess, 1e-7)
+            out[bounded, weighted] = kvq._kmeans_runs(np.ascontiguousarray(Xu), wu, k, 1e-7, 1,
+                                                      lambda rng: guess)
     for weighted in (False, True):
         (b1, d1), (b2, d2) = out[True, weighted], out[False, weighted]
         assert b1.shape == b2.shape and b1.shape[0] < k

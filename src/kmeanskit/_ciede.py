@@ -19,9 +19,10 @@ distance):
 
 Every step can only lower J, so J never increases. It stops when no point
 changes colour and no colour moves, when a round lowers J by at most
-``tol`` (relative), or after ``max_rounds`` rounds. Finally each colour is
-rounded to 8-bit sRGB (what a quantized image can show) and the best of the
-27 code values around it (each channel -1, 0, +1) for its points is kept.
+``tol`` (relative), or after ``max_rounds`` rounds. These are a step
+(:class:`CiedeStep`) and a rule (``_solver.RelativeDecrease``) of the
+solver's one loop. (The image package then rounds each colour to the best
+nearby 8-bit sRGB value.)
 
 Rows are independent in the parallel kernels and all sums are serial, so the
 result does not depend on the thread count.
@@ -34,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import color as _C
+from . import _solver
+from ._solver import ArraySource, PassResult, RelativeDecrease, Step, relocate_empty
 
 #: Most assignment + update rounds.
 MAX_ROUNDS = 20
@@ -43,10 +46,6 @@ TOL = 1e-4
 WEISZFELD_STEPS = 3
 #: Floor of the CIEDE2000 in the Weiszfeld weights (a point on the centre).
 WEISZFELD_EPS = 1e-3
-
-_OFFSETS = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)])
-_OFFSETS = _OFFSETS[np.argsort(np.abs(_OFFSETS).sum(axis=1), kind="stable")]  # (0, 0, 0) first
-
 
 def nearest(lab: np.ndarray, centers: np.ndarray):
     """Index and CIEDE2000 of the nearest centre of each Lab row."""
@@ -58,11 +57,13 @@ def nearest(lab: np.ndarray, centers: np.ndarray):
     return labels, dist
 
 
-def _to_assigned(lab, centers, labels, dist):
+def to_assigned(lab, centers, labels, dist):
+    """``dist[i]``: CIEDE2000 of Lab row i to ``centers[labels[i]]``."""
     _C.pick(_C.ciede2000_assigned, lab.shape[0])(lab, centers, labels, dist)
 
 
-def _costs(w, labels, dist, k):
+def costs(w, labels, dist, k):
+    """Each centre's share ``sum w * dist`` of the objective."""
     cost = np.empty(k)
     _C.cluster_costs(w, labels, dist, cost)
     return cost
@@ -77,20 +78,65 @@ class Refined:
     n_rounds: int
 
 
-def _relocate_empty(lab, w, centers, labels, dist):
-    """Move each empty centre onto the point of largest w * dist (in index
-    order; that point then costs 0, so J drops)."""
-    k = centers.shape[0]
-    sizes = np.bincount(labels, minlength=k)
-    for j in np.flatnonzero(sizes == 0):
-        contrib = w * dist
-        i = int(np.argmax(contrib))
-        if contrib[i] <= 0.0:
-            break
-        sizes[labels[i]] -= 1
-        centers[j] = lab[i]
-        labels[i] = j
-        dist[i] = 0.0
+class CiedeStep(Step):
+    """Assignment by exact CIEDE2000 (all k colours compared, the first on
+    ties; an empty colour then moves onto the point of largest
+    ``w * CIEDE2000``), update by Weiszfeld steps each kept only where it
+    lowers that colour's share of J."""
+
+    objective_name = "objective"
+
+    def __init__(self, lab, w, k, steps=WEISZFELD_STEPS):
+        super().__init__(ArraySource(lab, w, k, buffers=False), labels_dtype=np.int32)
+        self.lab = lab
+        self.w = w
+        self.steps = steps
+
+    def start(self, C):
+        self.labels = None
+        self.moved_any = False
+
+    def assign(self, C, want_objective):
+        old = self.labels
+        self.labels, self.dist = nearest(self.lab, C)
+        sizes = np.bincount(self.labels, minlength=self.k)
+        empty = np.flatnonzero(sizes == 0)
+        if empty.size:
+            self.C = C  # relocation moves the centres themselves
+            relocate_empty(self, empty, self.w * self.dist, "ignore")
+        changed = old is None or bool((self.labels != old).any())
+        return PassResult(changed, float(self.w @ self.dist))
+
+    def take(self, row, j):
+        self.C[j] = self.lab[row]
+        self.labels[row] = j
+        self.dist[row] = 0.0
+
+    def update(self, C):
+        lab, w, labels, dist, k = self.lab, self.w, self.labels, self.dist, self.k
+        C = C.copy()
+        cost = costs(w, labels, dist, k)
+        d2 = np.empty_like(dist)
+        den = np.empty(k)
+        self.moved_any = False
+        for _ in range(self.steps):
+            P = C.copy()
+            _C.weiszfeld_means(lab, w=w, labels=labels, dist=dist, eps=WEISZFELD_EPS, out=P,
+                               den=den)
+            to_assigned(lab, P, labels, d2)
+            pc = costs(w, labels, d2, k)
+            accept = (pc < cost) & (den > 0.0)
+            if not accept.any():
+                break
+            self.moved_any = True
+            C[accept] = P[accept]
+            cost[accept] = pc[accept]
+            rows = accept[labels]
+            dist[rows] = d2[rows]
+        return C
+
+    def moved(self, C, C_new):
+        pass
 
 
 def refine(lab, w, centers, *, max_rounds: int = MAX_ROUNDS, tol: float = TOL,
@@ -99,61 +145,7 @@ def refine(lab, w, centers, *, max_rounds: int = MAX_ROUNDS, tol: float = TOL,
     (continuous Lab; see the module docstring)."""
     lab = np.ascontiguousarray(lab, dtype=np.float64)
     w = np.ascontiguousarray(w, dtype=np.float64)
-    C = np.array(centers, dtype=np.float64, order="C", copy=True)
-    k = C.shape[0]
-    labels, dist = nearest(lab, C)
-    _relocate_empty(lab, w, C, labels, dist)
-    obj = float(w @ dist)
-    history = [obj]
-    d2 = np.empty_like(dist)
-    den = np.empty(k)
-    rounds = 0
-    for rounds in range(1, max_rounds + 1):
-        cost = _costs(w, labels, dist, k)
-        moved = False
-        for _ in range(steps):
-            P = C.copy()
-            _C.weiszfeld_means(lab, w, labels, dist, WEISZFELD_EPS, P, den)
-            _to_assigned(lab, P, labels, d2)
-            pc = _costs(w, labels, d2, k)
-            accept = (pc < cost) & (den > 0.0)
-            if not accept.any():
-                break
-            moved = True
-            C[accept] = P[accept]
-            cost[accept] = pc[accept]
-            rows = accept[labels]
-            dist[rows] = d2[rows]
-        new_labels, new_dist = nearest(lab, C)
-        _relocate_empty(lab, w, C, new_labels, new_dist)
-        changed = bool((new_labels != labels).any())
-        labels, dist = new_labels, new_dist
-        new_obj = float(w @ dist)
-        history.append(new_obj)
-        if (not changed and not moved) or obj - new_obj <= tol * obj:
-            break
-        obj = new_obj
-    return Refined(C, labels, dist, history, rounds)
-
-
-def snap_to_srgb8(lab, w, labels, centers) -> np.ndarray:
-    """8-bit sRGB colours for ``centers``: per centre, of the 27 code values
-    around its rounded sRGB colour, the one of lowest ``sum w * CIEDE2000``
-    over its points (the rounded colour itself on ties). Returns (k, 3)
-    uint8."""
-    from .image import lab_to_srgb, srgb_to_lab
-
-    lab = np.ascontiguousarray(lab, dtype=np.float64)
-    k = centers.shape[0]
-    base = lab_to_srgb(centers, as_uint8=True).astype(np.int64)
-    best = base.copy()
-    best_cost = np.full(k, np.inf)
-    dist = np.empty(lab.shape[0])
-    for off in _OFFSETS:
-        cand = np.clip(base + off, 0, 255).astype(np.uint8)
-        _to_assigned(lab, srgb_to_lab(cand), labels, dist)
-        cost = _costs(w, labels, dist, k)
-        better = cost < best_cost
-        best[better] = cand[better]
-        best_cost[better] = cost[better]
-    return best.astype(np.uint8)
+    C = np.asarray(centers, dtype=np.float64)
+    step = CiedeStep(lab, w, C.shape[0], steps)
+    run = _solver.solve(step, C, RelativeDecrease(tol, max_rounds), max_rounds + 1)
+    return Refined(run.centers, step.labels, step.dist, run.history, run.n_iter - 1)

@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from ._config import MAX_BLOCKS, SEED_TRANSPOSED_MAX_BYTES
+from ._kernels import metric as MK
 from ._kernels.seeding import draws_from_cdf, kmeanspp_greedy
 
 
@@ -62,8 +63,10 @@ def kmeans_plusplus_indices(X, k, w, rng, n_trials=None):
     ww, use_w = _weights_or_dummy(X, w)
     out = np.empty(k, dtype=np.int64)
     n_blocks = max(1, min(MAX_BLOCKS, n))
-    got = kmeanspp_greedy(X, ww, use_w, first, uniforms, trials, n_blocks, out,
-                          numba.config.NUMBA_NUM_THREADS, X.nbytes <= SEED_TRANSPOSED_MAX_BYTES)
+    got = kmeanspp_greedy(X, w=ww, use_w=use_w, first=first, uniforms=uniforms,
+                          n_trials=trials, n_blocks=n_blocks, out_idx=out,
+                          n_slots=numba.config.NUMBA_NUM_THREADS,
+                          keep_transposed=X.nbytes <= SEED_TRANSPOSED_MAX_BYTES)
     if got < k:
         raise FewDistinctPointsError(
             f"n_clusters={k} but X has only {got} distinct points (with positive weight); "
@@ -72,12 +75,12 @@ def kmeans_plusplus_indices(X, k, w, rng, n_trials=None):
     return out
 
 
-def kmeans_plusplus(X, k, w, rng):
+def kmeans_plusplus(X, k, w, rng, **_):
     """Greedy k-means++ centres (copies of rows of X)."""
     return X[kmeans_plusplus_indices(X, k, w, rng)].copy()
 
 
-def random_points(X, k, w, rng):
+def random_points(X, k, w, rng, **_):
     """k distinct rows chosen at random (with probability proportional to the
     weights when given)."""
     n = X.shape[0]
@@ -87,6 +90,64 @@ def random_points(X, k, w, rng):
                          "ask for fewer clusters.")
     idx = rng.choice(n, size=k, replace=False, p=p)
     return X[idx].copy()
+
+
+def inverse_norms(X) -> np.ndarray:
+    """1 / ||x|| of every row in float64 (cosine's unit rows)."""
+    out = np.empty(X.shape[0])
+    MK.inverse_norms(X, out)
+    return out
+
+
+def kmeanspp_metric(X, k, w, rng, metric: str, xinv=None, n_trials=None):
+    """Greedy k-means++ under another ``metric`` ("manhattan", "cosine",
+    "chebyshev"): candidates are drawn with probability proportional to
+    ``w * D(x)``, D the metric's distance to the closest chosen centre (the
+    objective's own per-row cost, as k-means++ draws by squared distance for
+    the squared-distance objective); of ``2 + 2 ln k`` candidates the one
+    lowering the potential most is kept. ``xinv``: :func:`inverse_norms` of
+    X for cosine, when the caller has it. Returns row indices.
+
+    Raises FewDistinctPointsError when the potential reaches zero before k
+    centres (fewer distinct rows with positive weight than k).
+    """
+    n = X.shape[0]
+    code = MK.CODES[metric]
+    if xinv is None:
+        xinv = inverse_norms(X) if code == MK.COSINE else np.ones(1)
+    trials = n_local_trials(k) if n_trials is None else int(n_trials)
+    wf = None if w is None else np.asarray(w, dtype=np.float64)
+    first = _weighted_index(rng, n, w)
+    uniforms = np.asarray(rng.random(max(k - 1, 0) * trials), dtype=np.float64)
+    idx = [first]
+    closest = np.empty(n)
+    MK.dist_to_row(X, first, code, xinv, closest)
+    pot_of = (lambda d: float(np.sum(d))) if wf is None else (lambda d: float(np.dot(wf, d)))
+    pot = pot_of(closest)
+    buf = np.empty(n)
+    for step in range(1, k):
+        if not pot > 0:
+            raise FewDistinctPointsError(
+                f"n_clusters={k} but X has only {step} distinct points (with positive weight) "
+                f"under the {metric} distance; ask for at most {step} clusters or remove duplicates.")
+        p = closest if wf is None else wf * closest
+        cum = np.cumsum(p)
+        best = None
+        for t in range(trials):
+            u = uniforms[(step - 1) * trials + t]
+            c = int(np.searchsorted(cum, u * cum[-1], side="right"))
+            if c >= n or p[c] <= 0:
+                c = int(np.flatnonzero(p > 0)[-1]) if c >= n else c
+                while p[c] <= 0:
+                    c = (c + 1) % n
+            MK.dist_to_row(X, c, code, xinv, buf)
+            new = np.minimum(closest, buf)
+            new_pot = pot_of(new)
+            if best is None or new_pot < best[0]:
+                best = (new_pot, c, new)
+        pot, c, closest = best
+        idx.append(c)
+    return np.asarray(idx, dtype=np.int64)
 
 
 #: Sample size for seeding at scale: max(SAMPLE_MIN, SAMPLE_PER_CLUSTER * k)
@@ -124,8 +185,7 @@ def _sorted_draws(cdf, u):
     return_counts=True)``, but searching sorted uniforms, each search from
     where the last one ended (:func:`draws_from_cdf`), which walks the table
     in order instead of missing the cache on every draw (20,000 draws into
-    371k weighted colours: 3.4 ms unsorted, 0.76 ms sorted with numpy's
-    searchsorted, 0.47 ms now)."""
+    371k weighted colours; docs/benchmarks.md)."""
     u = np.sort(u)
     idx = np.empty(u.size, np.int64)
     cnt = np.empty(u.size, np.int64)
@@ -155,17 +215,11 @@ def _sample(X, k, w, rng, cdf):
     return np.ascontiguousarray(X[idx]), cnt.astype(X.dtype)
 
 
-def _refine(S, ws, C):
-    from ._solver import Engine, lloyd
-
-    return lloyd(Engine(S, ws, C.shape[0]), C, SAMPLE_REFINE_ITERS, 0.0, on_few="warn").centers
-
-
-def _seed_on_sample(seed, X, k, w, rng, cdf, missing):
-    """``seed(S, k, weights, rng)`` on a sample (:func:`_sample`), refined by
-    Lloyd on that sample; ``seed`` on X itself when the sample would be all
-    of X, or when it raises ``missing`` (the sample may miss rare distinct
-    rows)."""
+def _seed_on_sample(seed, X, k, w, rng, cdf, missing, refine):
+    """``seed(S, k, weights, rng)`` on a sample (:func:`_sample`), then
+    ``refine(S, weights, centres)`` (the solver's Lloyd iterations on that
+    sample); ``seed`` on X itself when the sample would be all of X, or when
+    it raises ``missing`` (the sample may miss rare distinct rows)."""
     drawn = _sample(X, k, w, rng, cdf)
     if drawn is None:
         return seed(X, k, w, rng)
@@ -174,7 +228,7 @@ def _seed_on_sample(seed, X, k, w, rng, cdf, missing):
         C = seed(S, k, ws, rng)
     except missing:
         return seed(X, k, w, rng)
-    return _refine(S, ws, C)
+    return refine(S, ws, C)
 
 
 def seeds_on_sample(init, n: int, k: int) -> bool:
@@ -226,16 +280,17 @@ def release_freed_memory() -> None:
         _malloc_trim(0)
 
 
-def kmeans_plusplus_sample(X, k, w, rng, *, cdf=None):
+def kmeans_plusplus_sample(X, k, w, rng, *, refine, cdf=None):
     """Seeding at scale: greedy k-means++ on a sample of ``max(20000, 100 k)``
     rows (uniform, or in proportion to the weights), refined by a few Lloyd
     iterations on that sample. Costs O(sample x k) instead of O(n x k) per
     seeding step; on data with fewer rows it is plain k-means++. ``cdf``:
-    :func:`weight_cdf` of ``w``, when the caller has it already."""
-    return _seed_on_sample(kmeans_plusplus, X, k, w, rng, cdf, FewDistinctPointsError)
+    :func:`weight_cdf` of ``w``, when the caller has it already; ``refine``:
+    the Lloyd iterations on the sample (``_solver.refine_on_sample``)."""
+    return _seed_on_sample(kmeans_plusplus, X, k, w, rng, cdf, FewDistinctPointsError, refine)
 
 
-def random_points_sample(X, k, w, rng, *, cdf=None):
+def random_points_sample(X, k, w, rng, *, refine, cdf=None):
     """scipy's seeding (k random rows, in proportion to the weights) at
     scale: drawn from a sample as in :func:`kmeans_plusplus_sample` and
     refined by the same few Lloyd iterations on it, so the first iterations
@@ -244,17 +299,17 @@ def random_points_sample(X, k, w, rng, *, cdf=None):
     module docstring for why not k-means++)."""
     if _worth_sampling(X.shape[0], k):
         # random_points raises ValueError when the sample has < k distinct rows
-        return _seed_on_sample(random_points, X, k, w, rng, cdf, ValueError)
+        return _seed_on_sample(random_points, X, k, w, rng, cdf, ValueError, refine)
     return random_points(X, k, w, rng)
 
 
-def auto_init(X, k, w, rng, *, cdf=None):
+def auto_init(X, k, w, rng, *, refine, cdf=None):
     """Greedy k-means++ on all rows, or on a sample once the data has more
     than 2 sample sizes of rows (measured: same or lower inertia, a fraction
     of the seeding time; see docs/engine.md). ``cdf`` as in
     :func:`kmeans_plusplus_sample`."""
     if _worth_sampling(X.shape[0], k):
-        return kmeans_plusplus_sample(X, k, w, rng, cdf=cdf)
+        return kmeans_plusplus_sample(X, k, w, rng, cdf=cdf, refine=refine)
     return kmeans_plusplus(X, k, w, rng)
 
 

@@ -1,11 +1,11 @@
-"""k-means under other distances: the solver loop, the centre updates and
-k-means++ seeding with the metric's own distance.
+"""k-means under other distances: the metric steps of the solver loop.
 
 Each metric has its own assignment distance, centre update and objective:
 
 =========== ==================== ======================================= =========================
 metric      assignment           centre update                           objective
 =========== ==================== ======================================= =========================
+euclidean   squared L2           weighted mean (``_solver``'s steps)      sum of w * squared L2
 manhattan   L1                   weighted coordinate-wise median         sum of w * L1
 cosine      1 - cos              normalised weighted mean of unit rows   sum of w * (1 - cos)
 chebyshev   L-infinity           LP: argmin_c sum w * |x - c|_inf        sum of w * L-infinity
@@ -19,93 +19,32 @@ the centre as stored, i.e. after rounding to float32 for float32 data). With
 the assignment step picking the nearest centre, the objective therefore
 never increases from one iteration to the next.
 
-The Euclidean metric is the engine's (:mod:`._solver`); nothing here is
-used for it.
+:func:`make_step` is the one place that turns a metric name (and, for
+euclidean, an algorithm name) into a step of ``_solver.solve``.
 
-Inputs are assumed validated (see ``estimator``).
+Inputs are assumed validated (see ``_validation``).
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
-
 import numba
 import numpy as np
 
-from ._init import FewDistinctPointsError, _weighted_index, n_local_trials, random_points
+from . import _solver
+from ._init import inverse_norms, kmeanspp_metric, random_points
 from ._kernels import metric as MK
-from ._solver import n_blocks_for, thread_context
+from ._solver import ArraySource, PassResult, Step, n_blocks_for, relocate_empty, thread_context
 
-#: Metric names and kernel codes (euclidean is the engine's, code 0).
-METRICS = {"euclidean": 0, "manhattan": MK.MANHATTAN, "cosine": MK.COSINE,
-           "chebyshev": MK.CHEBYSHEV}
+#: The metrics, in the order they are documented.
+METRICS = ("euclidean", "manhattan", "cosine", "chebyshev")
 
 #: Primal/dual feasibility tolerance given to HiGHS for the Chebyshev centre.
 LP_TOL = 1e-9
 
 
-@dataclass
-class MetricRunResult:
-    centers: np.ndarray
-    labels: np.ndarray
-    inertia: float  # the metric's objective
-    n_iter: int
-    converged: bool
-    history: list = field(default_factory=list)  # objective at each iteration's assignment
-
-
-class MetricEngine:
-    """Buffers for repeated passes over one data set under one metric."""
-
-    def __init__(self, X, w, k, metric: str):
-        self.X = X
-        self.w = w
-        self.ww = w if w is not None else np.ones(1, dtype=X.dtype)
-        self.use_w = w is not None
-        self.code = METRICS[metric]
-        self.metric = metric
-        n, d = X.shape
-        self.k = k
-        nb = n_blocks_for(n, k, d)
-        self.n_blocks = nb
-        cos = self.code == MK.COSINE
-        self.sums = np.empty((nb, k, d) if cos else (1, 1, 1))
-        self.wsums = np.empty((nb, k))
-        self.stats = np.empty((nb, MK.N_STATS))
-        self.tot_sums = np.empty((k, d) if cos else (1, 1))
-        self.tot_wsums = np.empty(k)
-        self.tot_stats = np.empty(MK.N_STATS)
-        self.dist = np.empty(n)
-        self.xinv = row_inverse_norms(X) if cos else np.ones(1)
-        self.n_slots = numba.config.NUMBA_NUM_THREADS
-
-    def cinv(self, C):
-        if self.code != MK.COSINE:
-            return np.ones(1)
-        return center_inverse_norms(C)
-
-    def assign(self, C, labels, update):
-        """One pass; returns (objective, changed, sums, wsums); distances to
-        the assigned centres are left in ``self.dist``."""
-        MK.metric_pass(self.X, self.ww, self.use_w, C, self.code, self.xinv, self.cinv(C),
-                       labels, update, self.sums, self.wsums, self.stats, True, self.dist)
-        MK.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
-                         self.tot_stats, update and self.code == MK.COSINE)
-        return (float(self.tot_stats[MK.STAT_OBJECTIVE]), int(self.tot_stats[MK.STAT_CHANGED]),
-                self.tot_sums, self.tot_wsums)
-
-    def cluster_objectives(self, labels, C):
-        out = np.empty(C.shape[0])
-        MK.cluster_objectives(self.X, self.ww, self.use_w, labels, C, self.code, self.xinv,
-                              self.cinv(C), self.n_blocks, out)
-        return out
-
-
 def row_inverse_norms(X):
-    out = np.empty(X.shape[0])
-    MK.inverse_norms(X, out)
-    return out
+    """1 / ||x|| of every row (float64)."""
+    return inverse_norms(X)
 
 
 def center_inverse_norms(C):
@@ -114,9 +53,149 @@ def center_inverse_norms(C):
         return np.where(nrm > 0, 1.0 / nrm, np.inf)
 
 
+class MetricStep(_solver.Step):
+    """One metric's pass (``metric_pass``: distances to every centre,
+    per-block weights and, for cosine, sums of unit rows) and its centre
+    update (:data:`UPDATES`)."""
+
+    objective_name = "objective"
+
+    def __init__(self, source: ArraySource, metric: str):
+        super().__init__(source, labels_dtype=np.int32)
+        self.metric = metric
+        self.code = MK.CODES[metric]
+        X = source.X
+        n, d = X.shape
+        k = source.k
+        nb = n_blocks_for(n, k, d)
+        self.n_blocks = nb
+        cos = self.code == MK.COSINE
+        self.bsums = np.empty((nb, k, d) if cos else (1, 1, 1))
+        self.bwsums = np.empty((nb, k))
+        self.bstats = np.empty((nb, MK.N_STATS))
+        self.tot_sums = np.empty((k, d) if cos else (1, 1))
+        self.tot_wsums = np.empty(k)
+        self.tot_stats = np.empty(MK.N_STATS)
+        self.dist = np.empty(n)
+        self.xinv = row_inverse_norms(X) if cos else np.ones(1)
+        self.n_slots = numba.config.NUMBA_NUM_THREADS
+
+    # the data, for the centre updates
+    X = property(lambda self: self.source.X)
+    w = property(lambda self: self.source.w)
+    ww = property(lambda self: self.source.ww)
+    use_w = property(lambda self: self.source.use_w)
+
+    def cinv(self, C):
+        return center_inverse_norms(C) if self.code == MK.COSINE else np.ones(1)
+
+    def metric_pass(self, C, labels, update):
+        """One pass; returns (objective, changed); distances to the assigned
+        centres are left in ``self.dist``."""
+        MK.metric_pass(self.X, w=self.ww, use_w=self.use_w, C=C, metric=self.code,
+                       xinv=self.xinv, cinv=self.cinv(C), labels=labels, update=update,
+                       sums=self.bsums, wsums=self.bwsums, stats=self.bstats, want_dist=True,
+                       dist_out=self.dist)
+        MK.reduce_blocks(self.bsums, self.bwsums, self.bstats, out_sums=self.tot_sums,
+                         out_wsums=self.tot_wsums, out_stats=self.tot_stats,
+                         with_sums=update and self.code == MK.COSINE)
+        return float(self.tot_stats[MK.STAT_OBJECTIVE]), int(self.tot_stats[MK.STAT_CHANGED])
+
+    def assign(self, C, want_objective):
+        obj, changed = self.metric_pass(C, self.labels, True)
+        self.sums, self.wsums = self.tot_sums, self.tot_wsums
+        return PassResult(changed, obj)
+
+    def relocate(self, C, on_few):
+        empty = self.empty_clusters()
+        if empty.size == 0:
+            return 0
+        dist = self.dist.copy()
+        if self.use_w:
+            dist[self.w == 0] = -1.0
+        return relocate_empty(self, empty, dist, on_few)
+
+    def take(self, row, j):
+        """Relabel ``row`` to the empty cluster ``j`` (the median and the LP
+        read the labels; cosine's sums follow the row)."""
+        wi = float(self.w[row]) if self.use_w else 1.0
+        old = self.labels[row]
+        self.labels[row] = j
+        self.wsums[old] -= wi
+        self.wsums[j] = wi
+        if self.code == MK.COSINE:
+            u = wi * self.xinv[row] * self.X[row].astype(np.float64)
+            self.sums[old] -= u
+            self.sums[j] = u
+
+    def few_distinct_message(self):
+        return (f"n_clusters={self.k} but X has fewer distinct points (under the {self.metric} "
+                "distance) than clusters; ask for fewer clusters or remove duplicates.")
+
+    def cluster_objectives(self, labels, C):
+        out = np.empty(C.shape[0])
+        MK.cluster_objectives(self.X, w=self.ww, use_w=self.use_w, labels=labels, C=C,
+                              metric=self.code, xinv=self.xinv, cinv=self.cinv(C),
+                              n_blocks=self.n_blocks, out=out)
+        return out
+
+    def update(self, C):
+        """The metric's centres, each kept only where it does not raise its
+        cluster's objective."""
+        C_new = UPDATES[self.metric](self, self.labels, C)
+        worse = self.cluster_objectives(self.labels, C_new) > self.cluster_objectives(self.labels, C)
+        C_new[worse] = C[worse]
+        return C_new
+
+    def moved(self, C, C_new):
+        pass
+
+    def final(self, C, strict, last):
+        if strict:
+            return self.labels, float(last.objective)
+        obj, _ = self.metric_pass(C, self.labels, False)
+        return self.labels, obj
+
+    def tolerance(self, tol):
+        """``tol`` relative to the mean per-feature variance of the data the
+        centres live with (the unit rows for cosine)."""
+        if tol == 0:
+            return 0.0
+        Xf = self.X.astype(np.float64)
+        if self.code == MK.COSINE:
+            Xf = Xf * self.xinv[:, None]
+        return float(np.mean(np.var(Xf, axis=0)) * tol)
+
+    def initial_centers(self, init, rng):
+        """Greedy k-means++ under the metric ("k-means++"), random rows (any
+        other name), explicit centres or a callable ``init(X, k, rng)``."""
+        X, k = self.X, self.k
+        if isinstance(init, str):
+            if init == "k-means++":
+                return X[kmeanspp_metric(X, k, self.w, rng, self.metric, self.xinv)].copy()
+            return random_points(X, k, self.w, rng)
+        C = np.asarray(init(X, k, rng)) if callable(init) else np.asarray(init)
+        return np.ascontiguousarray(C, dtype=X.dtype)
+
+
+def metric_step(X, w, k, metric):
+    """A :class:`MetricStep` over the rows ``X`` (weights ``w`` or None)."""
+    return MetricStep(ArraySource(X, w, k, gemm=False, buffers=False), metric)
+
+
+def make_step(X, w, k, metric="euclidean", algorithm="auto") -> Step:
+    """The step of ``_solver.solve`` for ``metric`` (and, for euclidean, the
+    algorithm, "auto" resolved from the shape)."""
+    if metric == "euclidean":
+        n, d = X.shape
+        name = _solver.resolve_algorithm(algorithm, n, d, k, X.dtype)
+        return _solver.ALGORITHMS[name](ArraySource(X, w, k))
+    return metric_step(X, w, k, metric)
+
+
 def distances(X, C, metric: str, n_threads=None):
     """(n, k) float64 distances under a non-Euclidean ``metric``."""
-    code = METRICS[metric]
+    code = MK.CODES[metric]
     xinv = row_inverse_norms(X) if code == MK.COSINE else np.ones(1)
     cinv = center_inverse_norms(C) if code == MK.COSINE else np.ones(1)
     out = np.empty((X.shape[0], C.shape[0]))
@@ -128,71 +207,11 @@ def distances(X, C, metric: str, n_threads=None):
 def assign_metric(X, C, metric: str, w=None, n_threads=None):
     """(labels int32, distances float64, objective) under ``metric``."""
     C = np.ascontiguousarray(C, dtype=X.dtype)
-    eng = MetricEngine(X, w, C.shape[0], metric)
+    step = metric_step(X, w, C.shape[0], metric)
     labels = np.full(X.shape[0], -1, dtype=np.int32)
     with thread_context(n_threads, False):
-        obj, _, _, _ = eng.assign(C, labels, update=False)
-    return labels, eng.dist.copy(), obj
-
-
-# --- seeding -----------------------------------------------------------------
-
-def kmeanspp_metric(X, k, w, rng, metric: str, xinv=None, n_trials=None):
-    """Greedy k-means++ under ``metric``: candidates are drawn with
-    probability proportional to ``w * D(x)``, D the metric's distance to the
-    closest chosen centre (the objective's own per-row cost, as k-means++
-    draws by squared distance for the squared-distance objective); of
-    ``2 + 2 ln k`` candidates the one lowering the potential most is kept.
-
-    Raises FewDistinctPointsError when the potential reaches zero before k
-    centres (fewer distinct rows with positive weight than k).
-    """
-    n = X.shape[0]
-    code = METRICS[metric]
-    if xinv is None:
-        xinv = row_inverse_norms(X) if code == MK.COSINE else np.ones(1)
-    trials = n_local_trials(k) if n_trials is None else int(n_trials)
-    wf = None if w is None else np.asarray(w, dtype=np.float64)
-    first = _weighted_index(rng, n, w)
-    uniforms = np.asarray(rng.random(max(k - 1, 0) * trials), dtype=np.float64)
-    idx = [first]
-    closest = np.empty(n)
-    MK.dist_to_row(X, first, code, xinv, closest)
-    pot_of = (lambda d: float(np.sum(d))) if wf is None else (lambda d: float(np.dot(wf, d)))
-    pot = pot_of(closest)
-    buf = np.empty(n)
-    for step in range(1, k):
-        if not pot > 0:
-            raise FewDistinctPointsError(
-                f"n_clusters={k} but X has only {step} distinct points (with positive weight) "
-                f"under the {metric} distance; ask for at most {step} clusters or remove duplicates.")
-        p = closest if wf is None else wf * closest
-        cum = np.cumsum(p)
-        best = None
-        for t in range(trials):
-            u = uniforms[(step - 1) * trials + t]
-            c = int(np.searchsorted(cum, u * cum[-1], side="right"))
-            if c >= n or p[c] <= 0:
-                c = int(np.flatnonzero(p > 0)[-1]) if c >= n else c
-                while p[c] <= 0:
-                    c = (c + 1) % n
-            MK.dist_to_row(X, c, code, xinv, buf)
-            new = np.minimum(closest, buf)
-            new_pot = pot_of(new)
-            if best is None or new_pot < best[0]:
-                best = (new_pot, c, new)
-        pot, c, closest = best
-        idx.append(c)
-    return np.asarray(idx, dtype=np.int64)
-
-
-def initial_centers(X, k, w, init, rng, metric, xinv):
-    if isinstance(init, str):
-        if init == "k-means++":
-            return X[kmeanspp_metric(X, k, w, rng, metric, xinv)].copy()
-        return random_points(X, k, w, rng)
-    C = np.asarray(init(X, k, rng)) if callable(init) else np.asarray(init)
-    return np.ascontiguousarray(C, dtype=X.dtype)
+        obj, _ = step.metric_pass(C, labels, update=False)
+    return labels, step.dist.copy(), obj
 
 
 # --- centre updates ------------------------------------------------------------
@@ -205,16 +224,18 @@ def _groups(labels, k):
     return order, starts
 
 
-def median_centers(eng: MetricEngine, labels, C_old):
-    order, starts = _groups(labels, eng.k)
+def median_centers(step: MetricStep, labels, C_old):
+    """Weighted coordinate-wise medians of each cluster (k-medians)."""
+    order, starts = _groups(labels, step.k)
     C = np.array(C_old, copy=True)
-    max_m = int(np.max(np.diff(starts))) if eng.k else 0
-    MK.weighted_median_update(eng.X, eng.ww, eng.use_w, order, starts, C, eng.n_slots,
-                              max(max_m, 1))
+    max_m = int(np.max(np.diff(starts))) if step.k else 0
+    MK.weighted_median_update(step.X, w=step.ww, use_w=step.use_w, order=order, starts=starts,
+                              C_out=C, n_slots=step.n_slots, max_m=max(max_m, 1))
     return C
 
 
 def cosine_centers(sums, C_old):
+    """Normalised sums of the unit rows (spherical k-means)."""
     C = np.array(C_old, copy=True)
     nrm = np.sqrt(np.einsum("ij,ij->i", sums, sums))
     ok = nrm > 0
@@ -268,134 +289,25 @@ def chebyshev_center(P, wts):
     return res.x[:d]
 
 
-def chebyshev_centers(eng: MetricEngine, labels, C_old):
-    order, starts = _groups(labels, eng.k)
+def chebyshev_centers(step: MetricStep, labels, C_old):
+    """Each cluster's exact L-infinity centre (:func:`chebyshev_center`)."""
+    order, starts = _groups(labels, step.k)
     C = np.array(C_old, copy=True)
-    X = eng.X
-    for j in range(eng.k):
+    X = step.X
+    for j in range(step.k):
         rows = order[starts[j]:starts[j + 1]]
         if rows.size == 0:
             continue
-        wts = eng.w[rows] if eng.use_w else np.ones(rows.size)
+        wts = step.w[rows] if step.use_w else np.ones(rows.size)
         if not np.sum(wts) > 0:
             continue
         C[j] = chebyshev_center(X[rows], wts).astype(C.dtype)
     return C
 
 
-def relocate_empty(eng: MetricEngine, labels, wsums, sums, on_few):
-    """Move each empty cluster onto one of the rows farthest from their
-    centres (largest distance first, ties by lower index), relabelling it.
-    ``wsums`` (and ``sums`` for cosine) are updated in place."""
-    empty = np.flatnonzero(wsums == 0)
-    if empty.size == 0:
-        return 0
-    dist = eng.dist.copy()
-    if eng.use_w:
-        dist[eng.w == 0] = -1.0
-    order = np.lexsort((np.arange(dist.size), -dist))
-    X = eng.X
-    taken = 0
-    for j in empty:
-        far = int(order[taken]) if taken < order.size else -1
-        if far < 0 or not dist[far] > 0:
-            msg = (f"n_clusters={eng.k} but X has fewer distinct points (under the {eng.metric} "
-                   "distance) than clusters; ask for fewer clusters or remove duplicates.")
-            if on_few == "raise":
-                raise FewDistinctPointsError(msg)
-            warnings.warn(msg, RuntimeWarning, stacklevel=4)
-            break
-        taken += 1
-        wi = float(eng.w[far]) if eng.use_w else 1.0
-        old = labels[far]
-        labels[far] = j
-        wsums[old] -= wi
-        wsums[j] = wi
-        if eng.code == MK.COSINE:
-            u = wi * eng.xinv[far] * X[far].astype(np.float64)
-            sums[old] -= u
-            sums[j] = u
-    return taken
-
-
-def run_once(eng: MetricEngine, C0, max_iter, tol_abs, verbose=0, on_few="raise"):
-    """One run from ``C0``: assign, relocate empty clusters, update every
-    centre (kept only if it does not raise its cluster's objective); stop
-    when no label changes or the sum of squared centre shifts <= tol_abs."""
-    X = eng.X
-    n = X.shape[0]
-    C = np.array(C0, dtype=X.dtype, copy=True, order="C")
-    labels = np.full(n, -1, dtype=np.int32)
-    history = []
-    strict = False
-    converged = False
-    it = 0
-    for it in range(max_iter):
-        obj, changed, sums, wsums = eng.assign(C, labels, update=True)
-        history.append(obj)
-        if verbose:
-            print(f"Iteration {it}, objective {obj:.6g}.")
-        relocate_empty(eng, labels, wsums, sums, on_few)
-        if eng.code == MK.MANHATTAN:
-            C_new = median_centers(eng, labels, C)
-        elif eng.code == MK.COSINE:
-            C_new = cosine_centers(sums, C)
-        else:
-            C_new = chebyshev_centers(eng, labels, C)
-        # keep a new centre only where it does not raise its cluster's objective
-        before = eng.cluster_objectives(labels, C)
-        after = eng.cluster_objectives(labels, C_new)
-        worse = after > before
-        C_new[worse] = C[worse]
-        shift = float(np.sum((C_new.astype(np.float64) - C) ** 2))
-        same = np.array_equal(C_new, C)
-        C = C_new
-        if changed == 0:
-            strict = same
-            converged = True
-            if verbose:
-                print(f"Converged at iteration {it}: strict convergence.")
-            break
-        if shift <= tol_abs:
-            converged = True
-            if verbose:
-                print(f"Converged at iteration {it}: center shift {shift:.6g} within tolerance "
-                      f"{tol_abs:.6g}.")
-            break
-    if strict:
-        final = history[-1]
-    else:
-        final, _, _, _ = eng.assign(C, labels, update=False)
-    return MetricRunResult(C, labels, final, it + 1, converged, history)
-
-
-def tolerance(X, tol, metric, xinv=None):
-    """``tol`` relative to the mean per-feature variance of the data the
-    centres live with (the unit rows for cosine)."""
-    if tol == 0:
-        return 0.0
-    Xf = X.astype(np.float64)
-    if METRICS[metric] == MK.COSINE:
-        Xf = Xf * xinv[:, None]
-    return float(np.mean(np.var(Xf, axis=0)) * tol)
-
-
-def run_metric_kmeans(X, k, metric, *, w=None, init="k-means++", n_init=1, max_iter=300,
-                      tol=1e-4, rng=None, n_threads=None, verbose=0, on_few="raise",
-                      on_run=None):
-    """Best of ``n_init`` runs (lowest objective; the first on ties).
-    ``on_run(r, result)`` is called after each run (progress reporting)."""
-    eng = MetricEngine(X, w, k, metric)
-    best = None
-    with thread_context(n_threads, False, work=X.shape[0] * k * X.shape[1]):
-        tol_abs = tolerance(X, tol, metric, eng.xinv)
-        for r in range(n_init):
-            C0 = initial_centers(X, k, w, init, rng, metric, eng.xinv)
-            if verbose:
-                print(f"Initialization complete (run {r + 1} of {n_init}).")
-            res = run_once(eng, C0, max_iter, tol_abs, verbose, on_few)
-            if best is None or res.inertia < best.inertia:
-                best = res
-            if on_run is not None:
-                on_run(r, res)
-    return best
+#: Centre update of each metric: ``(step, labels, C_old) -> C_new``.
+UPDATES = {
+    "manhattan": median_centers,
+    "cosine": lambda step, labels, C: cosine_centers(step.sums, C),
+    "chebyshev": chebyshev_centers,
+}

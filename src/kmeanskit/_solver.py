@@ -1,34 +1,66 @@
-"""One k-means run (init -> iterate -> converge), restarts, and the algorithm
-registry.
+"""The k-means loop: the one place where a k-means iteration is written.
 
-The solver owns the loop, the convergence test (labels unchanged, then
-centre shift <= tol), empty-cluster relocation, the final assignment that
-makes labels match the returned centres, the restarts and the thread count.
+:func:`solve` runs, for any *step* and any *rule*::
+
+    start from C0 -> repeat {assign, handle empty clusters, update,
+    converged?} -> final assignment
+
+A **step** is how one iteration assigns rows and moves centres: Lloyd's
+pass, one of the exact bounded algorithms (Hamerly, Elkan, Exponion,
+Yinyang), scipy's distortion pass, or another metric's pass and centre
+update (``_metric``). Steps are registry entries with one small interface
+(:class:`Step`); the loop never asks which one it runs.
+
+A **rule** says when a run stops and what an empty cluster does:
+:class:`Tolerance` (scikit-learn's: no label changed, or the squared centre
+shift within a tolerance; empty clusters move to far rows),
+:class:`Distortion` (scipy ``kmeans``': the mean distance changed by at most
+``thresh``; empty clusters are dropped), :class:`FixedIterations` (scipy
+``kmeans2``: a fixed count; an empty cluster keeps its centre, with a
+warning or an error) and :class:`RelativeDecrease` (the objective fell by
+at most a fraction; used by the CIEDE2000 palette refinement).
+
+A step reads its rows through a **source**, which performs one pass with
+given centres and returns the per-cluster weighted sums, the weights and
+the pass statistics reduced over row blocks in a fixed order: the in-memory
+:class:`ArraySource` today. Results do not depend on the thread count,
+because the blocks are fixed by the data's shape.
+
+:func:`run_kmeans` adds seeding and restarts (the best of ``n_init`` runs).
 Inputs are assumed validated (see ``_validation``).
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import os
+import warnings
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
 from ._config import (BLOCK_SUM_BUDGET, CHUNK_ROWS, GEMM_MIN_D, GEMM_MIN_K, GEMM_T_MIN_D,
-                      GEMM_T_MIN_K, GEMM_T_SCRATCH, MAX_BLOCKS)
-from ._init import INITS, FewDistinctPointsError, release_freed_memory, seeds_on_sample
+                      GEMM_T_MIN_K, GEMM_T_SCRATCH, GOMP_SPINCOUNT, MAX_BLOCKS)
+from ._init import INITS, FewDistinctPointsError, SAMPLE_REFINE_ITERS, release_freed_memory
+from ._init import seeds_on_sample
 from ._kernels import bounds as B
 from ._kernels import lloyd as K
 
 
 @dataclass
 class RunResult:
+    """One run's (or the best run's) outcome: centres, labels, the rule's
+    objective (the inertia, another metric's objective, or scipy's mean
+    distance), the iterations, whether the rule stopped it, and the
+    objective at each assignment where the step computed it."""
+
     centers: np.ndarray
     labels: np.ndarray
     inertia: float
     n_iter: int
     converged: bool
+    history: list = field(default_factory=list)
 
 
 def label_dtype(k: int) -> np.dtype:
@@ -58,9 +90,8 @@ def n_blocks_for(n: int, k: int, d: int) -> int:
     by_memory = max(8, BLOCK_SUM_BUDGET // (k * (d + 1)))
     nb = int(max(1, min(n_chunks, MAX_BLOCKS, by_memory)))
     # no empty blocks: the kernels give block b chunks [b p, (b + 1) p) with
-    # p = ceil(chunks / blocks), and the threads equal shares of the blocks;
-    # 71 chunks in 64 blocks left 28 empty ones, all on one thread
-    # (18,000 rows: 2 threads 0.11 ms a pass, 1 thread 0.10, now 0.06)
+    # p = ceil(chunks / blocks), and the threads equal shares of the blocks
+    # (an empty block would leave its thread idle)
     per = -(-n_chunks // nb)
     return int(-(-n_chunks // per))
 
@@ -97,6 +128,7 @@ def thread_context(n_threads: int | None, blas_single: bool, work: float | None 
     than such a pass. None of this changes any result: the blocks are
     fixed by the shape.
     """
+    quiet_spinning()
     old = numba.get_num_threads()
     if n_threads is not None:
         numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
@@ -114,11 +146,38 @@ def thread_context(n_threads: int | None, blas_single: bool, work: float | None 
         numba.set_num_threads(old)
 
 
-class Engine:
-    """Buffers and kernel choice for repeated passes over one data set."""
+
+
+_spin_checked = False
+
+
+def quiet_spinning() -> None:
+    """Before the first parallel pass: unless the user set it, shorten the
+    time numba's OpenMP workers spin waiting for the next parallel region
+    (``GOMP_SPINCOUNT``; libgomp reads it when it starts its threads). Long
+    spinning fights any other busy process for the cores; a short spin
+    costs nothing measurable on an idle machine (docs/engine.md, "Threads").
+    Set here, on first use, rather than when the package is imported."""
+    global _spin_checked
+    if not _spin_checked:
+        os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
+        _spin_checked = True
+
+
+# --- the data source --------------------------------------------------------------
+
+class ArraySource:
+    """Rows held in memory (an array or a memmap) and the buffers of repeated
+    passes over them with ``k`` centres.
+
+    :meth:`assign` is one pass: every row's nearest centre, and, with
+    ``update``, the per-cluster weighted sums and weights, reduced over the
+    row blocks in block order.
+    """
 
     def __init__(self, X: np.ndarray, w: np.ndarray | None, k: int,
-                 gemm: bool | str | None = None):
+                 gemm: bool | str | None = None, buffers: bool = True):
+        quiet_spinning()
         self.X = X
         self.w = w
         self.ww = w if w is not None else np.ones(1, dtype=X.dtype)
@@ -129,18 +188,27 @@ class Engine:
         self.gemm = use_gemm(d, k) if gemm is None else ("rows" if gemm is True else gemm)
         nb = n_blocks_for(n, k, d)
         self.n_blocks = nb
-        self.sums = np.empty((nb, k, d))
-        self.wsums = np.empty((nb, k))
-        self.stats = np.empty((nb, K.N_STATS))
-        self.tot_sums = np.empty((k, d))
-        self.tot_wsums = np.empty(k)
-        self.tot_stats = np.empty(K.N_STATS)
+        if buffers:  # per-block and reduced results of a pass (a metric step has its own)
+            self.sums = np.empty((nb, k, d))
+            self.wsums = np.empty((nb, k))
+            self.stats = np.empty((nb, K.N_STATS))
+            self.tot_sums = np.empty((k, d))
+            self.tot_wsums = np.empty(k)
+            self.tot_stats = np.empty(K.N_STATS)
         self._nodist = np.empty(1)
         self.n_slots = numba.config.NUMBA_NUM_THREADS
         # Relative rounding bound of a distance computed in X's dtype: rows
         # whose two nearest centres are closer than this get exact distances.
         self.tie_eps = 4.0 * (d + 2) * float(np.finfo(X.dtype).eps)
         self._mu = None
+
+    def with_k(self, k: int) -> "ArraySource":
+        """The same rows with buffers for ``k`` centres."""
+        return self if k == self.k else ArraySource(self.X, self.w, k)
+
+    @property
+    def total_weight(self) -> float:
+        return float(self.w.sum(dtype=np.float64)) if self.use_w else float(self.X.shape[0])
 
     @property
     def mu(self) -> np.ndarray:
@@ -151,38 +219,43 @@ class Engine:
             self._mu = mean.astype(self.X.dtype)
         return self._mu
 
+    def shifted_centers(self, C):
+        """``(C - mu, its squared norms)`` in X's dtype, for the BLAS paths."""
+        Cs = np.ascontiguousarray((C - self.mu).astype(self.X.dtype))
+        cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(self.X.dtype)
+        return Cs, cc
+
     def assign(self, C: np.ndarray, labels: np.ndarray, update: bool, dist_out=None,
                want_sqrt: bool = False, want_inertia: bool = True, lb_out=None):
         """One pass. Returns (stats, sums, wsums) reduced over blocks;
         ``stats[STAT_SQRT]`` (scipy's distortion) only with ``want_sqrt``,
         ``stats[STAT_INERTIA]`` only with ``want_inertia`` (an exact float64
-        distance per row: Lloyd's iterations do without it). ``lb_out`` (n,)
-        receives a lower bound on each row's distance to the centres other
-        than its own (Hamerly's bound; see the kernels)."""
+        distance per row: Lloyd's iterations do without it). ``dist_out`` (n,)
+        receives the squared distances, ``lb_out`` (n,) a lower bound on each
+        row's distance to the centres other than its own (Hamerly's bound)."""
         X = self.X
         C = np.ascontiguousarray(C, dtype=X.dtype)
-        want = dist_out is not None
-        dist = dist_out if want else self._nodist
-        want_lb = lb_out is not None
-        lb = lb_out if want_lb else self._nodist
+        buffers = dict(w=self.ww, use_w=self.use_w, C=C, labels=labels, update=update,
+                       sums=self.sums, wsums=self.wsums, stats=self.stats,
+                       want_dist=dist_out is not None,
+                       dist_out=self._nodist if dist_out is None else dist_out,
+                       tie_eps=self.tie_eps, want_sqrt=want_sqrt, want_inertia=want_inertia,
+                       want_lb=lb_out is not None,
+                       lb_out=self._nodist if lb_out is None else lb_out)
         if self.gemm == "cols":
-            Cs = np.ascontiguousarray((C - self.mu).astype(X.dtype))
-            cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)
-            K.lloyd_pass_gemm_t(X, self.ww, self.use_w, C, Cs, cc, self.mu, labels, update,
-                                self.sums, self.wsums, self.stats, want, dist, self.n_slots,
-                                self.tie_eps, gemm_t_rows(self.k), want_sqrt, want_inertia,
-                                want_lb, lb)
+            Cs, cc = self.shifted_centers(C)
+            K.lloyd_pass_gemm_t(X, Cs=Cs, cc=cc, mu=self.mu, n_slots=self.n_slots,
+                                rows=gemm_t_rows(self.k), **buffers)
         elif self.gemm:
-            Cs = (C - self.mu).astype(X.dtype)
-            Ct = np.ascontiguousarray(Cs.T)
-            cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)
-            K.lloyd_pass_gemm(X, self.ww, self.use_w, C, Ct, cc, self.mu, labels, update,
-                              self.sums, self.wsums, self.stats, want, dist, self.n_slots,
-                              self.tie_eps, want_sqrt, want_inertia, want_lb, lb)
+            Cs, cc = self.shifted_centers(C)
+            K.lloyd_pass_gemm(X, Ct=np.ascontiguousarray(Cs.T), cc=cc, mu=self.mu,
+                              n_slots=self.n_slots, **buffers)
         else:
-            K.lloyd_pass_direct(X, self.ww, self.use_w, C, labels, update, self.sums,
-                                self.wsums, self.stats, want, dist, self.tie_eps, want_sqrt,
-                                want_inertia, want_lb, lb)
+            K.lloyd_pass_direct(X, **buffers)
+        return self.reduce()
+
+    def reduce(self):
+        """Reduce the per-block results of the last pass, in block order."""
         K.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
                         self.tot_stats)
         return self.tot_stats, self.tot_sums, self.tot_wsums
@@ -191,8 +264,7 @@ class Engine:
         """After a bound-based pass: reduce the per-block results and set
         (``full``) or update (deltas) the running ``sums``/``wsums`` in place.
         Returns the reduced statistics."""
-        K.reduce_blocks(self.sums, self.wsums, self.stats, self.tot_sums, self.tot_wsums,
-                        self.tot_stats)
+        self.reduce()
         if full:
             sums[:] = self.tot_sums
             wsums[:] = self.tot_wsums
@@ -202,42 +274,142 @@ class Engine:
         return self.tot_stats
 
 
-def relocate_empty(engine: Engine, C_old, labels, sums, wsums, on_few: str = "raise"):
-    """Move each empty cluster to one of the points farthest from their own
-    centre (largest first, ties by lower index: deterministic), taking the
-    point's weight out of its old cluster. ``sums``/``wsums`` are updated in
-    place. Returns the number relocated."""
-    empty = np.flatnonzero(wsums == 0)
-    if empty.size == 0:
-        return 0
-    X = engine.X
-    n = X.shape[0]
-    dist = np.empty(n)
-    K.sq_dist_to_assigned(X, C_old, labels, dist)
-    if engine.use_w:
-        dist[engine.w == 0] = -1.0  # a zero-weight row cannot hold a cluster
-    m = empty.size
-    cand = np.argpartition(-dist, m - 1)[:m] if m < n else np.arange(n)
-    order = cand[np.lexsort((cand, -dist[cand]))]
-    for j, far in zip(empty, order):
-        if not dist[far] > 0:
-            n_distinct = K.count_distinct_upto(X, engine.k)
-            msg = (f"n_clusters={engine.k} but X has only {n_distinct} distinct points; "
-                   f"ask for at most {n_distinct} clusters or remove duplicates.")
-            if on_few == "raise":
-                raise FewDistinctPointsError(msg)
-            import warnings
+# --- empty clusters -------------------------------------------------------------
 
-            warnings.warn(msg, RuntimeWarning, stacklevel=4)
+def farthest_rows(score: np.ndarray, m: int) -> np.ndarray:
+    """Indices of the ``m`` rows of largest ``score``, largest first, ties by
+    lower index (deterministic)."""
+    n = score.size
+    if m >= n:
+        cand = np.arange(n)
+    else:
+        cand = np.flatnonzero(score >= np.partition(score, n - m)[n - m])
+    return cand[np.lexsort((cand, -score[cand]))][:m]
+
+
+def relocate_empty(step, empty: np.ndarray, score: np.ndarray, on_few: str) -> int:
+    """Move each empty cluster (in index order) onto one of the rows of
+    largest ``score`` (their distance to their own centre, largest first,
+    ties by lower index) with ``step.take(row, cluster)``. When no row with a
+    positive score is left, the data has fewer distinct rows than clusters:
+    ``on_few`` "raise" raises FewDistinctPointsError, "warn" warns, "ignore"
+    stops quietly. Returns the number of empty clusters."""
+    far = farthest_rows(score, empty.size)
+    for t, j in enumerate(empty):
+        if t >= far.size or not score[far[t]] > 0:
+            if on_few != "ignore":
+                msg = step.few_distinct_message()
+                if on_few == "raise":
+                    raise FewDistinctPointsError(msg)
+                warnings.warn(msg, RuntimeWarning, stacklevel=5)
             break
-        wi = float(engine.w[far]) if engine.use_w else 1.0
-        old = labels[far]
-        x = X[far].astype(np.float64)
-        sums[old] -= wi * x
-        wsums[old] -= wi
-        sums[j] = wi * x
-        wsums[j] = wi
-    return m
+        step.take(int(far[t]), int(j))
+    return int(empty.size)
+
+
+# --- steps ----------------------------------------------------------------------
+
+@dataclass
+class PassResult:
+    """What the loop learns from one assignment: how many labels changed,
+    the step's objective when it computed it, and scipy's distortion sum."""
+
+    changed: float
+    objective: float | None = None
+    distortion: float | None = None
+
+
+class Step:
+    """How one iteration assigns rows and moves centres (the interface the
+    loop uses). Subclasses implement :meth:`assign` and :meth:`update`; the
+    rest has defaults for steps whose state is labels and per-cluster sums.
+
+    Attributes set by :meth:`start` and :meth:`assign`: ``labels``, ``sums``
+    (k, d) float64 and ``wsums`` (k,) float64 of the last assignment.
+    """
+
+    #: Name of the objective in verbose output.
+    objective_name = "inertia"
+
+    def __init__(self, source: ArraySource, labels_dtype=None):
+        self.source = self.base_source = source
+        self.labels_dtype = labels_dtype
+
+    @property
+    def dtype(self):
+        return self.source.X.dtype
+
+    @property
+    def k(self) -> int:
+        return self.source.k
+
+    def start(self, C: np.ndarray) -> None:
+        """Fresh state for a run from centres ``C``."""
+        self.source = self.base_source.with_k(C.shape[0])
+        dt = label_dtype(self.k) if self.labels_dtype is None else self.labels_dtype
+        self.labels = np.full(self.source.X.shape[0], -1, dtype=dt)
+
+    def assign(self, C: np.ndarray, want_objective: bool) -> PassResult:
+        raise NotImplementedError
+
+    def update(self, C: np.ndarray) -> np.ndarray:
+        """New centres: the weighted means; a cluster with no weight keeps
+        its centre."""
+        return new_centers(self.sums, self.wsums, C, self.dtype)
+
+    def empty_clusters(self) -> np.ndarray:
+        return np.flatnonzero(self.wsums == 0)
+
+    def relocate(self, C: np.ndarray, on_few: str) -> int:
+        """Move empty clusters onto the rows farthest from their centres."""
+        empty = self.empty_clusters()
+        if empty.size == 0:
+            return 0
+        src = self.source
+        dist = np.empty(src.X.shape[0])
+        K.sq_dist_to_assigned(src.X, C, self.labels, dist)
+        if src.use_w:
+            dist[src.w == 0] = -1.0  # a zero-weight row cannot hold a cluster
+        return relocate_empty(self, empty, dist, on_few)
+
+    def take(self, row: int, j: int) -> None:
+        """Give ``row`` (its weight) to the empty cluster ``j``."""
+        src = self.source
+        wi = float(src.w[row]) if src.use_w else 1.0
+        old = self.labels[row]
+        x = src.X[row].astype(np.float64)
+        self.sums[old] -= wi * x
+        self.wsums[old] -= wi
+        self.sums[j] = wi * x
+        self.wsums[j] = wi
+
+    def few_distinct_message(self) -> str:
+        n_distinct = K.count_distinct_upto(self.source.X, self.k)
+        return (f"n_clusters={self.k} but X has only {n_distinct} distinct points; "
+                f"ask for at most {n_distinct} clusters or remove duplicates.")
+
+    def tolerance(self, tol: float) -> float:
+        """The absolute tolerance of :class:`Tolerance` for relative ``tol``."""
+        return tolerance(self.source.X, tol)
+
+    def initial_centers(self, init, rng) -> np.ndarray:
+        """Centres to start a run from (see :func:`initial_centers`)."""
+        return initial_centers(self.source.X, self.k, self.source.w, init, rng)
+
+    def moved(self, C: np.ndarray, C_new: np.ndarray) -> None:
+        """The centres moved from ``C`` to ``C_new`` (which may have fewer
+        rows: scipy's rule drops empty clusters)."""
+        if C_new.shape[0] != self.k:
+            self.source = self.source.with_k(C_new.shape[0])
+
+    def final(self, C: np.ndarray, strict: bool, last: PassResult):
+        """Labels matching ``C`` and their exact objective: the last pass's
+        when the run ended with no label changed and the centres unchanged
+        (and the pass computed it), else one assign-only pass."""
+        if strict and last.objective is not None:
+            return self.labels, float(last.objective)
+        stats, _, _ = self.source.assign(C, self.labels, update=False)
+        return self.labels, float(stats[K.STAT_INERTIA])
 
 
 def new_centers(sums, wsums, C_old, dtype):
@@ -248,182 +420,179 @@ def new_centers(sums, wsums, C_old, dtype):
     return C
 
 
-def lloyd(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: int = 0,
-          on_few: str = "raise", callback=None) -> RunResult:
-    """Lloyd's algorithm from centres ``C0``.
+class LloydStep(Step):
+    """Lloyd's pass: every row compared with every centre (SIMD loops, or a
+    BLAS product for many centres in many dimensions)."""
 
-    Stops when no label changes ("strict" convergence) or when the sum of
-    squared centre shifts is <= ``tol`` (absolute). Then one assign-only
-    pass makes the labels match the returned centres and gives the exact
-    inertia (the iterations skip it unless ``verbose`` prints it). ``callback(it)``, when given, is called
-    after each iteration (progress bars).
-    """
-    X = engine.X
-    n = X.shape[0]
-    C = np.array(C0, dtype=X.dtype, copy=True, order="C")
-    labels = np.full(n, -1, dtype=label_dtype(engine.k))
-    strict = False
-    converged = False
-    it = 0
-    for it in range(max_iter):
-        stats, sums, wsums = engine.assign(C, labels, update=True, want_inertia=bool(verbose))
-        if verbose:
-            print(f"Iteration {it}, inertia {stats[K.STAT_INERTIA]:.6g}.")
-        relocate_empty(engine, C, labels, sums, wsums, on_few)
-        if callback is not None:
-            callback(it)
-        C_new = new_centers(sums, wsums, C, X.dtype)
-        shift = float(np.sum((C_new.astype(np.float64) - C) ** 2))
-        same = np.array_equal(C_new, C)
-        C = C_new
-        if stats[K.STAT_CHANGED] == 0:
-            strict = same
-            converged = True
-            if verbose:
-                print(f"Converged at iteration {it}: strict convergence.")
-            break
-        if shift <= tol:
-            converged = True
-            if verbose:
-                print(f"Converged at iteration {it}: center shift {shift:.6g} within tolerance {tol:.6g}.")
-            break
-    if strict and verbose:
-        inertia = float(stats[K.STAT_INERTIA])
-    else:  # the iterations skipped the exact inertia: one assign-only pass
-        stats, _, _ = engine.assign(C, labels, update=False)
-        inertia = float(stats[K.STAT_INERTIA])
-    return RunResult(C, labels, inertia, it + 1, converged)
+    def __init__(self, source, labels_dtype=None, want_sqrt=False):
+        super().__init__(source, labels_dtype)
+        self.want_sqrt = want_sqrt
+
+    def assign(self, C, want_objective):
+        stats, self.sums, self.wsums = self.source.assign(
+            C, self.labels, update=True, want_inertia=want_objective, want_sqrt=self.want_sqrt)
+        return PassResult(stats[K.STAT_CHANGED],
+                          float(stats[K.STAT_INERTIA]) if want_objective else None,
+                          float(stats[K.STAT_SQRT]))
 
 
-def _hamerly_pass(engine: Engine, C, p, s_half, labels, u, lo, full):
-    """One Hamerly pass; its fallback scans use BLAS where Lloyd's pass does
-    (measured on the benchmark's embeddings and large-k workloads)."""
-    X = engine.X
-    k = C.shape[0]
-    order = np.argsort(-p, kind="stable")
-    jmax = int(order[0])
-    pmax = float(p[jmax])
-    pmax2 = float(p[order[1]]) if k > 1 else 0.0
-    if engine.gemm:
-        mu = engine.mu
-        Cs = np.ascontiguousarray((C - mu).astype(X.dtype))
-        cc = np.einsum("ij,ij->i", Cs, Cs, dtype=np.float64).astype(X.dtype)
-    else:  # unused; in X's dtype so that one compiled kernel serves both
-        mu = np.zeros(X.shape[1], X.dtype)
-        Cs = np.zeros((1, X.shape[1]), X.dtype)
-        cc = np.zeros(1, X.dtype)
-    B.hamerly_pass(X, engine.ww, engine.use_w, C, p, jmax, pmax, pmax2, s_half, labels, u, lo,
-                   full, engine.sums, engine.wsums, engine.stats, engine.n_slots,
-                   bool(engine.gemm), Cs, cc, mu, engine.tie_eps)
+class _BoundedStep(Step):
+    """An exact accelerated algorithm: the same iterations as Lloyd's (the
+    same labels, sums and convergence), with triangle-inequality bounds that
+    skip distance computations. The per-cluster sums are kept up to date by
+    moving the rows that change cluster (``full`` recomputes them, after a
+    relocation edited them)."""
 
+    #: Start with Lloyd's pass, which gives the labels, the sums, exact
+    #: distances (the upper bounds) and lower bounds on the distance to the
+    #: other centres.
+    lloyd_first = False
 
-def _bounded(kind: str):
-    """Build a bound-based exact algorithm (Hamerly, Elkan, Exponion, Yinyang)
-    with lloyd's signature. Iterations mirror Lloyd's exactly (assign with C_t, update to
-    C_{t+1}, same convergence test); the triangle-inequality bounds only skip
-    distance computations. A final full assignment gives the labels and the
-    exact inertia."""
+    def start(self, C):
+        super().start(C)
+        n, d = self.source.X.shape
+        k = self.k
+        self.u = np.empty(n)
+        self.lo = self.lower_bounds(n, k, C)
+        self.sums = np.zeros((k, d))
+        self.wsums = np.zeros(k)
+        self.p = np.zeros(k)  # how far each centre moved in the last update
+        self.full = True
+        self.first = True
 
-    def run(engine: Engine, C0: np.ndarray, max_iter: int, tol: float, verbose: int = 0,
-            on_few: str = "raise", callback=None) -> RunResult:
-        X = engine.X
-        n = X.shape[0]
-        k = engine.k
-        nb = engine.n_blocks
-        C = np.array(C0, dtype=X.dtype, copy=True, order="C")
-        labels = np.full(n, -1, dtype=label_dtype(engine.k))
-        u = np.empty(n)
-        if kind == "elkan":
-            lo = np.empty((n, k), dtype=np.float32)
-        elif kind == "yinyang":
-            gof, gidx, gptr = centre_groups(C, max(1, k // YINYANG_CENTRES_PER_GROUP))
-            lo = np.empty((n, gptr.shape[0] - 1), dtype=np.float32)
-            drift = np.zeros(gptr.shape[0] - 1)
+    def lower_bounds(self, n, k, C):
+        return np.empty(n)
+
+    def assign(self, C, want_objective):
+        src = self.source
+        if self.first and self.lloyd_first:
+            src.assign(C, self.labels, update=True, dist_out=self.u, want_inertia=False,
+                       lb_out=self.lo)
+            np.sqrt(self.u, out=self.u)
+            self.sums[:] = src.tot_sums
+            self.wsums[:] = src.tot_wsums
         else:
-            lo = np.empty(n)
-        sums = np.zeros((k, X.shape[1]))
-        wsums = np.zeros(k)
-        p = np.zeros(k)
-        full = True
-        converged = False
-        it = 0
-        for it in range(max_iter):
-            if kind in ("hamerly", "yinyang"):
-                s_half = B.nearest_half(C)
-            else:
-                half, s_half = B.center_geometry(C)
-            if kind == "exponion":
-                order = np.argsort(-p, kind="stable")
-                jmax = int(order[0])
-                pmax = float(p[jmax])
-                pmax2 = float(p[order[1]]) if k > 1 else 0.0
-            # Lloyd's pass (BLAS for large d and k) gives the labels, the
-            # sums, exact distances (the upper bounds) and lower bounds on the
-            # distance to the other centres: it starts Hamerly and Exponion.
-            # (Also running it instead of a Hamerly pass that followed one
-            # comparing most rows with every centre measured no faster.)
-            lloyd_pass = it == 0 and kind in ("hamerly", "exponion")
-            if lloyd_pass:
-                engine.assign(C, labels, update=True, dist_out=u, want_inertia=False,
-                              lb_out=lo)
-                np.sqrt(u, out=u)
-            elif kind == "yinyang":
-                drift += np.maximum.reduceat(p[gidx], gptr[:-1])
-                Cg = np.ascontiguousarray(C[gidx], dtype=np.float64)
-                B.yinyang_pass(X, engine.ww, engine.use_w, C, Cg, gidx, gptr, gof, p, drift,
-                               s_half, labels, u, lo, full, engine.sums, engine.wsums,
-                               engine.stats, engine.n_slots)
-            elif kind == "hamerly":
-                _hamerly_pass(engine, C, p, s_half, labels, u, lo, full)
-            elif kind == "exponion":
-                nbr, nbr_dist = B.sorted_neighbors(half)
-                B.exponion_pass(X, engine.ww, engine.use_w, C, p, jmax, pmax, pmax2, s_half,
-                                nbr, nbr_dist, labels, u, lo, full, engine.sums, engine.wsums,
-                                engine.stats)
-            else:
-                B.elkan_pass(X, engine.ww, engine.use_w, C, p, half, s_half, labels, u, lo,
-                             full, engine.sums, engine.wsums, engine.stats)
-            if lloyd_pass:
-                sums[:] = engine.tot_sums
-                wsums[:] = engine.tot_wsums
-            else:
-                engine.accumulate(sums, wsums, full)
-            changed = engine.tot_stats[K.STAT_CHANGED]
-            if verbose:
-                sse = K.weighted_sse(X, engine.ww, engine.use_w, C, labels, nb)
-                print(f"Iteration {it}, inertia {sse:.6g}, {int(changed)} labels changed.")
-            # relocation edits the sums behind the labels' back: recompute them next time
-            wsums[np.abs(wsums) < 1e-12 * max(1.0, float(np.max(np.abs(wsums))))] = 0.0
-            full = relocate_empty(engine, C, labels, sums, wsums, on_few) > 0
-            if callback is not None:
-                callback(it)
-            C_new = new_centers(sums, wsums, C, X.dtype)
-            diff = C_new.astype(np.float64) - C
-            p = np.sqrt(np.sum(diff * diff, axis=1))
-            shift = float(np.sum(diff * diff))
-            C = C_new
-            if changed == 0 or shift <= tol:
-                converged = True
-                if verbose:
-                    print(f"Converged at iteration {it}.")
-                break
-        if kind == "hamerly":
-            # labels for the returned centres: one more (cheap) bounded pass,
-            # then the exact inertia, instead of a full pass
-            _hamerly_pass(engine, C, p, B.nearest_half(C), labels, u, lo, False)
-            inertia = K.weighted_sse(X, engine.ww, engine.use_w, C, labels, nb)
-        else:
-            stats, _, _ = engine.assign(C, labels, update=False)
-            inertia = float(stats[K.STAT_INERTIA])
-        return RunResult(C, labels, inertia, it + 1, converged)
+            self.bounded_pass(C)
+            src.accumulate(self.sums, self.wsums, self.full)
+        self.first = False
+        self.full = False
+        changed = src.tot_stats[K.STAT_CHANGED]
+        objective = None
+        if want_objective:
+            objective = K.weighted_sse(src.X, src.ww, src.use_w, C, self.labels, src.n_blocks)
+        # a cluster emptied by moves may keep a rounding residue
+        ws = self.wsums
+        ws[np.abs(ws) < 1e-12 * max(1.0, float(np.max(np.abs(ws))))] = 0.0
+        return PassResult(changed, objective)
 
-    run.__name__ = kind
-    run.__doc__ = f"{kind.capitalize()}'s exact accelerated k-means (same result as lloyd)."
-    return run
+    def relocate(self, C, on_few):
+        # relocation edits the sums behind the labels' back: recompute them next time
+        moved = super().relocate(C, on_few)
+        self.full = self.full or moved > 0
+        return moved
+
+    def moved(self, C, C_new):
+        diff = C_new.astype(np.float64) - C
+        self.p = np.sqrt(np.sum(diff * diff, axis=1))
+
+    def drift_order(self):
+        """(jmax, pmax, pmax2): the centre that moved most, its move and the
+        second largest move (Hamerly's and Exponion's bound updates)."""
+        p = self.p
+        order = np.argsort(-p, kind="stable")
+        return int(order[0]), float(p[order[0]]), float(p[order[1]]) if p.size > 1 else 0.0
+
+    def final(self, C, strict, last):
+        stats, _, _ = self.source.assign(C, self.labels, update=False)
+        return self.labels, float(stats[K.STAT_INERTIA])
+
+
+class HamerlyStep(_BoundedStep):
+    """Hamerly (2010): one lower bound per row (to the second-nearest
+    centre); its fallback scans use BLAS where Lloyd's pass does."""
+
+    lloyd_first = True
+
+    def bounded_pass(self, C, full=None):
+        src = self.source
+        X = src.X
+        jmax, pmax, pmax2 = self.drift_order()
+        if src.gemm:
+            Cs, cc = src.shifted_centers(C)
+            mu = src.mu
+        else:  # unused; in X's dtype so that one compiled kernel serves both
+            mu = np.zeros(X.shape[1], X.dtype)
+            Cs = np.zeros((1, X.shape[1]), X.dtype)
+            cc = np.zeros(1, X.dtype)
+        B.hamerly_pass(X, w=src.ww, use_w=src.use_w, C=C, p=self.p, jmax=jmax, pmax=pmax,
+                       pmax2=pmax2, s=B.nearest_half(C), labels=self.labels, u=self.u,
+                       lo=self.lo, full=self.full if full is None else full, sums=src.sums,
+                       wsums=src.wsums, stats=src.stats, n_slots=src.n_slots,
+                       use_blas=bool(src.gemm), Cs=Cs, cc=cc, mu=mu, tie_eps=src.tie_eps)
+
+    def final(self, C, strict, last):
+        # labels for the returned centres: one more (cheap) bounded pass,
+        # then the exact inertia, instead of a full pass
+        src = self.source
+        self.bounded_pass(C, full=False)
+        return self.labels, K.weighted_sse(src.X, src.ww, src.use_w, C, self.labels,
+                                           src.n_blocks)
+
+
+class ElkanStep(_BoundedStep):
+    """Elkan (2003): a lower bound per row and centre (float32, k per row)."""
+
+    def lower_bounds(self, n, k, C):
+        return np.empty((n, k), dtype=np.float32)
+
+    def bounded_pass(self, C):
+        src = self.source
+        half, s_half = B.center_geometry(C)
+        B.elkan_pass(src.X, w=src.ww, use_w=src.use_w, C=C, p=self.p, half_cc=half, s=s_half,
+                     labels=self.labels, u=self.u, lb=self.lo, full=self.full, sums=src.sums,
+                     wsums=src.wsums, stats=src.stats)
+
+
+class ExponionStep(_BoundedStep):
+    """Exponion (Newling & Fleuret 2016): Hamerly's bounds, and when they
+    fail only the centres in a ball around the row's centre are examined."""
+
+    lloyd_first = True
+
+    def bounded_pass(self, C):
+        src = self.source
+        half, s_half = B.center_geometry(C)
+        jmax, pmax, pmax2 = self.drift_order()
+        nbr, nbr_dist = B.sorted_neighbors(half)
+        B.exponion_pass(src.X, w=src.ww, use_w=src.use_w, C=C, p=self.p, jmax=jmax, pmax=pmax,
+                        pmax2=pmax2, s=s_half, nbr=nbr, nbr_dist=nbr_dist, labels=self.labels,
+                        u=self.u, lo=self.lo, full=self.full, sums=src.sums, wsums=src.wsums,
+                        stats=src.stats)
 
 
 #: Centres per group in Yinyang (Ding et al. suggest k / 10 groups).
 YINYANG_CENTRES_PER_GROUP = 10
+
+
+class YinyangStep(_BoundedStep):
+    """Yinyang (Ding et al. 2015): a lower bound per row and group of
+    centres (groups fixed at the start by clustering the centres)."""
+
+    def lower_bounds(self, n, k, C):
+        self.gof, self.gidx, self.gptr = centre_groups(C, max(1, k // YINYANG_CENTRES_PER_GROUP))
+        n_groups = self.gptr.shape[0] - 1
+        self.drift = np.zeros(n_groups)
+        return np.empty((n, n_groups), dtype=np.float32)
+
+    def bounded_pass(self, C):
+        src = self.source
+        self.drift += np.maximum.reduceat(self.p[self.gidx], self.gptr[:-1])
+        Cg = np.ascontiguousarray(C[self.gidx], dtype=np.float64)
+        B.yinyang_pass(src.X, w=src.ww, use_w=src.use_w, C=C, Cg=Cg, gidx=self.gidx,
+                       gptr=self.gptr, gof=self.gof, p=self.p, D=self.drift,
+                       s=B.nearest_half(C), labels=self.labels, u=self.u, glb=self.lo,
+                       full=self.full, sums=src.sums, wsums=src.wsums, stats=src.stats,
+                       n_slots=src.n_slots)
 
 
 def centre_groups(C: np.ndarray, t: int):
@@ -451,33 +620,253 @@ def centre_groups(C: np.ndarray, t: int):
     return g.astype(np.int32), gidx, gptr
 
 
-#: Registry of algorithms: every entry has lloyd's signature and result.
+class DistortionHamerlyStep(_BoundedStep):
+    """Hamerly's bounds for scipy's rule, which needs every row's distance
+    to its centre at every iteration (the distortion it stops on): that
+    distance is the tight upper bound, so the bound test costs one distance
+    per row (``bounds.hamerly_distortion_pass``; meant for small d)."""
+
+    def __init__(self, source):
+        super().__init__(source, labels_dtype=np.int32)
+
+    def assign(self, C, want_objective):
+        src = self.source
+        jmax, pmax, pmax2 = self.drift_order()
+        B.hamerly_distortion_pass(src.X, w=src.ww, use_w=src.use_w, C=C, jmax=jmax, pmax=pmax,
+                                  pmax2=pmax2, s=B.nearest_half(C), labels=self.labels,
+                                  lo=self.lo, full=self.full, sums=src.sums, wsums=src.wsums,
+                                  stats=src.stats, n_slots=src.n_slots)
+        src.accumulate(self.sums, self.wsums, self.full)
+        self.full = False
+        ws = self.wsums
+        ws[np.abs(ws) < 1e-12 * max(1.0, float(np.max(np.abs(ws))))] = 0.0
+        return PassResult(src.tot_stats[K.STAT_CHANGED], None, float(src.tot_stats[K.STAT_SQRT]))
+
+    def update(self, C):
+        return B.means_of_sums(self.sums, self.wsums, C)
+
+    def start(self, C):
+        self.source = self.base_source.with_k(C.shape[0])
+        k, d = C.shape
+        n = self.source.X.shape[0]
+        if getattr(self, "labels", None) is None or self.labels.shape[0] != n:
+            self.labels = np.empty(n, dtype=np.int32)
+            self.lo = np.empty(n)
+        self.labels[:] = -1  # the first pass scans every row
+        self.sums = np.zeros((k, d))
+        self.wsums = np.zeros(k)
+        self.p = np.zeros(k)
+        self.full = True
+
+    def moved(self, C, C_new):
+        if C_new.shape[0] != self.k:  # clusters were dropped: start the bounds afresh
+            self.base, self.base_source = self.base_source, self.source.with_k(C_new.shape[0])
+            self.start(C_new)
+            self.base_source = self.base
+        else:
+            B.centre_moves(C_new, C, self.p)
+
+
+#: Registry of the Euclidean algorithms (all give Lloyd's result).
 ALGORITHMS = {
-    "lloyd": lloyd,
-    "hamerly": _bounded("hamerly"),
-    "elkan": _bounded("elkan"),
-    "exponion": _bounded("exponion"),
-    "yinyang": _bounded("yinyang"),
+    "lloyd": LloydStep,
+    "hamerly": HamerlyStep,
+    "elkan": ElkanStep,
+    "exponion": ExponionStep,
+    "yinyang": YinyangStep,
 }
 
+
+# --- rules ----------------------------------------------------------------------
+
+class Tolerance:
+    """scikit-learn's rule: stop when no label changed or the sum of squared
+    centre shifts is at most ``tol_abs``; empty clusters move onto the rows
+    farthest from their centres (``on_few``: what too few distinct rows
+    does, see :func:`relocate_empty`)."""
+
+    def __init__(self, tol_abs: float, on_few: str = "raise"):
+        self.tol_abs = tol_abs
+        self.on_few = on_few
+
+    def empty(self, step, C):
+        step.relocate(C, self.on_few)
+
+    def stop_before_update(self, it, res, history, step):
+        return False
+
+    def keep(self, step, C, C_new):
+        return C_new
+
+    def stop_after_update(self, it, res, C, C_new, verbose):
+        """(stop, strict): strict when no label changed and the centres are
+        exactly the same."""
+        shift = float(np.sum((C_new.astype(np.float64) - C) ** 2))
+        if res.changed == 0:
+            if verbose:
+                print(f"Converged at iteration {it}: strict convergence.")
+            return True, bool(np.array_equal(C_new, C))
+        if shift <= self.tol_abs:
+            if verbose:
+                print(f"Converged at iteration {it}: center shift {shift:.6g} within "
+                      f"tolerance {self.tol_abs:.6g}.")
+            return True, False
+        return False, False
+
+    final_pass = True
+
+    def objective(self, res):  # pragma: no cover - final_pass: the step's final()
+        return None
+
+
+class Distortion:
+    """scipy ``kmeans``' rule: stop when the mean distance (weighted, not
+    squared) changed by at most ``thresh`` from the previous iteration;
+    clusters left empty are dropped. The result is the last update's code
+    book and the last assignment's mean distance (no final pass)."""
+
+    def __init__(self, thresh: float, total_weight: float, dtype=np.float64):
+        self.thresh = thresh
+        self.total = total_weight
+        self.dtype = np.dtype(dtype)
+        self.prev = np.inf
+
+    def empty(self, step, C):
+        pass
+
+    def stop_before_update(self, it, res, history, step):
+        return False
+
+    def keep(self, step, C, C_new):
+        return C_new[step.wsums > 0] if (step.wsums == 0).any() else C_new
+
+    def stop_after_update(self, it, res, C, C_new, verbose):
+        avg = res.distortion / self.total
+        done = not abs(self.prev - avg) > self.thresh
+        self.prev = avg
+        return done, False
+
+    final_pass = False
+
+    def objective(self, res):
+        """The last mean distance, in the data's dtype (as scipy returns it)."""
+        return self.dtype.type(self.prev)
+
+
+class FixedIterations:
+    """scipy ``kmeans2``' rule: exactly ``max_iter`` iterations, labels from
+    the last assignment; an empty cluster keeps its centre after
+    ``missing()`` (which warns or raises)."""
+
+    def __init__(self, missing):
+        self.missing = missing
+
+    def empty(self, step, C):
+        if step.empty_clusters().size:
+            self.missing()
+
+    def stop_before_update(self, it, res, history, step):
+        return False
+
+    def keep(self, step, C, C_new):
+        return C_new
+
+    def stop_after_update(self, it, res, C, C_new, verbose):
+        return False, False
+
+    final_pass = False
+
+    def objective(self, res):
+        return None
+
+
+class RelativeDecrease:
+    """Stop, before updating, when an assignment changed no label and the
+    previous update moved no centre, or lowered the objective by at most
+    ``tol`` (a fraction); at most ``max_updates`` updates. The step's
+    assignment handles empty clusters itself. The result is the last
+    assignment (no final pass)."""
+
+    def __init__(self, tol: float, max_updates: int):
+        self.tol = tol
+        self.max_updates = max_updates
+
+    def empty(self, step, C):
+        pass
+
+    def stop_before_update(self, it, res, history, step):
+        if it == 0:
+            return it >= self.max_updates
+        if (not res.changed and not step.moved_any) or \
+                history[-2] - history[-1] <= self.tol * history[-2]:
+            return True
+        return it >= self.max_updates
+
+    def keep(self, step, C, C_new):
+        return C_new
+
+    def stop_after_update(self, it, res, C, C_new, verbose):
+        return False, False
+
+    final_pass = False
+
+    def objective(self, res):
+        return res.objective
+
+
+# --- the loop -------------------------------------------------------------------
+
+def solve(step: Step, C0: np.ndarray, rule, max_iter: int, verbose: int = 0,
+          callback=None) -> RunResult:
+    """One k-means run of ``step`` from centres ``C0`` under ``rule``.
+
+    Each iteration assigns the rows, lets the rule handle empty clusters,
+    and (unless the rule stops it first) updates the centres and asks the
+    rule whether to stop. Rules with a final pass then assign once more so
+    that the labels match the returned centres and the objective is exact.
+    ``callback(it)`` is called after each assignment (progress bars).
+    """
+    C = np.array(C0, dtype=step.dtype, copy=True, order="C")
+    step.start(C)
+    history = []
+    converged = strict = False
+    it = 0
+    res = None
+    for it in range(max_iter):
+        res = step.assign(C, want_objective=bool(verbose))
+        rule.empty(step, C)
+        if res.objective is not None:
+            history.append(res.objective)
+        if verbose:
+            print(f"Iteration {it}, {step.objective_name} {res.objective:.6g}, "
+                  f"{int(res.changed)} labels changed.")
+        if callback is not None:
+            callback(it)
+        if rule.stop_before_update(it, res, history, step):
+            converged = True
+            break
+        C_new = rule.keep(step, C, step.update(C))
+        done, strict = rule.stop_after_update(it, res, C, C_new, verbose)
+        step.moved(C, C_new)
+        C = C_new
+        if done:
+            converged = True
+            break
+    if rule.final_pass:
+        labels, objective = step.final(C, strict, res)
+    else:
+        labels, objective = step.labels, rule.objective(res)
+    return RunResult(C, labels, objective, it + 1, converged, history)
+
+
+# --- algorithm choice, tolerance, seeding, restarts -------------------------------
 
 def resolve_algorithm(name: str, n: int, d: int, k: int, dtype) -> str:
     """The algorithm "auto" stands for, from the data's shape: Hamerly from
     ``AUTO_HAMERLY_MIN_N`` rows and ``AUTO_HAMERLY_MIN_K`` clusters, Lloyd
-    otherwise.
-
-    Measured on the 2-core reference machine, time to convergence from the
-    same start (lloyd / hamerly, ms; blobs with overlap, float32; Hamerly
-    before its first pass became Lloyd's and its scans could use BLAS, both
-    faster since):
-    100k x 16 k=32 56.8/28.1; 50k x 16 k=32 20.1/12.9; 20k x 16 k=32
-    12.1/17.0; 50k x 3 k=16 37.7/19.7; 30k x 2 k=64 14.0/10.9; 50k x 32
-    k=128 157/120; 100k x 32 k=256 971/701; 100k x 128 k=256 335/301;
-    500k x 3 k=8 99.6/70.4, but 200k x 16 k=8 5.8/7.3 (2 iterations) and
-    the benchmark's 2M pixels, k=8 107/104. The benchmark workloads and
-    the other algorithms: docs/engine.md. Below 16 clusters Lloyd's pass is
-    cheap and Hamerly's two bounds (16 bytes a row) would double the
-    memory of a fit on pixels.
+    otherwise. Below 16 clusters Lloyd's pass is cheap and Hamerly's two
+    bounds (16 bytes a row) would double the memory of a fit on pixels; the
+    crossovers were measured on the reference machine (docs/engine.md).
     """
     if name != "auto":
         return name
@@ -501,11 +890,19 @@ def tolerance(X: np.ndarray, tol: float) -> float:
     return float(np.mean(var) * tol)
 
 
+def refine_on_sample(S, ws, C):
+    """A few Lloyd iterations on a seeding sample (the sampled seedings of
+    ``_init`` call this): the centres they end with."""
+    run = solve(LloydStep(ArraySource(S, ws, C.shape[0])), C, Tolerance(0.0, "warn"),
+                SAMPLE_REFINE_ITERS)
+    return run.centers
+
+
 def initial_centers(X, k, w, init, rng):
     """Centres from a registry name, a callable ``(X, k, random_state)`` or an
     array (copied, cast to X's dtype)."""
     if isinstance(init, str):
-        return INITS[init](X, k, w, rng)
+        return INITS[init](X, k, w, rng, refine=refine_on_sample)
     if callable(init):
         C = np.asarray(init(X, k, rng))
     else:
@@ -513,25 +910,26 @@ def initial_centers(X, k, w, init, rng):
     return np.ascontiguousarray(C, dtype=X.dtype)
 
 
-def run_kmeans(X, k, *, w=None, init="k-means++", n_init=1, max_iter=300, tol=1e-4,
-               rng=None, algorithm="auto", n_threads=None, verbose=0,
-               on_few="raise", callback=None) -> RunResult:
-    """Best of ``n_init`` runs (lowest inertia; the first on ties).
-    ``callback(run, it)`` is called after every iteration of every run."""
+def run_kmeans(step: Step, k: int, *, rule, init="k-means++", n_init=1, max_iter=300,
+               rng=None, n_threads=None, verbose=0, callback=None, seed=None) -> RunResult:
+    """Best of ``n_init`` runs of ``step`` under ``rule`` (lowest objective;
+    the first on ties). Each run is seeded by ``seed(rng)`` when given, else
+    by :func:`initial_centers` from ``init``. ``rule`` is a factory called
+    once per run (rules may keep state). ``callback(run, it)`` is called
+    after every iteration of every run."""
+    src = step.source
+    X = src.X
     n, d = X.shape
-    algo = ALGORITHMS[resolve_algorithm(algorithm, n, d, k, X.dtype)]
-    engine = Engine(X, w, k)
     best = None
-    with thread_context(n_threads, engine.gemm, work=n * k * d):
-        tol_abs = tolerance(X, tol)
+    with thread_context(n_threads, src.gemm, work=n * k * d):
         for r in range(n_init):
-            C0 = initial_centers(X, k, w, init, rng)
+            C0 = seed(rng) if seed is not None else step.initial_centers(init, rng)
             if r == 0 and seeds_on_sample(init, n, k):
                 release_freed_memory()  # before the labels: see its docstring
             if verbose:
                 print(f"Initialization complete (run {r + 1} of {n_init}).")
             cb = None if callback is None else (lambda it, r=r: callback(r, it))
-            res = algo(engine, C0, max_iter, tol_abs, verbose, on_few, cb)
+            res = solve(step, C0, rule(), max_iter, verbose, cb)
             if best is None or res.inertia < best.inertia:
                 best = res
     return best

@@ -179,6 +179,21 @@ class Options:
 
 
 @dataclass(frozen=True)
+class Names:
+    """One of the names of a registry, read when the value is checked (a new
+    registry entry is accepted at once), or one of ``extra``."""
+
+    registry: Any
+    extra: tuple = ()
+
+    def accepts(self, v: Any) -> bool:
+        return isinstance(v, str) and (v in self.extra or v in self.registry)
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in (*self.extra, *self.registry))
+
+
+@dataclass(frozen=True)
 class Kind:
     """An instance check, e.g. array-like or callable."""
 

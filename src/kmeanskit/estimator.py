@@ -38,7 +38,7 @@ from ._validation import (
     check_sample_weight,
     validate_params,
 )
-from .core import assign_arrays
+from .core import assign_arrays, fit_arrays, resolve_n_init
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sk_validate_data
@@ -66,7 +66,7 @@ KMEANS_CONSTRAINTS = {
                                                          or v in _solver.ALGORITHMS),
                        "one of " + ", ".join(repr(a) for a in _ALGORITHM_NAMES)
                        + " (or an engine algorithm name)")],
-    "metric": [Options(tuple(_metric.METRICS))],
+    "metric": [Options(_metric.METRICS)],
     "n_threads": [Interval(int, 1, None), Options((None,))],
 }
 
@@ -252,19 +252,11 @@ or callable, default="k-means++"
         w = check_sample_weight(sample_weight, n, X.dtype)
         rng = check_random_state(self.random_state)
         init = self.init
-        explicit = not isinstance(init, str) and not callable(init)
-        if explicit:
+        if not isinstance(init, str) and not callable(init):
             init = self._check_init_array(init, X, metric)
-        n_init = self.n_init
-        if n_init == "auto":
-            n_init = 10 if (init == "random" if isinstance(init, str) else callable(init)) else 1
-        elif explicit and n_init != 1:
-            warnings.warn(f"Explicit initial center position passed: performing only one init "
-                          f"in KMeans instead of n_init={n_init}.", RuntimeWarning, stacklevel=2)
-            n_init = 1
-        self._n_init = int(n_init)
+        self._n_init = resolve_n_init(init, self.n_init, "KMeans")
 
-        run = self._run_euclidean if metric == "euclidean" else self._run_metric
+        run = self._run
         with warnings.catch_warnings():
             # fewer distinct points than clusters: reported once below, as scikit-learn does
             warnings.filterwarnings("ignore", message=r"n_clusters=.*distinct", category=RuntimeWarning)
@@ -297,24 +289,18 @@ or callable, default="k-means++"
             check_no_zero_rows(C, "init")
         return C
 
-    def _progress(self, n_runs):
-        """A rich progress bar (verbose >= 2), or None: over iterations and
-        restarts for euclidean, over restarts for the other metrics."""
+    def _run(self, X, k, w, init, n_init, rng):
+        """The shared fit (``core.fit_arrays``), with a rich progress bar over
+        iterations and restarts when verbose >= 2."""
+        algorithm = self.algorithm if self.algorithm in _solver.ALGORITHMS else "auto"
+        kw = dict(init=init, n_init=n_init, max_iter=self.max_iter, tol=self.tol, rng=rng,
+                  algorithm=algorithm, metric=self.metric, n_threads=self.n_threads,
+                  verbose=int(self.verbose), on_few="warn")
         if self.verbose < 2:
-            return None
+            return fit_arrays(X, k, w, **kw)
         from rich.progress import Progress
 
-        return Progress(transient=False)
-
-    def _run_euclidean(self, X, k, w, init, n_init, rng):
-        algorithm = self.algorithm if self.algorithm in _solver.ALGORITHMS else "auto"
-        kw = dict(w=w, init=init, max_iter=self.max_iter, tol=self.tol, rng=rng,
-                  algorithm=algorithm, n_threads=self.n_threads, verbose=int(self.verbose),
-                  on_few="warn")
-        progress = self._progress(n_init)
-        if progress is None:
-            return _solver.run_kmeans(X, k, n_init=n_init, **kw)
-        with progress:
+        with Progress(transient=False) as progress:
             task = progress.add_task("k-means", total=n_init * self.max_iter)
 
             def step(run, it):
@@ -322,20 +308,9 @@ or callable, default="k-means++"
                 progress.update(task, completed=run * self.max_iter + it + 1,
                                 description=f"k-means restarts: run {run + 1}/{n_init}, iteration {it + 1}")
 
-            res = _solver.run_kmeans(X, k, n_init=n_init, callback=step, **kw)
+            res = fit_arrays(X, k, w, callback=step, **kw)
             progress.update(task, completed=n_init * self.max_iter)
         return res
-
-    def _run_metric(self, X, k, w, init, n_init, rng):
-        progress = self._progress(n_init)
-        kw = dict(w=w, init=init, n_init=n_init, max_iter=self.max_iter, tol=self.tol, rng=rng,
-                  n_threads=self.n_threads, verbose=int(self.verbose), on_few="warn")
-        if progress is None:
-            return _metric.run_metric_kmeans(X, k, self.metric, **kw)
-        with progress:
-            task = progress.add_task(f"{self.metric} k-means restarts", total=n_init)
-            return _metric.run_metric_kmeans(
-                X, k, self.metric, on_run=lambda r, res: progress.update(task, advance=1), **kw)
 
     def _fit_few_distinct(self, X, k, w, run, rng, metric):
         """Fewer distinct rows than clusters: cluster into as many clusters
@@ -480,7 +455,63 @@ or callable, default="k-means++"
         >>> kmeanskit.load(p).cluster_centers_.tolist()
         [[1.0]]
         """
-        from .io import save_model
+        from . import models
+        from .core import model_record
 
-        return save_model(self, path, scaling=scaling, cluster_spread=cluster_spread,
-                          overwrite=overwrite)
+        record = model_record(self, scaling=scaling, cluster_spread=cluster_spread)
+        return models.write(record, path, overwrite=overwrite)
+
+
+# --- a fitted KMeans from a saved model ----------------------------------------------------------
+
+def kmeans_from_record(record) -> KMeans:
+    """A fitted :class:`KMeans` with a model record's centres, metric, names,
+    scaling, spreads and fitting parameters (what :func:`kmeanskit.load`
+    returns).
+
+    Parameters
+    ----------
+    record : kmeanskit.models.ModelRecord
+
+    Returns
+    -------
+    KMeans
+        Fitted: ``predict``, ``transform`` and ``score`` work; ``labels_`` is
+        not set. ``scaling_`` is a :class:`kmeanskit.scaling.Scaling` or None,
+        ``cluster_spread_`` an array or None, ``inertia_`` NaN when unknown.
+
+    Raises
+    ------
+    ValueError
+        The record's parameters break :class:`KMeans`'s constraints.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanskit.models import ModelRecord
+    >>> from kmeanskit.estimator import kmeans_from_record
+    >>> km = kmeans_from_record(ModelRecord(np.array([[0.0], [10.0]]), params={"max_iter": 50}))
+    >>> km.predict([[3.0], [8.0]]).tolist(), km.max_iter
+    ([0, 1], 50)
+    """
+    params = dict(record.params)
+    validate_params(params, {p: KMEANS_CONSTRAINTS[p] for p in params}, "the saved params")
+    centers = record.centers
+    km = KMeans(n_clusters=int(centers.shape[0]), metric=record.metric)
+    if params:
+        km.set_params(**params)
+    km._fit_metric = record.metric
+    km.cluster_centers_ = centers
+    km.n_features_in_ = int(centers.shape[1])
+    if record.feature_names is not None:
+        km.feature_names_in_ = np.asarray(list(record.feature_names), dtype=object)
+    km.inertia_ = float("nan") if record.inertia is None else float(record.inertia)
+    km.n_iter_ = 0 if record.n_iter is None else int(record.n_iter)
+    km.scaling_ = None
+    if record.scaling is not None:
+        from .tables.scaling import Scaling
+
+        s = record.scaling
+        km.scaling_ = Scaling.from_dict({"kind": s.kind, "center": s.center, "scale": s.scale})
+    km.cluster_spread_ = record.cluster_spread
+    return km

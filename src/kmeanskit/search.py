@@ -20,32 +20,9 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from ._validation import as_float_array, check_no_zero_rows
+from .core import fitted
 
 __all__ = ["ClusterIndex", "image_features", "ImageFeatures"]
-
-_METRICS = ("euclidean", "manhattan", "cosine", "chebyshev")
-
-
-def _model_centers(model) -> tuple[np.ndarray, str]:
-    """(centres, metric) of a fitted KMeans, a KMeansResult or a loaded model."""
-    if hasattr(model, "cluster_centers_"):
-        C = model.cluster_centers_
-        metric = getattr(model, "_fit_metric", None) or getattr(model, "metric", "euclidean")
-    elif hasattr(model, "centers"):
-        C = model.centers
-        metric = getattr(model, "metric", "euclidean")
-    elif hasattr(model, "get_params") and hasattr(model, "n_clusters"):
-        raise ValueError("the KMeans model is not fitted; call .fit(X) before building a "
-                         "ClusterIndex from it.")
-    else:
-        raise ValueError(f"model must be a fitted kmeanskit.KMeans or a KMeansResult (from "
-                         f"kmeanskit.fit), got {type(model).__name__}.")
-    if metric not in _METRICS:
-        raise ValueError(f"the model's metric {metric!r} is not one of {', '.join(_METRICS)}.")
-    C = as_float_array(C, name="the model's centres")
-    if metric == "cosine":
-        check_no_zero_rows(C, "the model's centres")
-    return C, metric
 
 
 def _check_count(value, name, low, high=None, fix=""):
@@ -92,7 +69,8 @@ class ClusterIndex:
     """
 
     def __init__(self, model):
-        C, metric = _model_centers(model)
+        m = fitted(model)
+        C, metric = m.centers, m.metric
         self._centers = C
         self.metric = metric
         k, d = C.shape
@@ -275,9 +253,10 @@ class ClusterIndex:
         qinv, cinv = self._inv(Q), self._inv(C)
         out_pos = np.empty((Q.shape[0], probe), dtype=np.int64)
         out_dist = np.empty((Q.shape[0], probe))
-        SK.search_lists(Q, qinv, C, cinv, np.arange(k, dtype=np.int64),
-                        np.array([0, k], dtype=np.int64), np.zeros((Q.shape[0], 1), np.int64),
-                        self._code, out_pos, out_dist)
+        SK.search_lists(Q, qinv=qinv, X=C, xinv=cinv, pos=np.arange(k, dtype=np.int64),
+                        offsets=np.array([0, k], dtype=np.int64),
+                        probes=np.zeros((Q.shape[0], 1), np.int64), metric=self._code,
+                        out_pos=out_pos, out_dist=out_dist)
         return out_pos
 
     def _inv(self, A):
@@ -358,9 +337,10 @@ class ClusterIndex:
             probes = self._probe(Q, probe) if self._n else np.zeros((nq, 1), np.int64)
         out_pos = np.empty((nq, n), dtype=np.int64)
         out_dist = np.empty((nq, n))
-        SK.search_lists(Q, self._inv(Q), self._data, self._xinv if self.metric == "cosine"
-                        else np.ones(1), self._pos, offsets, probes, self._code, out_pos,
-                        out_dist)
+        SK.search_lists(Q, qinv=self._inv(Q), X=self._data,
+                        xinv=self._xinv if self.metric == "cosine" else np.ones(1),
+                        pos=self._pos, offsets=offsets, probes=probes, metric=self._code,
+                        out_pos=out_pos, out_dist=out_dist)
         out_pos[out_pos == SK.NO_POS] = -1
         if self.metric == "euclidean":
             np.sqrt(out_dist, out=out_dist)
@@ -377,9 +357,9 @@ class ClusterIndex:
 
 
 def _metric_code(metric):
-    from ._metric import METRICS
+    from ._kernels.metric import CODES
 
-    return METRICS[metric]
+    return CODES[metric]
 
 
 # --- image features ------------------------------------------------------------
@@ -428,24 +408,24 @@ def _bin_table(bins: tuple) -> np.ndarray:
 def _image_pixels(item, max_side, max_pixels):
     """8-bit pixels (n, 3 or 4) of a path, PIL image or array, sampled to at
     most ``max_side`` pixels per side (JPEGs decoded at reduced size)."""
-    from .image import _array_pixels, _decode, _open_path, _pillow
+    from .image.decode import decode_pil, open_image_file, pillow_modules, pixels_from_array
 
-    Image = _pillow()[0]
+    Image = pillow_modules()[0]
     if isinstance(item, (str, os.PathLike)):
         name = os.fspath(item)
         if os.path.isdir(name):
             raise ValueError(f"{name} is a folder; pass an image file.")
-        img = _open_path(name, max_pixels)
+        img = open_image_file(name, max_pixels)
         with img:
             try:
                 img.draft(None, (max_side, max_side))  # JPEG: decode at 1/2, 1/4 or 1/8 size
             except Exception:  # pragma: no cover - other formats ignore draft
                 pass
-            pix = _decode(img, name, "first")
+            pix = decode_pil(img, name, "first")
     elif isinstance(item, Image.Image):
-        pix = _decode(item, "image", "first")
+        pix = decode_pil(item, "image", "first")
     elif isinstance(item, np.ndarray) or hasattr(item, "__array__"):
-        pix = _array_pixels(np.asarray(item))
+        pix = pixels_from_array(np.asarray(item))
     else:
         raise ValueError(f"image must be a path, a PIL image or an array, got {type(item).__name__}.")
     if pix.px.shape[0] == 0:

@@ -35,8 +35,7 @@ import numpy as np
 
 from . import _solver
 from ._init import FewDistinctPointsError, kmeans_plusplus, random_points_sample, weight_cdf
-from ._kernels.lloyd import STAT_SQRT, count_distinct_upto, unique_rows
-from ._modutil import make_callable
+from ._kernels.lloyd import count_distinct_upto, unique_rows
 from ._validation import DataTypeError, check_random_state
 
 __all__ = ["whiten", "vq", "kmeans", "kmeans2", "ClusterError"]
@@ -181,72 +180,33 @@ def _distinct_weighted(X):
 
 #: Up to this many features a scipy-style run uses Hamerly's bounds (one
 #: exact distance per row and iteration instead of k; see
-#: ``bounds.hamerly_distortion_pass``). Measured on the distinct colours of
-#: 2,000,000 pixels (371k weighted rows, k = 8, 2 threads): 0.58 ms per
-#: iteration against 1.75 ms for the plain Lloyd pass.
+#: ``bounds.hamerly_distortion_pass`` and docs/engine.md).
 BOUNDED_MAX_D = 4
 
-
-def _scipy_step(sums, counts, stats, total, prev, thresh, dtype):
-    """scipy's update and stopping rule: the new code book from the clusters
-    that have points (empty ones are dropped), the mean distance of the pass,
-    and whether it changed by at most ``thresh``. Returns (book, kept, mean
-    distance (float64; the caller returns it in the data's dtype), done)."""
-    avg = float(stats[STAT_SQRT] / total)
-    has = counts > 0
-    book = (sums[has] / counts[has, None]).astype(dtype)
-    return book, has, avg, not abs(prev - avg) > thresh
+#: A scipy-style run iterates until its rule stops it.
+_UNTIL_CONVERGED = 1 << 62
 
 
-def _kmeans_run(engine, guess, thresh):
-    """One scipy-style run: stop when the mean distance changes <= thresh;
-    drop empty clusters. Returns (code_book, last mean distance)."""
-    if engine.X.shape[1] <= BOUNDED_MAX_D and engine.k > 1:
-        return _kmeans_run_bounded(engine, guess, thresh)
-    X = engine.X
-    n = X.shape[0]
-    total = float(engine.w.sum(dtype=np.float64)) if engine.use_w else float(n)
-    labels = np.empty(n, dtype=np.int32)
-    book = guess
-    prev = np.inf
-    while True:
-        if book.shape[0] != engine.k:
-            engine = _solver.Engine(X, engine.w, book.shape[0])
-        stats, sums, counts = engine.assign(book, labels, update=True, want_sqrt=True)
-        book, _, avg, done = _scipy_step(sums, counts, stats, total, prev, thresh, X.dtype)
-        if done:
-            return book, X.dtype.type(avg)
-        prev = avg
+def _distortion_step(X, w, k):
+    """The step of a scipy-style run: Hamerly's bounds up to
+    ``BOUNDED_MAX_D`` features (from two clusters), else Lloyd's pass with
+    the sum of distances."""
+    src = _solver.ArraySource(X, w, k)
+    if X.shape[1] <= BOUNDED_MAX_D and k > 1:
+        return _solver.DistortionHamerlyStep(src)
+    return _solver.LloydStep(src, labels_dtype=np.int32, want_sqrt=True)
 
 
-def _kmeans_run_bounded(engine, guess, thresh):
-    """:func:`_kmeans_run` with Hamerly's bounds: the same iterations (the
-    labels are the exact nearest centres, lowest index on ties), the same
-    stopping rule and result; centre sums are kept up to date by moving the
-    rows that change cluster. The iterations run in one compiled call
-    (``bounds.hamerly_distortion_run``), which returns here only to drop a
-    cluster that emptied."""
-    from ._kernels import bounds as B
-
-    X = engine.X
-    n = X.shape[0]
-    total = float(engine.w.sum(dtype=np.float64)) if engine.use_w else float(n)
-    book = np.ascontiguousarray(guess, dtype=X.dtype)
-    labels = np.empty(n, dtype=np.int32)
-    lo = np.empty(n)
-    prev = np.inf
-    while True:
-        k = book.shape[0]
-        if engine.k != k:
-            engine = _solver.Engine(X, engine.w, k)
-        labels[:] = -1  # start the bounds afresh
-        book, avg, emptied = B.hamerly_distortion_run(
-            X, engine.ww, engine.use_w, book, labels, lo, np.zeros((k, X.shape[1])),
-            np.zeros(k), np.zeros(k), True, prev, thresh, total, engine.sums, engine.wsums,
-            engine.stats, engine.tot_sums, engine.tot_wsums, engine.tot_stats, engine.n_slots)
-        if not emptied:
-            return book, X.dtype.type(avg)
-        prev = avg  # scipy drops the empty clusters and goes on
+def _kmeans_runs(X, w, k, thresh, n_runs, seed, rng=None):
+    """The best of ``n_runs`` scipy-style runs (stop when the mean distance
+    changes by at most ``thresh``, drop empty clusters), each from
+    ``seed(rng)``. Returns (code_book, mean distance in X's dtype)."""
+    step = _distortion_step(X, w, k)
+    total = step.source.total_weight
+    best = _solver.run_kmeans(
+        step, k, rule=lambda: _solver.Distortion(thresh, total, X.dtype), n_init=n_runs,
+        max_iter=_UNTIL_CONVERGED, rng=rng, seed=seed)
+    return best.centers, best.inertia
 
 
 def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=None, seed=None):
@@ -301,7 +261,7 @@ def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=Non
         if C.ndim != 2 or C.shape[1] != X.shape[1]:
             raise ValueError("Code-book and observation should have same number of features")
         Xu, wu = _distinct_weighted(X)
-        book, dist = _kmeans_run(_solver.Engine(Xu, wu, C.shape[0]), C, thresh)
+        book, dist = _kmeans_runs(Xu, wu, C.shape[0], thresh, 1, lambda rng: C)
         return (book.ravel() if one_d else book), dist
     k = int(guess)
     if k != guess:
@@ -317,16 +277,13 @@ def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=Non
     if n_distinct < k:
         raise ValueError(f"Asked for {k} clusters but obs has only {n_distinct} distinct "
                          f"points; ask for at most {n_distinct}.")
-    engine = _solver.Engine(Xu, wu, k)
-    best_book, best_dist = None, np.inf
     cdf = None if wu is None else weight_cdf(wu)  # shared by the restarts' seedings
-    with _solver.thread_context(None, engine.gemm, work=Xu.shape[0] * k * X.shape[1]):
-        for _ in range(iter):
-            guess_k = random_points_sample(Xu, k, wu, gen, cdf=cdf)
-            book, dist = _kmeans_run(engine, guess_k, thresh)
-            if dist < best_dist:
-                best_book, best_dist = book, dist
-    return (best_book.ravel() if one_d else best_book), best_dist
+
+    def seed(rng):
+        return random_points_sample(Xu, k, wu, rng, cdf=cdf, refine=_solver.refine_on_sample)
+
+    book, dist = _kmeans_runs(Xu, wu, k, thresh, iter, seed, gen)
+    return (book.ravel() if one_d else book), dist
 
 
 def _missing_warn():
@@ -456,20 +413,10 @@ def kmeans2(data, k, iter=10, thresh=1e-05, minit="random", missing="warn", chec
     one_d = data.ndim == 1
     X = _float(data.reshape(-1, 1) if one_d else data)
     C = np.ascontiguousarray(code_book.reshape(-1, 1) if one_d else code_book, dtype=X.dtype)
-    engine = _solver.Engine(X, None, nc)
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    with _solver.thread_context(None, engine.gemm, work=X.shape[0] * nc * X.shape[1]):
-        for _ in range(int(iter)):
-            _, sums, counts = engine.assign(C, labels, update=True)
-            has = counts > 0
-            new = np.zeros_like(C)
-            new[has] = (sums[has] / counts[has, None]).astype(X.dtype)
-            if not has.all():
-                miss_meth()
-                new[~has] = C[~has]
-            C = new
-    return (C.ravel() if one_d else C), labels
+    step = _solver.LloydStep(_solver.ArraySource(X, None, nc), labels_dtype=np.int32)
+    with _solver.thread_context(None, step.source.gemm, work=X.shape[0] * nc * X.shape[1]):
+        res = _solver.solve(step, C, _solver.FixedIterations(miss_meth), int(iter))
+    C = res.centers
+    return (C.ravel() if one_d else C), res.labels
 
 
-
-make_callable(__name__, vq)
