@@ -24,6 +24,8 @@ demo: $(VENV)/.installed
 	$(BIN)/kmeanskit demo
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
 
 # Benchmarks run in their own virtualenv with the peer libraries (never needed

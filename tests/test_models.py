@@ -447,10 +447,3 @@ def test_loading_checks_the_saved_params(tmp_path):
     p = models.write(rec, tmp_path / "m.kmk")
     assert models.read(p).params == {"max_iter": 0}
     _expect_bad(p, r"not a kmeanskit model file \(the saved params: max_iter")
-
-
-def test_the_format_names_the_scaling_kinds_of_scaling():
-    from kmeanskit import models
-    from kmeanskit.scaling import SCALING_KINDS
-
-    assert models.SCALING_KINDS == SCALING_KINDS

@@ -216,13 +216,35 @@ RANDOM_STATE = Kind(
 )
 
 
+@dataclass(frozen=True)
+class Rule:
+    """Constraints (any may accept) with the message for any other value: a
+    string formatted with all the checked values, or a function of them."""
+
+    allowed: tuple
+    message: Any
+
+    def text(self, values: dict) -> str:
+        return self.message(values) if callable(self.message) else self.message.format(**values)
+
+
 def validate_params(values: dict, constraints: dict, owner: str) -> None:
-    """Check ``values`` against ``constraints`` ({name: [constraint, ...]})."""
+    """Check ``values`` against ``constraints``, in order.
+
+    ``constraints`` maps a parameter name (or a tuple of names, for a rule on
+    their values together) to a list of constraints, any of which may accept
+    the value (the message then lists them), or to a :class:`Rule` with its
+    own message. Names missing from ``values`` are skipped.
+    """
     for name, allowed in constraints.items():
-        if name not in values:
+        names = name if isinstance(name, tuple) else (name,)
+        if any(n not in values for n in names):
             continue
-        v = values[name]
-        if not any(c.accepts(v) for c in allowed):
+        v = tuple(values[n] for n in names) if isinstance(name, tuple) else values[name]
+        if isinstance(allowed, Rule):
+            if not any(c.accepts(v) for c in allowed.allowed):
+                raise ValueError(allowed.text(values))
+        elif not any(c.accepts(v) for c in allowed):
             choices = " or ".join(str(c) for c in allowed)
             raise ValueError(f"{owner}: {name} must be {choices}; got {v!r}.")
 

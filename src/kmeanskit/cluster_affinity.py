@@ -31,6 +31,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import Kind, Options, Rule, validate_params
 from .core import fitted
 
 __all__ = ["affinity", "default_gamma", "ClusterAffinity", "AFFINITY_KINDS"]
@@ -65,20 +66,20 @@ def default_gamma(model, X) -> float:
     return _gamma_from(_distances(fitted(model), X))
 
 
-def _check_gamma(gamma):
-    if gamma is None:
-        return None
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not (
-            np.isfinite(gamma) and gamma > 0):
-        raise ValueError(f"gamma must be a positive finite number or None (the default rule), "
-                         f"got {gamma!r}.")
-    return float(gamma)
+#: The parameters of :func:`affinity` and :class:`ClusterAffinity`, declared.
+AFFINITY_PARAMS = {
+    "kind": Rule((Options(AFFINITY_KINDS),),
+                 f"kind must be one of {', '.join(map(repr, AFFINITY_KINDS))}, got {{kind!r}}."),
+    "gamma": Rule((Options((None,)), Kind(lambda v: not isinstance(v, bool) and isinstance(v, numbers.Real)
+                                          and bool(np.isfinite(v)) and v > 0, "a positive finite number")),
+                  "gamma must be a positive finite number or None (the default rule), got {gamma!r}."),
+}
 
 
-def _check_kind(kind):
-    if kind not in AFFINITY_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(map(repr, AFFINITY_KINDS))}, "
-                         f"got {kind!r}.")
+def _check_params(kind, gamma):
+    """``gamma`` as a float (or None) once ``kind`` and ``gamma`` are valid."""
+    validate_params(dict(kind=kind, gamma=gamma), AFFINITY_PARAMS, "affinity")
+    return None if gamma is None else float(gamma)
 
 
 def _from_distances(D, kind, gamma):
@@ -128,8 +129,7 @@ def affinity(model, X, kind="distance", *, gamma=None, reference=None) -> np.nda
     >>> affinity(km, [[0.0], [1.0]], "soft", gamma=0.5).round(4).tolist()
     [[0.8808, 0.1192], [0.5, 0.5]]
     """
-    _check_kind(kind)
-    gamma = _check_gamma(gamma)
+    gamma = _check_params(kind, gamma)
     m = fitted(model)
     D = _distances(m, X)
     if kind != "distance" and gamma is None:
@@ -211,8 +211,7 @@ class ClusterAffinity(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Fit; return the training rows' distances to the centres."""
         from .estimator import KMeans
 
-        _check_kind(self.kind)
-        gamma = _check_gamma(self.gamma)
+        gamma = _check_params(self.kind, self.gamma)
         km = KMeans(self.n_clusters, init=self.init, n_init=self.n_init, max_iter=self.max_iter,
                     tol=self.tol, random_state=self.random_state, algorithm=self.algorithm,
                     metric=self.metric, n_threads=self.n_threads)

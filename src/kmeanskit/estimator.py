@@ -464,14 +464,17 @@ or callable, default="k-means++"
 
 # --- a fitted KMeans from a saved model ----------------------------------------------------------
 
-def kmeans_from_record(record) -> KMeans:
+def kmeans_from_record(record, scaling=None) -> KMeans:
     """A fitted :class:`KMeans` with a model record's centres, metric, names,
-    scaling, spreads and fitting parameters (what :func:`kmeanskit.load`
-    returns).
+    spreads and fitting parameters (what :func:`kmeanskit.load` returns).
 
     Parameters
     ----------
     record : kmeanskit.models.ModelRecord
+    scaling : kmeanskit.tables.Scaling, optional
+        The record's scaling as a :class:`~kmeanskit.tables.Scaling` (the
+        caller builds it: the estimator does not depend on the tables
+        package); kept as ``scaling_``.
 
     Returns
     -------
@@ -507,11 +510,6 @@ def kmeans_from_record(record) -> KMeans:
         km.feature_names_in_ = np.asarray(list(record.feature_names), dtype=object)
     km.inertia_ = float("nan") if record.inertia is None else float(record.inertia)
     km.n_iter_ = 0 if record.n_iter is None else int(record.n_iter)
-    km.scaling_ = None
-    if record.scaling is not None:
-        from .tables.scaling import Scaling
-
-        s = record.scaling
-        km.scaling_ = Scaling.from_dict({"kind": s.kind, "center": s.center, "scale": s.scale})
+    km.scaling_ = scaling
     km.cluster_spread_ = record.cluster_spread
     return km

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from .tables.read import FRAME_OUTPUT_SUFFIXES, TABLE_SUFFIXES, Table, read_frame, read_table, write_frame
+from .tables.scaling import Scaling
 
 __all__ = ["Table", "read_table", "TABLE_SUFFIXES", "read_frame", "write_frame", "FRAME_OUTPUT_SUFFIXES",
            "save_model", "load_model"]
@@ -144,7 +145,10 @@ def load_model(path: str | os.PathLike):
     from .estimator import kmeans_from_record
 
     record = models.read(path)
+    s = record.scaling
+    scaling = None if s is None else Scaling.from_dict({"kind": s.kind, "center": s.center,
+                                                        "scale": s.scale})
     try:
-        return kmeans_from_record(record)
+        return kmeans_from_record(record, scaling)
     except ValueError as exc:  # saved parameters KMeans refuses
         raise models.not_a_model_file(path, exc) from None

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ._fileutil import atomic_write_bytes
+from ._metric import METRICS  # the metrics a file can name
 from ._version import __version__
 
 __all__ = ["ModelRecord", "ScalingRecord", "read", "write", "not_a_model_file",
@@ -54,8 +55,6 @@ META_KEYS = ("format", "format_version", "library", "library_version", "created_
              "has_cluster_spread", "inertia", "n_iter", "converged", "params")
 #: Fitting parameters a file records (when JSON can carry them exactly).
 PARAMS = ("init", "n_init", "max_iter", "tol", "random_state", "algorithm")
-#: Metrics a file can name.
-METRICS = ("euclidean", "manhattan", "cosine", "chebyshev")
 #: Scaling kinds a file can name (those of :class:`kmeanskit.scaling.Scaling`).
 SCALING_KINDS = ("zscore", "whiten", "none")
 #: Fixed timestamp of every zip entry, so one model always gives the same bytes.

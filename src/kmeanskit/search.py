@@ -19,20 +19,24 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from ._validation import as_float_array, check_no_zero_rows
+from ._validation import Interval, Rule, as_float_array, check_no_zero_rows, validate_params
 from .core import fitted
 
 __all__ = ["ClusterIndex", "image_features", "ImageFeatures"]
 
 
 def _check_count(value, name, low, high=None, fix=""):
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise ValueError(f"{name} must be a whole number, got {value!r}.{fix}")
-    v = int(value)
-    if v < low or (high is not None and v > high):
+    """``value`` as an int in [low, high] (declared as a ``_validation.Rule``;
+    the message says whether it is not a whole number or out of range)."""
+    def message(values):
+        v = values[name]
+        if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)):
+            return f"{name} must be a whole number, got {v!r}.{fix}"
         rng = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{name}={v} is out of range; pass a value {rng}.{fix}")
-    return v
+        return f"{name}={int(v)} is out of range; pass a value {rng}.{fix}"
+
+    validate_params({name: value}, {name: Rule((Interval(int, low, high),), message)}, name)
+    return int(value)
 
 
 class ClusterIndex:
@@ -93,6 +97,7 @@ class ClusterIndex:
 
     @property
     def n_features(self) -> int:
+        """Number of features of the indexed vectors."""
         return self._centers.shape[1]
 
     @property

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Scaling", "SCALING_KINDS"]
+from ..models import SCALING_KINDS  # the kinds a model file can hold
 
-#: The kinds of column scaling understood by :meth:`Scaling.fit`.
-SCALING_KINDS = ("zscore", "whiten", "none")
+__all__ = ["Scaling", "SCALING_KINDS"]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import Interval, Kind, Options
+from .._validation import Interval, Kind, Options, Rule, validate_params
 from ..selection import choose_k
 from .features import LOG_RE, as_frame, need_pandas, quoted, select_columns, table_features
 from .scaling import SCALING_KINDS, Scaling
@@ -83,6 +83,20 @@ class Segmentation:
         The sweep over k when ``k="auto"``.
     log : bool
         Whether numeric columns were log1p-transformed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kmeanskit import segment
+    >>> df = pd.DataFrame({"spend": [10.0, 12.0, 11.0, 90.0, 95.0, 92.0],
+    ...                    "visits": [1, 2, 1, 9, 8, 9]})
+    >>> seg = segment(df, k=2)
+    >>> seg
+    Segmentation(k=2, rows=6, columns=['spend', 'visits'], sizes=[3, 3])
+    >>> seg.centers[seg.labels[3]].round(2).tolist()
+    [92.33, 8.67]
+    >>> seg.dropped.size, seg.imputed
+    (0, {})
     """
 
     labels: np.ndarray
@@ -358,28 +372,25 @@ def _png(draw, size) -> bytes:
 # --- segment(), step by step -----------------------------------------------------
 
 #: The parameters :func:`segment` checks before reading the table, in this
-#: order: the parameter (a tuple of names for a rule on several), the values
-#: accepted (any constraint may accept), and the message for any other value
-#: (formatted with the parameters).
-SEGMENT_PARAMS = (
-    ("standardize", [Options(STANDARDIZE_KINDS)],
-     f"unknown standardize={{standardize!r}}; use one of {', '.join(STANDARDIZE_KINDS)}."),
-    ("categorical", [Options(("refuse", "onehot"))],
-     "unknown categorical={categorical!r}; use 'refuse' or 'onehot'."),
-    ("impute", [Options((None, "mean"))], "unknown impute={impute!r}; use None or 'mean'."),
-    (("dropna", "impute"), [Kind(lambda v: not (v[0] and v[1] is not None), "not both")],
-     "pass either dropna=True or impute='mean', not both."),
-    ("k", [Options(("auto",)), Interval(int, 1, None)], "k must be a whole number >= 1 or 'auto'; got {k!r}."),
-)
+#: order (``_validation.validate_params``; a tuple of names is a rule on
+#: several), each with the message for a value it refuses.
+SEGMENT_PARAMS = {
+    "standardize": Rule((Options(STANDARDIZE_KINDS),),
+                        f"unknown standardize={{standardize!r}}; use one of {', '.join(STANDARDIZE_KINDS)}."),
+    "categorical": Rule((Options(("refuse", "onehot")),),
+                        "unknown categorical={categorical!r}; use 'refuse' or 'onehot'."),
+    "impute": Rule((Options((None, "mean")),), "unknown impute={impute!r}; use None or 'mean'."),
+    ("dropna", "impute"): Rule((Kind(lambda v: not (v[0] and v[1] is not None), "not both"),),
+                               "pass either dropna=True or impute='mean', not both."),
+    "k": Rule((Options(("auto",)), Interval(int, 1, None)),
+              "k must be a whole number >= 1 or 'auto'; got {k!r}."),
+}
 
 
 def _check_params(params: dict) -> None:
     """Raise ValueError with the message of the first rule of
     :data:`SEGMENT_PARAMS` that ``params`` break."""
-    for names, allowed, message in SEGMENT_PARAMS:
-        value = tuple(params[n] for n in names) if isinstance(names, tuple) else params[names]
-        if not any(c.accepts(value) for c in allowed):
-            raise ValueError(message.format(**params))
+    validate_params(params, SEGMENT_PARAMS, "segment")
 
 
 def _used_columns(df, columns, numeric, categorical) -> list:
