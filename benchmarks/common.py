@@ -196,9 +196,8 @@ def limit_threads(n):
     if n is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
-
     import numba
+    from threadpoolctl import threadpool_limits
 
     old_numba = numba.get_num_threads()
     faiss_old = None

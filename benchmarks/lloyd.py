@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from . import data, peers
-from .common import PAUSE_S, Runner, interleave, exact_inertia, limit_threads, median, section, table
+from .common import PAUSE_S, Runner, exact_inertia, interleave, limit_threads, median, section, table
 
 FIXED_ITERS = 10
 TOL = 1e-4

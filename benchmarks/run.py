@@ -31,8 +31,9 @@ sys.path.insert(0, ROOT)
 # runtimes (loaded later, each reading the environment when it loads) keep
 # their defaults.
 _SPIN_SET_BY_USER = "GOMP_SPINCOUNT" in os.environ
-from kmeanskit import _solver  # noqa: E402
 import numba  # noqa: E402
+
+from kmeanskit import _solver  # noqa: E402
 
 _solver.quiet_spinning()
 numba.get_num_threads()

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 import naive
-from kmeanskit import Palette, dominant_colors, quantize
-from kmeanskit import _ciede
+from kmeanskit import Palette, _ciede, dominant_colors, quantize
 from kmeanskit.image import delta_e_ciede2000, labels, quantization_error, srgb_to_lab
 
 

@@ -9,7 +9,6 @@ from image_samples import png_bytes
 from kmeanskit import dominant_colors, quantize
 from kmeanskit.image import labels, load_image
 
-
 # --- input modes ----------------------------------------------------------------
 
 def two_colour_pil(mode_from="RGB"):

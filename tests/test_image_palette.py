@@ -12,7 +12,6 @@ from image_samples import AREAS, COLORS, flat_image, noisy_image
 from kmeanskit import Palette, dominant_colors, quantize
 from kmeanskit.image import DIRECT_MAX_COLORS, ElbowSweep, labels, srgb_to_lab
 
-
 # --- exact recovery -------------------------------------------------------------
 
 @pytest.mark.parametrize("space", ["lab", "rgb"])

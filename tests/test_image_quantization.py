@@ -8,7 +8,6 @@ from image_samples import noisy_image
 from kmeanskit import Palette, dominant_colors, quantize
 from kmeanskit.image import labels, quantization_error, srgb_to_lab
 
-
 # --- quantize and labels --------------------------------------------------------
 
 @pytest.mark.parametrize("space", ["lab", "rgb"])

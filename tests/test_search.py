@@ -3,12 +3,12 @@ tests/naive.py, and image_features."""
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import naive
-
 import kmeanskit
+import naive
 from kmeanskit import ClusterIndex
 from kmeanskit.search import image_features
 

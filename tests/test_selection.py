@@ -11,7 +11,6 @@ from kmeanskit import KSweep, choose_k
 from kmeanskit._init import kmeans_plusplus_indices, n_local_trials
 from kmeanskit.selection import _dedupe, kneedle
 
-
 # --- Kneedle -----------------------------------------------------------------
 
 def test_kneedle_paper_figure_2():

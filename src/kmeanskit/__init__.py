@@ -25,16 +25,16 @@ Public names:
 
 from __future__ import annotations
 
-from ._version import __version__
-from .selection import KSweep, choose_k
-from .core import KMeansResult, assign, fit
 from . import vq  # the module, as scipy.cluster.vq
-from .vq import ClusterError, kmeans, kmeans2, whiten
-from .image import Palette, dominant_colors, quantize
-from .search import ClusterIndex
-from .tables import Segmentation, segment  # pandas is imported when a table is read
-from .io import load_model as load
+from ._version import __version__
 from .anomaly import Outliers, cluster_spread, detect_outliers, outlier_scores
+from .core import KMeansResult, assign, fit
+from .image import Palette, dominant_colors, quantize
+from .io import load_model as load
+from .search import ClusterIndex
+from .selection import KSweep, choose_k
+from .tables import Segmentation, segment  # pandas is imported when a table is read
+from .vq import ClusterError, kmeans, kmeans2, whiten
 
 __all__ = [
     "__version__",

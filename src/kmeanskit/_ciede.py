@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels import color as _C
 from . import _solver
+from ._kernels import color as _C
 from ._solver import ArraySource, PassResult, RelativeDecrease, Step, relocate_empty
 
 #: Most assignment + update rounds.

@@ -42,11 +42,11 @@ def _weighted_index(rng, n, w, u=None):
 def n_local_trials(k: int) -> int:
     """Candidates per greedy k-means++ step: 2 + 2 ln(k), twice the
     ln(k) of Arthur & Vassilvitskii's experiments and scikit-learn's 2 +
-    ln(k). Measured on the benchmark workloads (default fits, mean inertia
-    over 6 seeds, 2 + ln k -> 2 + 2 ln k): tabular -0.17 %, embeddings
-    -1.6 %, pixels -2.0 %, low d -1.2 %, large k (k = 1,000) -1.3 %, in
-    the same time or less (the better start needs fewer iterations); 2 + 3
-    ln k gained under 0.7 % more and cost time on large k."""
+    ln(k). The extra candidates give a lower mean inertia on every benchmark
+    workload in the same time or less (the better start needs fewer
+    iterations); more candidates than this gain little and cost time on
+    large k (figures: docs/benchmarks.md, "Measurements behind design
+    choices")."""
     return 2 + int(2.0 * math.log(k))
 
 
@@ -158,10 +158,9 @@ SAMPLE_REFINE_ITERS = 10
 
 
 #: ``init="auto"`` seeds on a sample once X has more than this many sample
-#: sizes of rows. Measured (default fits, 3 seeds): 100,000 x 128 float32,
-#: k = 256: greedy k-means++ on all rows 3.15 s, inertia 2.2661e6; on a
-#: 25,600-row sample 2.09 s, inertia 2.2562e6 (scikit-learn's default:
-#: 2.2571e6).
+#: sizes of rows: from there seeding on the sample is faster and the fits are
+#: as good as with greedy k-means++ on all rows (figures: docs/engine.md,
+#: "Seeding at scale").
 AUTO_SAMPLE_FACTOR = 2
 
 
@@ -257,12 +256,12 @@ def release_freed_memory() -> None:
     A fit calls it once, after its first seeding if that seeded a sample
     (``seeds_on_sample``): the sample's temporaries (the sample, the drawn
     indices, the seeding's distances: about 1.4 MiB for 20,000 pixels) are
-    freed by then, but glibc keeps such small blocks in its heap, so the
-    labels allocated next came on top of them. Measured on the benchmark's
-    2,000,000 pixels: peak extra memory of a fit 2.52 -> 2.19 MiB (10.9 %
-    -> 9.6 % of the input). Not after every seeding: the memory given back
-    is faulted in again by the next one (``vq.kmeans``' 20 seedings on a
-    sample measured 5-10 % slower with it).
+    freed by then, but glibc keeps such small blocks in its heap, and the
+    labels allocated next would come on top of them, raising the fit's peak
+    memory. Not after every seeding: the memory given back would be faulted
+    in again by the next one, which slows fits that seed on a sample many
+    times (``vq.kmeans``' 20 restarts). Figures: docs/benchmarks.md,
+    "Measurements behind design choices".
     """
     global _malloc_trim
     if _malloc_trim is None:
@@ -305,8 +304,8 @@ def random_points_sample(X, k, w, rng, *, refine, cdf=None):
 
 def auto_init(X, k, w, rng, *, refine, cdf=None):
     """Greedy k-means++ on all rows, or on a sample once the data has more
-    than 2 sample sizes of rows (measured: same or lower inertia, a fraction
-    of the seeding time; see docs/engine.md). ``cdf`` as in
+    than 2 sample sizes of rows (there the sample gives the same or a lower
+    inertia for a fraction of the seeding time; docs/engine.md). ``cdf`` as in
     :func:`kmeans_plusplus_sample`."""
     if _worth_sampling(X.shape[0], k):
         return kmeans_plusplus_sample(X, k, w, rng, cdf=cdf, refine=refine)

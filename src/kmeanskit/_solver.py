@@ -40,10 +40,18 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from ._config import (BLOCK_SUM_BUDGET, CHUNK_ROWS, GEMM_MIN_D, GEMM_MIN_K, GEMM_T_MIN_D,
-                      GEMM_T_MIN_K, GEMM_T_SCRATCH, GOMP_SPINCOUNT, MAX_BLOCKS)
-from ._init import INITS, FewDistinctPointsError, SAMPLE_REFINE_ITERS, release_freed_memory
-from ._init import seeds_on_sample
+from ._config import (
+    BLOCK_SUM_BUDGET,
+    CHUNK_ROWS,
+    GEMM_MIN_D,
+    GEMM_MIN_K,
+    GEMM_T_MIN_D,
+    GEMM_T_MIN_K,
+    GEMM_T_SCRATCH,
+    GOMP_SPINCOUNT,
+    MAX_BLOCKS,
+)
+from ._init import INITS, SAMPLE_REFINE_ITERS, FewDistinctPointsError, release_freed_memory, seeds_on_sample
 from ._kernels import bounds as B
 from ._kernels import lloyd as K
 
@@ -68,8 +76,8 @@ def label_dtype(k: int) -> np.dtype:
     that holds k - 1 (and the -1 of "no label yet"), as pandas' categorical
     codes: int8 up to 128 clusters, int16 up to 32,768, int32 beyond.
 
-    One byte per row instead of four: on 2,000,000 pixels (12 bytes a row)
-    int32 labels alone were 33 % of the input; int8 ones are 8.3 %.
+    One byte per row instead of four: next to float32 pixels (12 bytes a
+    row) int8 labels add 8.3 % to the input's memory, int32 ones 33 %.
 
     Examples
     --------
@@ -647,12 +655,16 @@ class DistortionHamerlyStep(_BoundedStep):
 
     def start(self, C):
         self.source = self.base_source.with_k(C.shape[0])
-        k, d = C.shape
         n = self.source.X.shape[0]
-        if getattr(self, "labels", None) is None or self.labels.shape[0] != n:
-            self.labels = np.empty(n, dtype=np.int32)
-            self.lo = np.empty(n)
-        self.labels[:] = -1  # the first pass scans every row
+        self.labels = np.empty(n, dtype=np.int32)
+        self.lo = np.empty(n)
+        self.fresh_bounds()
+
+    def fresh_bounds(self):
+        """Bounds for the source's k centres from scratch: the next pass
+        scans every row and recomputes the sums."""
+        k, d = self.k, self.source.X.shape[1]
+        self.labels[:] = -1
         self.sums = np.zeros((k, d))
         self.wsums = np.zeros(k)
         self.p = np.zeros(k)
@@ -660,9 +672,8 @@ class DistortionHamerlyStep(_BoundedStep):
 
     def moved(self, C, C_new):
         if C_new.shape[0] != self.k:  # clusters were dropped: start the bounds afresh
-            self.base, self.base_source = self.base_source, self.source.with_k(C_new.shape[0])
-            self.start(C_new)
-            self.base_source = self.base
+            self.source = self.source.with_k(C_new.shape[0])
+            self.fresh_bounds()
         else:
             B.centre_moves(C_new, C, self.p)
 
@@ -865,8 +876,9 @@ def resolve_algorithm(name: str, n: int, d: int, k: int, dtype) -> str:
     """The algorithm "auto" stands for, from the data's shape: Hamerly from
     ``AUTO_HAMERLY_MIN_N`` rows and ``AUTO_HAMERLY_MIN_K`` clusters, Lloyd
     otherwise. Below 16 clusters Lloyd's pass is cheap and Hamerly's two
-    bounds (16 bytes a row) would double the memory of a fit on pixels; the
-    crossovers were measured on the reference machine (docs/engine.md).
+    bounds (16 bytes a row) would double the memory of a fit on pixels. The
+    crossovers are where Hamerly starts to converge faster than Lloyd on the
+    reference machine (figures in docs/engine.md).
     """
     if name != "auto":
         return name
@@ -875,7 +887,7 @@ def resolve_algorithm(name: str, n: int, d: int, k: int, dtype) -> str:
     return "lloyd"
 
 
-#: Crossovers of the "auto" rule (measured; see resolve_algorithm).
+#: Crossovers of the "auto" rule (see resolve_algorithm).
 AUTO_HAMERLY_MIN_N = 30_000
 AUTO_HAMERLY_MIN_K = 16
 

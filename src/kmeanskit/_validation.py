@@ -42,10 +42,10 @@ def check_random_state(seed: Any):
 
 def all_finite(a: np.ndarray) -> bool:
     """Whether a float array holds no NaN or infinity, without an array of
-    flags as large as ``a`` (``np.isfinite(a).all()`` makes one: 5.7 MiB of
-    a 2,000,000-pixel fit's peak memory): a NaN or an infinity makes the
-    float64 sum non-finite; only a finite sum that overflowed needs the
-    exact test, done in slices of 2**16 rows."""
+    flags as large as ``a`` (``np.isfinite(a).all()`` makes one, a byte per
+    value, more than the rest of a fit's extra memory on pixels): a NaN or an
+    infinity makes the float64 sum non-finite; only a finite sum that
+    overflowed needs the exact test, done in slices of 2**16 rows."""
     if a.size == 0:
         return True
     with np.errstate(over="ignore", invalid="ignore"):

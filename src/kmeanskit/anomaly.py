@@ -173,6 +173,18 @@ class Outliers:
     threshold : float
         The threshold given, or with ``contamination`` the lowest flagged
         score (rows scoring above it are all flagged).
+
+    Examples
+    --------
+    >>> import numpy as np, kmeanskit
+    >>> from kmeanskit.anomaly import detect_outliers
+    >>> X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0], [30.0], [-9.0]])
+    >>> km = kmeanskit.KMeans(2, init=[[1.0], [11.0]]).fit(X[:6])
+    >>> found = detect_outliers(km, X, threshold=5.0)
+    >>> found
+    Outliers(n_outliers=2 of 8, threshold=5)
+    >>> found.indices.tolist(), found.scores[6:].tolist()
+    ([6, 7], [19.0, 10.0])
     """
 
     mask: np.ndarray
@@ -188,6 +200,7 @@ class Outliers:
 
     @property
     def n_outliers(self) -> int:
+        """Number of rows flagged as outliers."""
         return int(self.mask.sum())
 
     def __repr__(self) -> str:

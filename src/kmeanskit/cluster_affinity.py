@@ -55,6 +55,20 @@ def default_gamma(model, X) -> float:
     """The default bandwidth: ``1 / mean(min_j d[i, j] ** 2)`` over the rows
     of ``X`` (1.0 if every row sits on a centre).
 
+    Parameters
+    ----------
+    model : KMeans, KMeansResult or loaded model
+        The fitted clustering; its metric gives the distances ``d``.
+    X : array-like of shape (n_samples, n_features)
+        Rows in the model's feature space.
+
+    Returns
+    -------
+    float
+        The bandwidth ``gamma`` that :func:`affinity` uses when none is
+        given (computed on ``reference`` when one is given): the inverse of
+        the mean squared distance of a row to its nearest centre.
+
     Examples
     --------
     >>> import kmeanskit

@@ -14,8 +14,8 @@ import numpy as np
 
 from . import _solver, models
 from ._init import INITS
-from ._metric import METRICS, assign_metric, make_step
 from ._kernels.lloyd import STAT_INERTIA
+from ._metric import METRICS, assign_metric, make_step
 from ._validation import (
     ARRAY_LIKE,
     CALLABLE,
@@ -25,9 +25,9 @@ from ._validation import (
     Options,
     as_float_array,
     check_n_clusters,
+    check_no_zero_rows,
     check_random_state,
     check_sample_weight,
-    check_no_zero_rows,
     validate_params,
 )
 
@@ -72,6 +72,18 @@ class KMeansResult:
         Lloyd iterations of the best run.
     converged : bool
         Whether the best run met the tolerance before ``max_iter``.
+
+    Examples
+    --------
+    >>> import numpy as np, kmeanskit
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [9.0, 9.0], [9.0, 10.0]])
+    >>> r = kmeanskit.fit(X, 2, random_state=0)
+    >>> r.n_clusters, float(r.inertia)
+    (2, 1.0)
+    >>> bool(r.labels[0] == r.labels[1]) and bool(r.labels[0] != r.labels[2])
+    True
+    >>> r.labels.dtype
+    dtype('int8')
     """
 
     centers: np.ndarray
@@ -84,6 +96,7 @@ class KMeansResult:
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters (rows of ``centers``)."""
         return self.centers.shape[0]
 
     def predict(self, X, *, n_threads=None) -> np.ndarray:
@@ -350,10 +363,12 @@ class Fitted:
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters (rows of ``centers``)."""
         return self.centers.shape[0]
 
     @property
     def n_features(self) -> int:
+        """Number of features (columns of ``centers``)."""
         return self.centers.shape[1]
 
     def check_X(self, X, name="X") -> np.ndarray:

@@ -15,7 +15,27 @@ WHOLESALE_SPENDING = ("Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", 
 
 def wholesale_customers_path():
     """Traversable of the bundled ``wholesale_customers.csv`` (use
-    ``importlib.resources.as_file`` for a real path)."""
+    ``importlib.resources.as_file`` for a real path).
+
+    Returns
+    -------
+    importlib.resources.abc.Traversable
+        The bundled file; a real file on disk when the package is installed
+        as files, an entry inside the archive when it is zipped.
+
+    Examples
+    --------
+    >>> from importlib import resources
+    >>> from kmeanskit.datasets import wholesale_customers_path
+    >>> t = wholesale_customers_path()
+    >>> t.name
+    'wholesale_customers.csv'
+    >>> t.read_text().splitlines()[0]
+    'Channel,Region,Fresh,Milk,Grocery,Frozen,Detergents_Paper,Delicassen'
+    >>> with resources.as_file(t) as path:
+    ...     path.exists()
+    True
+    """
     return resources.files("kmeanskit") / "data" / "wholesale_customers.csv"
 
 

@@ -151,6 +151,22 @@ def calinski_harabasz(X, labels, *, sample_weight=None) -> float:
 
     ``CH = [B / (k - 1)] / [W / (n - k)]`` with ``n`` the total weight.
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows.
+    labels : array-like of shape (n_samples,), int
+        Cluster of each row (any integers; at least 2 distinct values and
+        fewer than ``n_samples``).
+    sample_weight : array-like of shape (n_samples,), optional
+        A row of weight ``m`` counts as ``m`` identical rows.
+
+    Returns
+    -------
+    float
+        The index; 1.0 when every row sits on its centroid (W = 0), as in
+        scikit-learn.
+
     Examples
     --------
     >>> from kmeanskit.metrics import calinski_harabasz
@@ -176,6 +192,22 @@ def davies_bouldin(X, labels, *, sample_weight=None) -> float:
     ``(s_i + s_j) / ||c_i - c_j||`` (lower is better), ``s_i`` being the mean
     distance of cluster ``i``'s rows to its centroid.
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows.
+    labels : array-like of shape (n_samples,), int
+        Cluster of each row (any integers; at least 2 distinct values and
+        fewer than ``n_samples``).
+    sample_weight : array-like of shape (n_samples,), optional
+        A row of weight ``m`` counts as ``m`` identical rows.
+
+    Returns
+    -------
+    float
+        The index, >= 0; 0.0 when every cluster has zero spread or all
+        centroids coincide, as in scikit-learn.
+
     Examples
     --------
     >>> from kmeanskit.metrics import davies_bouldin
@@ -199,11 +231,33 @@ def davies_bouldin(X, labels, *, sample_weight=None) -> float:
 
 
 class SilhouetteScore(NamedTuple):
-    """Mean silhouette with how it was obtained.
+    """Mean silhouette with how it was obtained, from :func:`silhouette`.
 
-    ``value`` is the (weighted) mean silhouette; ``standard_error`` is 0
-    when exact; ``exact`` says whether every row was scored against every
-    row; ``n_scored`` rows were scored against ``n_reference`` rows."""
+    Attributes
+    ----------
+    value : float
+        The (weighted) mean silhouette.
+    standard_error : float
+        Standard error of a sampled estimate; 0 when exact.
+    exact : bool
+        Whether every row was scored against every row.
+    n_scored : int
+        Rows scored.
+    n_reference : int
+        Rows each scored row was compared with.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanskit.metrics import silhouette
+    >>> X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0]])
+    >>> s = silhouette(X, [0, 0, 0, 1, 1, 1])
+    >>> s.exact, s.standard_error, (s.n_scored, s.n_reference)
+    (True, 0.0, (6, 6))
+    >>> s = silhouette(X, [0, 0, 0, 1, 1, 1], max_exact=4, n_samples=3, random_state=0)
+    >>> s.exact, s.n_scored, s.n_reference
+    (False, 3, 6)
+    """
 
     value: float
     standard_error: float
@@ -236,6 +290,22 @@ def silhouette_samples(X, labels, *, sample_weight=None) -> np.ndarray:
 
     Equals ``sklearn.metrics.silhouette_samples`` without weights. With
     weights, a row of weight ``m`` counts as ``m`` identical rows.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows.
+    labels : array-like of shape (n_samples,), int
+        Cluster of each row (any integers; at least 2 distinct values and
+        fewer than ``n_samples``).
+    sample_weight : array-like of shape (n_samples,), optional
+        A row of weight ``m`` counts as ``m`` identical rows.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float64
+        Silhouette of each row, in [-1, 1]; 0 for a row alone in its
+        cluster.
 
     Examples
     --------

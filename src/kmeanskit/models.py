@@ -42,8 +42,10 @@ from ._fileutil import atomic_write_bytes
 from ._metric import METRICS  # the metrics a file can name
 from ._version import __version__
 
-__all__ = ["ModelRecord", "ScalingRecord", "read", "write", "not_a_model_file",
-           "check_feature_names", "META_KEYS", "PARAMS", "FORMAT_NAME", "FORMAT_VERSION"]
+# not_a_model_file and check_feature_names are helpers that io and core share
+# with this module; they stay importable but are not part of the public API.
+__all__ = ["ModelRecord", "ScalingRecord", "read", "write", "META_KEYS", "PARAMS", "FORMAT_NAME",
+           "FORMAT_VERSION"]
 
 #: The ``format`` value in ``meta.json``.
 FORMAT_NAME = "kmeanskit-model"
@@ -71,8 +73,22 @@ class ScalingRecord:
     Attributes
     ----------
     kind : {"zscore", "whiten", "none"}
+        How ``center`` and ``scale`` were chosen.
     center : ndarray of shape (n_features,), float64
+        Subtracted from each column.
     scale : ndarray of shape (n_features,), float64, > 0
+        Each centred column is divided by it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from kmeanskit import models
+    >>> s = models.ScalingRecord("zscore", np.array([1.0, 10.0]), np.array([2.0, 5.0]))
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.kmk"
+    >>> _ = models.write(models.ModelRecord(np.array([[0.0, 0.0], [1.0, 1.0]]), scaling=s), p)
+    >>> back = models.read(p).scaling
+    >>> back.kind, back.center.tolist(), back.scale.tolist()
+    ('zscore', [1.0, 10.0], [2.0, 5.0])
     """
 
     kind: str

@@ -38,9 +38,26 @@ def elbow_plot(k, distortion, knee=None, *, ax=None, ylabel="inertia (sum of squ
     """Distortion against k, with the knee marked (when there is one); a
     log y axis with ``log=True``.
 
+    Parameters
+    ----------
+    k : sequence of int
+        The values of k, increasing.
+    distortion : sequence of float
+        The distortion (or inertia) at each k.
+    knee : int, optional
+        The k to mark (one of ``k``); None writes "no knee found" in the
+        title.
+    ax : matplotlib Axes, optional
+        Where to draw; by default on a new figure.
+    ylabel : str
+        Label of the y axis.
+    log : bool, default=False
+        Use a logarithmic y axis.
+
     Returns
     -------
     matplotlib Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -73,6 +90,26 @@ def criterion_plot(k, values, *, best=None, se=None, ax=None, label="criterion")
     """One criterion against k, with error bars ``se`` (when given) and the k
     it picks marked.
 
+    Parameters
+    ----------
+    k : sequence of int
+        The values of k, increasing.
+    values : sequence of float
+        The criterion at each k; NaN points are left out.
+    best : int, optional
+        The k the criterion picks, marked when it is one of the plotted k.
+    se : sequence of float, optional
+        Standard errors, drawn as error bars when any is positive.
+    ax : matplotlib Axes, optional
+        Where to draw; by default on a new figure.
+    label : str
+        Label of the y axis.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
@@ -101,8 +138,18 @@ def plot_sweep(sweep, ax=None):
     """Plot a :class:`~kmeanskit.KSweep`: the elbow with its knee and, when
     ``ax`` is None, one panel per other criterion (its choice marked).
 
-    Returns ``ax`` (elbow only) when given, else the new figure's axes
-    (elbow first) as an array.
+    Parameters
+    ----------
+    sweep : KSweep
+        The outcome of :func:`kmeanskit.choose_k`.
+    ax : matplotlib Axes, optional
+        Draw only the elbow, on these axes.
+
+    Returns
+    -------
+    matplotlib Axes or ndarray of Axes
+        ``ax`` (elbow only) when given, else the new figure's axes as an
+        array: the elbow first, then one per other criterion computed.
 
     Examples
     --------

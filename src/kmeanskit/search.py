@@ -380,6 +380,17 @@ class ImageFeatures(NamedTuple):
         The inputs that were read (one per row of ``X``).
     skipped : list of (item, reason)
         Inputs that could not be read (only with ``errors="skip"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanskit.search import image_features
+    >>> red = np.zeros((8, 8, 3), np.uint8); red[..., 0] = 255
+    >>> X, items, skipped = image_features([red, "no/such/file.png"], errors="skip")
+    >>> X.shape, X.dtype, len(items)
+    ((1, 245), dtype('float32'), 1)
+    >>> [item for item, reason in skipped]
+    ['no/such/file.png']
     """
 
     X: np.ndarray

@@ -89,7 +89,35 @@ CHOOSE_K_CONSTRAINTS = {
 
 @dataclass(frozen=True)
 class Knee:
-    """The outcome of Kneedle: ``x`` (None when there is no knee) and why."""
+    """The outcome of Kneedle: ``x`` (None when there is no knee) and why.
+
+    Attributes
+    ----------
+    x : float or None
+        The curve's ``x`` at the knee; None when there is no knee.
+    reason : str
+        Why the knee is there, or why there is none.
+    S : float
+        The sensitivity used.
+    curve : str
+        ``"concave"`` or ``"convex"`` (as given or detected); ``"flat"`` for
+        a flat curve.
+    direction : str
+        ``"increasing"`` or ``"decreasing"`` (as given or detected);
+        ``"flat"`` for a flat curve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanskit.selection import kneedle
+    >>> x = np.linspace(0.0, 1.0, 10)
+    >>> knee = kneedle(x, -1 / (x + 0.1) + 5)
+    >>> round(knee.x, 2), knee.curve, knee.direction
+    (0.22, 'concave', 'increasing')
+    >>> knee = kneedle([1, 2, 3, 4], [4.0, 3.0, 2.0, 1.0])
+    >>> knee.x is None, knee.reason.startswith("no knee")
+    (True, True)
+    """
 
     x: float | None
     reason: str
@@ -187,27 +215,63 @@ def _diff_index(kl, i):
 class KSweep:
     """Criteria per number of clusters, from :func:`choose_k`.
 
-    Attributes (arrays are aligned with ``k``; NaN where a criterion was not
-    computed or is undefined, e.g. the silhouette at k = 1)
+    The arrays are aligned with ``k``; they hold NaN where a criterion was
+    not computed or is undefined (e.g. the silhouette at k = 1).
+
+    Attributes
     ----------
     k : ndarray of int
+        The values of k swept, increasing.
     inertia : ndarray
         Weighted sum of squared distances to the centres.
     distortion : ndarray
         The curve the knee is found on: the inertia, or with
         ``distortion="scipy"`` the mean non-squared distance of
         ``kmeanskit.vq.kmeans``.
+    distortion_kind : str
+        ``"inertia"`` or ``"scipy"``: which curve ``distortion`` holds.
     silhouette, silhouette_se : ndarray
         Mean silhouette and its standard error (0 when exact).
     calinski_harabasz, davies_bouldin : ndarray
+        The Calinski-Harabasz and Davies-Bouldin indices.
     gap, gap_se : ndarray
         Gap statistic and ``s_k = sd_k * sqrt(1 + 1/B)``.
     fit_time : ndarray
         Seconds of Lloyd iterations per k (the shared seeding is in
         ``seed_time``).
     n_iter : ndarray of int
-    models : dict k -> KMeansResult (empty when ``keep_models=False``)
+        Lloyd iterations of the fit kept for each k.
+    criteria : tuple of str
+        The criteria computed.
     knee_info : Knee
+        Kneedle's outcome on the distortion curve (``knee`` and
+        ``knee_reason`` read it).
+    models : dict of int to KMeansResult
+        Each k's best fit; empty when ``keep_models=False``.
+    seed_time : float
+        Seconds spent on the seeding shared by all k.
+    n_rows_clustered : int
+        Rows the fits ran on (fewer than the input's when identical rows
+        were merged into weights).
+    notes : list of str
+        Remarks on how the sweep ran, printed by :meth:`explain`.
+    elbow_scale : str
+        ``"log"`` or ``"linear"``: the scale the knee was found on.
+
+    Examples
+    --------
+    >>> import numpy as np, kmeanskit
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([c + rng.normal(scale=0.3, size=(10, 2))
+    ...                     for c in ([0, 0], [5, 0], [0, 5])])
+    >>> sweep = kmeanskit.choose_k(X, range(1, 6), criteria=("elbow", "silhouette"),
+    ...                            random_state=0)
+    >>> sweep
+    KSweep(k=[1, 2, 3, 4, 5], criteria=['elbow', 'silhouette'], knee=3, best_k=3)
+    >>> sweep.votes()
+    {'elbow': 3, 'silhouette': 3}
+    >>> bool(np.isnan(sweep.silhouette[0])), sweep.models[3].n_clusters
+    (True, 3)
     """
 
     k: np.ndarray

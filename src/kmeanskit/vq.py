@@ -15,16 +15,15 @@ Differences, all documented: ``kmeans`` seeds each restart as scipy does
 (k random observations; distinct ones, drawn in proportion to their counts
 when repeats are merged), but on more than 2 x max(20000, 100 k) rows it
 draws them from a sample of max(20000, 100 k) rows and runs the first 10
-Lloyd iterations on that sample. Greedy k-means++ was measured and dropped
-here: it reaches a lower inertia but a higher *mean distance* (the
-distortion this function minimises by choosing among restarts), +2.9e-4 on
-the benchmark's whitened pixels over 8 seeds, where this seeding is
--1.1e-5 against scipy (docs/benchmarks.md). When at least half the rows are
-repeats (an image's pixels), ``kmeans`` works on the distinct rows weighted
-by their counts, which is the same k-means; ``minit='++'`` in ``kmeans2`` is
-greedy k-means++; more clusters than distinct points is a ``ValueError``
-instead of a silent collapse; 3-D and empty input raise ``ValueError`` in
-``whiten`` as well.
+Lloyd iterations on that sample. It does not seed with greedy k-means++:
+that reaches a lower inertia but a higher *mean distance* (the distortion
+this function minimises by choosing among restarts) than scipy's seeding
+(figures in docs/engine.md, "scipy's kmeans on small d"). When at least
+half the rows are repeats (an image's pixels), ``kmeans`` works on the
+distinct rows weighted by their counts, which is the same k-means;
+``minit='++'`` in ``kmeans2`` is greedy k-means++; more clusters than
+distinct points is a ``ValueError`` instead of a silent collapse; 3-D and
+empty input raise ``ValueError`` in ``whiten`` as well.
 """
 
 from __future__ import annotations

@@ -64,11 +64,11 @@ def demo(out_dir: Path, seed: int) -> None:
     Example:
         kmeanskit demo --out out
     """
+    from rich.console import Console
+
     from .._fileutil import atomic_write_bytes as _atomic_write
     from ..image import dominant_colors, quantize
     from .images import print_palette
-
-    from rich.console import Console
 
     with resources.as_file(demo_photo_path()) as photo:
         pal = dominant_colors(photo, k="auto", random_state=seed)
@@ -89,4 +89,5 @@ def demo(out_dir: Path, seed: int) -> None:
 
 
 def register(group: click.Group) -> None:
+    """Add this module's commands to the ``kmeanskit`` command group."""
     group.add_command(demo)

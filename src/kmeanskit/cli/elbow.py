@@ -181,4 +181,5 @@ def _print_table(sweep, desc, names, skipped, standardize, plot_path):
 
 
 def register(group: click.Group) -> None:
+    """Add this module's commands to the ``kmeanskit`` command group."""
     group.add_command(elbow)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import warnings
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -55,6 +55,8 @@ def notes_on_stderr(name):
 
 
 def swatch_path(template: Path, image: Path, many: bool) -> Path:
+    """The swatch file of ``image``: ``template`` itself for one image, else
+    the template's name with the image's stem added."""
     if not many:
         return template
     suffix = template.suffix or ".png"
@@ -62,6 +64,7 @@ def swatch_path(template: Path, image: Path, many: bool) -> Path:
 
 
 def print_palette(console, name: str, pal) -> None:
+    """Print a palette as a table of colour swatches, hex codes and shares."""
     from rich.text import Text
 
     auto = f" (auto; elbow of k = 1..{int(pal.sweep.ks[-1])})" if pal.sweep is not None else ""
@@ -205,6 +208,7 @@ def quantize_cmd(image, k, output, space, dither, force, seed, max_pixels):
 
 
 def register(group: click.Group) -> None:
+    """Add this module's commands to the ``kmeanskit`` command group."""
     group.add_command(colors)
     group.add_command(quantize_cmd)
 

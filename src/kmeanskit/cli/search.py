@@ -13,7 +13,6 @@ import click
 from ._common import friendly_errors, k_or_auto
 from .images import IMAGE_SUFFIXES, max_pixels_value
 
-
 parse_k_clusters = k_or_auto("clusters", "--k")
 
 
@@ -24,6 +23,7 @@ def auto_k(n: int) -> int:
 
 
 def find_images(folder: Path, recursive: bool) -> list[Path]:
+    """The image files in ``folder`` (and its subfolders with ``recursive``), sorted."""
     pattern = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
@@ -79,6 +79,7 @@ def search_images(folder, query, n, k, probe, recursive, as_json, seed, max_pixe
     from rich.table import Table
 
     import kmeanskit
+
     from ..search import ClusterIndex, image_features
 
     mp = max_pixels_value(max_pixels)
@@ -137,6 +138,7 @@ def search_images(folder, query, n, k, probe, recursive, as_json, seed, max_pixe
 
 
 def register(group: click.Group) -> None:
+    """Add this module's commands to the ``kmeanskit`` command group."""
     group.add_command(search_images)
 
 

@@ -241,5 +241,6 @@ def outliers(input_path, model_path, contamination, threshold, normalize, output
 
 
 def register(group: click.Group) -> None:
+    """Add this module's commands to the ``kmeanskit`` command group."""
     group.add_command(cluster)
     group.add_command(outliers)

@@ -41,8 +41,15 @@ The package's modules, each using only those listed before it:
 """
 
 # The tuning constants and option lists stay importable as kmeanskit.image.NAME.
-from .cluster import (AUTO_DIRECT_MAX_COLORS, AUTO_K_MAX, BIN_BITS, DIRECT_MAX_COLORS,  # noqa: F401
-                      PARALLEL_MIN_COLORS, REFINE_DIRECT_MAX_COLORS, ElbowSweep)  # noqa: F401
+from .cluster import (  # noqa: F401
+                      AUTO_DIRECT_MAX_COLORS,
+                      AUTO_K_MAX,
+                      BIN_BITS,
+                      DIRECT_MAX_COLORS,
+                      PARALLEL_MIN_COLORS,  # noqa: F401
+                      REFINE_DIRECT_MAX_COLORS,
+                      ElbowSweep,
+)
 from .colour import REFINES, SPACES, delta_e_ciede2000, lab_to_srgb, srgb_to_lab  # noqa: F401
 from .decode import load_image
 from .palette import DEFAULT_MIN_ALPHA, Palette, dominant_colors  # noqa: F401

@@ -11,11 +11,18 @@ from pathlib import Path
 import numpy as np
 
 from .._fileutil import atomic_write_bytes
-from .._validation import (RANDOM_STATE, Interval, Kind, Options, check_random_state,
-                           validate_params)
+from .._validation import RANDOM_STATE, Interval, Kind, Options, check_random_state, validate_params
 from .cluster import ElbowSweep, ciede2000_palette, cluster_histogram, histogram
-from .colour import (REFINES, SPACES, codes_to_space, lab_to_space, lab_to_srgb, resolve_metric,
-                     space_to_lab_and_rgb, srgb_to_lab)
+from .colour import (
+    REFINES,
+    SPACES,
+    codes_to_space,
+    lab_to_space,
+    lab_to_srgb,
+    resolve_metric,
+    space_to_lab_and_rgb,
+    srgb_to_lab,
+)
 from .decode import LOAD_CONSTRAINTS, PILLOW_LIMIT, read_pixels
 
 __all__ = ["Palette", "dominant_colors"]

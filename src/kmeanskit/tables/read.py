@@ -32,9 +32,28 @@ TABLE_SUFFIXES = {
 
 
 class Table(NamedTuple):
-    """A numeric table: ``X`` (n_rows, n_columns) float64 (float32 kept for
-    float32 ``.npy``), the ``columns`` used, and the non-numeric columns that
-    were ``skipped`` because no column list was given."""
+    """A numeric table, as :func:`read_table` returns it.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_rows, n_columns)
+        The values, float64 (float32 kept for a float32 ``.npy``).
+    columns : list of str
+        The columns used, in file order (``"0"``, ``"1"``... for an
+        unstructured ``.npy``).
+    skipped : list of str
+        The non-numeric columns left out because no column list was given.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from kmeanskit.tables import read_table
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.npy"
+    >>> np.save(p, np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32))
+    >>> X, columns, skipped = read_table(p)
+    >>> X.dtype, columns, skipped
+    (dtype('float32'), ['0', '1'], [])
+    """
 
     X: np.ndarray
     columns: list
