@@ -1,4 +1,4 @@
-"""The numba engine against the NumPy reference, scikit-learn and toy cases."""
+"""The solver (one loop, steps, rules, restarts) and the native API against the NumPy reference, scikit-learn and toy cases."""
 
 import os
 import subprocess
