@@ -23,10 +23,10 @@ SLOT_PAD = 128
 #: Chunks whose failing rows the bound passes (``vq.kmeans``' distortion
 #: pass, Hamerly, Yinyang) gather before scanning them: few rows may fail a
 #: bound test, and a scan of a handful of rows is mostly loop overhead.
-#: Measured on vq's 371k weighted colours, k = 8, 2 threads: 0.79 ms a pass
-#: scanning chunk by chunk (before the loops indexed slices), 0.59 / 0.57 /
-#: 0.56 ms gathering 4 / 16 / 32 chunks. Scratch: O(SCAN_GROUP x CHUNK_ROWS
-#: x d) per thread in the distortion pass, O(CHUNK_ROWS x d) in the others.
+#: Gathering more than 16 chunks gains next to nothing and grows the scratch:
+#: O(SCAN_GROUP x CHUNK_ROWS x d) per thread in the distortion pass,
+#: O(CHUNK_ROWS x d) in the others (docs/benchmarks.md, "Measurements behind
+#: the kernel choices").
 SCAN_GROUP = 16
 
 #: Greedy k-means++ keeps a transposed copy of the data it seeds on (reads
@@ -42,11 +42,10 @@ BLOCK_SUM_BUDGET = 1 << 21
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 #: Shapes from which the distance pass uses a BLAS product per chunk
-#: (||x||^2 - 2 x.c + ||c||^2) instead of the direct SIMD loops. Measured on
-#: the 2-core reference machine (n = 100,000 float32, ms per pass, direct /
-#: gemm): d=16 k=32 2.2/6.3, d=32 k=256 21.8/50.3, d=64 k=256 38.8/56.3,
-#: d=128 k=128 53.5/51.4, d=128 k=256 99.2/87.1: the direct loops win up to
-#: d = k = 128. See docs/engine.md.
+#: (||x||^2 - 2 x.c + ||c||^2) instead of the direct SIMD loops: below
+#: d = 128 the direct loops are faster for every k measured, from
+#: d = k = 128 the product is (docs/benchmarks.md, "Measurements behind the
+#: kernel choices").
 GEMM_MIN_D = 128
 
 #: Rows per BLAS product in the gemm path (a block's rows are cut into
@@ -55,13 +54,16 @@ GEMM_ROWS = 2048
 GEMM_MIN_K = 128
 
 #: Shapes from which the distance pass uses the centres x rows BLAS layout
-#: (``lloyd_pass_gemm_t``) below GEMM_MIN_D: many centres, moderate d.
-#: Measured (n = 100,000 float32, one thread, ms per pass, centres x rows /
-#: rows x centres / direct): d=8 k=1000 25.6/90.2/50.7, d=16 k=1000
-#: 38.4/101/59.8, d=32 k=1000 66/128/144, d=32 k=512 33.4/67.1/74.4,
-#: d=32 k=256 28.4/35.0/38.0, d=64 k=512 75.8/96.1/208; d=16 k=128
-#: 9.7/14.4/8.1 (direct wins below k = 256).
+#: (``lloyd_pass_gemm_t``) below GEMM_MIN_D: many centres, moderate d. That
+#: layout beats both the rows x centres product and the direct loops from
+#: k = 256 at d >= 8; below k = 256 the direct loops win (docs/benchmarks.md).
 GEMM_T_MIN_D = 8
 GEMM_T_MIN_K = 256
 #: Scratch (values) of that layout's k x rows product per thread.
 GEMM_T_SCRATCH = 1 << 18
+
+#: How long (``GOMP_SPINCOUNT``) numba's OpenMP workers spin waiting for the
+#: next parallel region before they sleep, unless the user set it: with
+#: libgomp's long default they fight any other busy process for the cores
+#: (docs/engine.md, "Threads").
+GOMP_SPINCOUNT = "1000"

@@ -7,11 +7,13 @@ as Lloyd from the same centres (up to float rounding at exact ties, which are
 broken towards the lower centre index as Lloyd does). Skips use strict
 inequalities so a tie is always checked.
 
-Rows are processed in the same fixed blocks as the Lloyd pass; per-block
-partial sums are reduced in block order by the caller, so results do not
-depend on the number of threads. The centre sums are maintained
-incrementally (a row that changes cluster moves its weighted coordinates)
-unless ``full`` is set, which recomputes them from all rows.
+Rows are processed in fixed blocks (:mod:`._blocks`): Hamerly, Yinyang and
+the distortion pass in the chunked blocks of the Lloyd pass, Elkan and
+Exponion in blocks of rows. Per-block partial sums are reduced in block
+order by the caller, so results do not depend on the number of threads. The
+centre sums are maintained incrementally (a row that changes cluster moves
+its weighted coordinates) unless ``full`` is set, which recomputes them from
+all rows.
 
 Bounds are distances (not squared). ``p[j]`` is how far centre j moved since
 the bounds were last valid; ``jmax``/``pmax``/``pmax2`` are the index of the
@@ -24,9 +26,18 @@ import numpy as np
 from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH, SCAN_GROUP, SLOT_PAD
-from .lloyd import (FINISH_VEC_MAX_D, MASKED_SUMS_MAX_K, STAT_CHANGED, STAT_SQRT,
-                    exact_argmin, fold_expanded, masked_sums, reduce_blocks, scan_two_best,
-                    track_two_best)
+from ._blocks import block_chunks, group_span, row_block
+from .lloyd import (
+    FINISH_VEC_MAX_D,
+    MASKED_SUMS_MAX_K,
+    STAT_CHANGED,
+    STAT_SQRT,
+    exact_argmin,
+    fold_expanded,
+    masked_sums,
+    scan_two_best,
+    track_two_best,
+)
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
@@ -179,8 +190,6 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
     n, d = X.shape
     k = C.shape[0]
     nb = stats.shape[0]
-    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
-    per_block = (n_chunks + nb - 1) // nb
     Cd = C.astype(np.float64)
     grp = SCAN_GROUP
     G = grp * CHUNK_ROWS
@@ -213,10 +222,9 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
         wsums[b, :] = 0.0
         stats[b, :] = 0.0
         changed = 0
-        c_end = min(n_chunks, (b + 1) * per_block)
-        for g0 in range(b * per_block, c_end, grp):
-            s0 = g0 * CHUNK_ROWS
-            M = min(min(g0 + grp, c_end) * CHUNK_ROWS, n) - s0
+        c0, c1 = block_chunks(b, n, nb)
+        for g0 in range(c0, c1, grp):
+            s0, M = group_span(g0, c1, grp, n)
             Xc = X[s0:s0 + M]  # slices, not X[s0 + i]: see lloyd.py's docstring
             lc = labels[s0:s0 + M]
             uc = u[s0:s0 + M]
@@ -242,9 +250,8 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                 # tighten their upper bounds; keep those still failing (the
                 # distances first, in a loop of independent iterations: the
                 # rows' loads overlap instead of waiting on the sqrt and the
-                # test; measured 1.8 -> 1.2 ms of a 3.9 ms pass, tabular).
-                # Where many rows fail, all the group's rows in order (the
-                # reads stream; idx[t] >= t, so the compaction is in place)
+                # test). Where many rows fail, all the group's rows in order
+                # (the reads stream; idx[t] >= t, so the compaction is in place)
                 if q * DENSE_TIGHTEN_DEN > M * DENSE_TIGHTEN_NUM:
                     for i in range(M):
                         ud[i] = _dist2(Xc, i, Cd, lc[i])
@@ -433,8 +440,6 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     n, d = X.shape
     k = C.shape[0]
     nb = stats.shape[0]
-    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
-    per_block = (n_chunks + nb - 1) // nb
     Cd = C.astype(np.float64)
     G = SCAN_GROUP * CHUNK_ROWS
     # scratch per thread, not per block (O(SCAN_GROUP x CHUNK_ROWS) each)
@@ -460,10 +465,9 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
         stats[b, :] = 0.0
         changed = 0
         dist_sum = 0.0
-        c_end = min(n_chunks, (b + 1) * per_block)
-        for g0 in range(b * per_block, c_end, SCAN_GROUP):
-            s0 = g0 * CHUNK_ROWS
-            M = min(min(g0 + SCAN_GROUP, c_end) * CHUNK_ROWS, n) - s0
+        c0, c1 = block_chunks(b, n, nb)
+        for g0 in range(c0, c1, SCAN_GROUP):
+            s0, M = group_span(g0, c1, SCAN_GROUP, n)
             Xc = X[s0:s0 + M]  # slices, not X[s0 + i]: see lloyd.py's docstring
             wc = w[s0:s0 + M]
             lc = labels[s0:s0 + M]
@@ -541,70 +545,28 @@ def _down32(v):
 
 
 @njit(**_JIT)
-def hamerly_distortion_run(X, w, use_w, book, labels, lo, sums, counts, p, full, prev, thresh,
-                           total, bsums, bwsums, bstats, tot_sums, tot_wsums, tot_stats, n_slots):
-    """scipy's ``kmeans`` iterations with :func:`hamerly_distortion_pass`, in
-    one compiled call (the Python loop around each pass cost about 50 us an
-    iteration): assign, new code book from the clusters with points, stop
-    when the mean distance changed by at most ``thresh``. Returns
-    ``(code book, mean distance, emptied)`` when it stops (``emptied``
-    False) or when a cluster empties (True: scipy drops it, and the caller
-    starts the bounds afresh with the smaller code book). ``labels``,
-    ``lo``, ``sums``, ``counts`` and ``p`` carry the state between passes;
-    ``bsums`` .. ``tot_stats`` are the engine's buffers."""
-    k, d = book.shape
-    while True:
-        Ct = np.ascontiguousarray(book.astype(np.float64).T)
-        s = _nearest_half_serial(Ct)
-        jmax = 0
-        for j in range(k):
-            if p[j] > p[jmax]:
-                jmax = j
-        pmax = p[jmax]
-        pmax2 = 0.0
-        for j in range(k):
-            if j != jmax and p[j] > pmax2:
-                pmax2 = p[j]
-        hamerly_distortion_pass(X, w, use_w, book, jmax, pmax, pmax2, s, labels, lo, full,
-                                bsums, bwsums, bstats, n_slots)
-        reduce_blocks(bsums, bwsums, bstats, tot_sums, tot_wsums, tot_stats)
-        if full:
-            sums[:, :] = tot_sums
-            counts[:] = tot_wsums
-        else:
-            sums += tot_sums
-            counts += tot_wsums
-        full = False
-        # a cluster emptied by moves may keep a rounding residue
-        cmax = 1.0
-        for j in range(k):
-            cmax = max(cmax, abs(counts[j]))
-        kept = 0
-        for j in range(k):
-            if abs(counts[j]) < 1e-12 * cmax:
-                counts[j] = 0.0
-            if counts[j] > 0.0:
-                kept += 1
-        new_book = np.empty((kept, d), book.dtype)
-        r = 0
-        for j in range(k):
-            if counts[j] > 0.0:
-                for f in range(d):
-                    new_book[r, f] = sums[j, f] / counts[j]
-                r += 1
-        avg = tot_stats[STAT_SQRT] / total
-        if not abs(prev - avg) > thresh:
-            return new_book, avg, False
-        prev = avg
-        if kept < k:
-            return new_book, avg, True
-        for j in range(k):
-            acc = 0.0
-            for f in range(d):
-                t = np.float64(new_book[j, f]) - np.float64(book[j, f])
-                acc += t * t
-            p[j] = np.sqrt(acc)
-        book = new_book
+def means_of_sums(sums, counts, C_old):
+    """The weighted means ``sums[j] / counts[j]`` in ``C_old``'s dtype; a
+    cluster with no weight keeps its row of ``C_old``."""
+    k, d = C_old.shape
+    C = np.empty((k, d), C_old.dtype)
+    for j in range(k):
+        for f in range(d):
+            C[j, f] = sums[j, f] / counts[j] if counts[j] > 0.0 else C_old[j, f]
+    return C
+
+
+@njit(**_JIT)
+def centre_moves(C_new, C_old, p):
+    """``p[j]``: how far centre j moved, ``||C_new[j] - C_old[j]||`` in
+    float64 (the drift that loosens the bounds)."""
+    k, d = C_new.shape
+    for j in range(k):
+        acc = 0.0
+        for f in range(d):
+            t = np.float64(C_new[j, f]) - np.float64(C_old[j, f])
+            acc += t * t
+        p[j] = np.sqrt(acc)
 
 
 @njit(**_JIT)
@@ -638,8 +600,6 @@ def yinyang_pass(X, w, use_w, C, Cg, gidx, gptr, gof, p, D, s, labels, u, glb, f
     k = C.shape[0]
     t_g = gptr.shape[0] - 1
     nb = stats.shape[0]
-    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
-    per_block = (n_chunks + nb - 1) // nb
     Cd = C.astype(np.float64)
     G = SCAN_GROUP * CHUNK_ROWS
     R = CHUNK_ROWS
@@ -676,10 +636,9 @@ def yinyang_pass(X, w, use_w, C, Cg, gidx, gptr, gof, p, D, s, labels, u, glb, f
         wsums[b, :] = 0.0
         stats[b, :] = 0.0
         changed = 0
-        c_end = min(n_chunks, (b + 1) * per_block)
-        for g0 in range(b * per_block, c_end, SCAN_GROUP):
-            s0 = g0 * CHUNK_ROWS
-            M = min(min(g0 + SCAN_GROUP, c_end) * CHUNK_ROWS, n) - s0
+        c0, c1 = block_chunks(b, n, nb)
+        for g0 in range(c0, c1, SCAN_GROUP):
+            s0, M = group_span(g0, c1, SCAN_GROUP, n)
             Xc = X[s0:s0 + M]  # slices, not X[s0 + i]: see lloyd.py's docstring
             lc = labels[s0:s0 + M]
             uc = u[s0:s0 + M]
@@ -804,13 +763,13 @@ def elkan_pass(X, w, use_w, C, p, half_cc, s, labels, u, lb, full, sums, wsums, 
     n = X.shape[0]
     k = C.shape[0]
     nb = stats.shape[0]
-    per = (n + nb - 1) // nb
     for b in prange(nb):
         sums[b, :, :] = 0.0
         wsums[b, :] = 0.0
         stats[b, :] = 0.0
         changed = 0
-        for i in range(b * per, min(n, (b + 1) * per)):
+        i0, i1 = row_block(b, n, nb)
+        for i in range(i0, i1):
             a = labels[i]
             if a < 0:
                 bj = 0
@@ -871,13 +830,13 @@ def exponion_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, nbr, nbr_dist, labels
     n = X.shape[0]
     k = C.shape[0]
     nb = stats.shape[0]
-    per = (n + nb - 1) // nb
     for b in prange(nb):
         sums[b, :, :] = 0.0
         wsums[b, :] = 0.0
         stats[b, :] = 0.0
         changed = 0
-        for i in range(b * per, min(n, (b + 1) * per)):
+        i0, i1 = row_block(b, n, nb)
+        for i in range(i0, i1):
             a = labels[i]
             if a < 0:
                 bj, ui, li = _scan2(X, i, C)

@@ -4,8 +4,8 @@ accumulating the per-cluster weighted sums for the centre update.
 One call reads the data once. Rows are processed in chunks of
 ``CHUNK_ROWS``; chunks are grouped into ``n_blocks`` contiguous blocks whose
 partial results (sums, weights, inertia, ...) are stored per block and reduced
-in block order by the caller. The block layout depends only on the data's
-shape, so the result is bit-identical for any number of threads.
+in block order by the caller. The block layout (:mod:`._blocks`) depends only
+on the data's shape, so the result is bit-identical for any number of threads.
 
 Two distance strategies share the same bookkeeping:
 
@@ -22,9 +22,8 @@ float32 data gets a float64-accurate inertia.
 Loops over a chunk index slices (``Xc = X[s:s + m]``, then ``Xc[i, f]``),
 never ``X[s + i, f]``: numba wraps a computed index that might be negative
 (adds the length), so LLVM can neither prove such accesses contiguous nor
-vectorise the loop, and emits gathers or scalar code (measured: the pixels'
-pass 5.5-5.8 -> 4.3-5.3 ms on 2 threads). The loop variable of ``range``
-needs no wrapping.
+vectorise the loop, and emits gathers or scalar code. The loop variable of
+``range`` needs no wrapping.
 
 Nothing here validates its input: the public entry points do that once.
 """
@@ -35,6 +34,7 @@ import numpy as np
 from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS
+from ._blocks import block_chunks, block_rows, chunk_span, row_block
 
 # Layout of the per-block statistics vector.
 STAT_INERTIA = 0  # sum of w * ||x - c||^2
@@ -164,10 +164,8 @@ def scan_two_best(xt, C, m, tmp, best, second, lab):
     ``tmp`` is 4 x m scratch. Centres four at a time, features four at a
     time, the four centres folded in one loop: the loops are bound by
     loads and stores, and this layout makes four times fewer of them per
-    difference (measured, 256 float64 rows, k = 32: d = 16 10.8 -> 5.7 us,
-    d = 32 21.4 -> 8.8 us, against one centre and one feature a sweep).
-    The sums are not in feature order: callers settle near ties with
-    ``exact_argmin``."""
+    difference than one centre and one feature a sweep. The sums are not
+    in feature order: callers settle near ties with ``exact_argmin``."""
     k = C.shape[0]
     for i in range(m):
         best[i] = np.inf
@@ -220,13 +218,15 @@ def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
 
 #: Up to this many features the direct pass uses the vectorised
 #: book-keeping :func:`_finish_direct`; above, the row-by-row
-#: :func:`_finish_chunk` (measured: 2,000,000 x 3, k = 8, one thread, 10.4 ms
-#: vs 16.3 ms a pass; at d = 16, k = 32 the row-by-row one is faster).
+#: :func:`_finish_chunk`: loops over rows, one per feature, win while a row
+#: has few features; with more, one loop over a row's features is faster
+#: (docs/benchmarks.md, "Measurements behind the kernel choices").
 FINISH_VEC_MAX_D = 4
 
 #: Up to this many centres, the direct pass accumulates the centre sums with
 #: one masked, vectorised sweep per centre instead of a scalar scatter per
-#: row (measured: 2,000,000 pixels, k = 8, one thread, 3.5 ms vs 4.6 ms).
+#: row: k sweeps that vectorise cost less than the scatter's scalar loads and
+#: stores while k is small (docs/benchmarks.md).
 MASKED_SUMS_MAX_K = 16
 
 
@@ -331,16 +331,14 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     n, d = X.shape
     k = C.shape[0]
     n_blocks = stats.shape[0]
-    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
-    per_block = (n_chunks + n_blocks - 1) // n_blocks
     Cd = C.astype(np.float64)
     nxd = d if update and k <= MASKED_SUMS_MAX_K else 1
     ntmp = 1 if d == 2 or d == 3 else 4
     for b in prange(n_blocks):
         # O(d x CHUNK_ROWS) scratch allocated in the loop's body: numba hoists
-        # it to once per worker (about 30 KiB in all for pixels). One slot per
-        # block, allocated up front, was 1 MiB (4 % of the pixels' input);
-        # slots per thread indexed by thread id measured 10-18 % slower.
+        # it to once per worker (about 30 KiB in all for pixels), far less
+        # memory than a slot per block allocated up front, and faster to
+        # reach than slots per thread indexed by the thread id.
         xt = np.empty((d, CHUNK_ROWS), X.dtype)
         xd = np.empty((nxd, CHUNK_ROWS))
         dd = np.empty(CHUNK_ROWS)
@@ -353,11 +351,9 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
         if update:
             sums[b, :, :] = 0.0
             wsums[b, :] = 0.0
-        c0 = b * per_block
-        c1 = min(c0 + per_block, n_chunks)
+        c0, c1 = block_chunks(b, n, n_blocks)
         for ch in range(c0, c1):
-            s = ch * CHUNK_ROWS
-            m = min(CHUNK_ROWS, n - s)
+            s, m = chunk_span(ch, n)
             Xc = X[s:s + m]  # slices: see the module docstring
             for f in range(d):
                 for i in range(m):
@@ -433,8 +429,6 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
     n, d = X.shape
     k = C.shape[0]
     n_blocks = stats.shape[0]
-    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
-    per_block = (n_chunks + n_blocks - 1) // n_blocks
     R = GEMM_ROWS
     g_all = np.empty((n_slots, R, k), X.dtype)
     xs_all = np.empty((n_slots, R, d), X.dtype)
@@ -451,8 +445,7 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
         if update:
             sums[b, :, :] = 0.0
             wsums[b, :] = 0.0
-        r0 = min(n, b * per_block * CHUNK_ROWS)
-        r1 = min(n, (b + 1) * per_block * CHUNK_ROWS)
+        r0, r1 = block_rows(b, n, n_blocks)
         # the block's rows, up to GEMM_ROWS per product (bigger products run
         # at a larger fraction of the BLAS peak than 256-row ones)
         for s in range(r0, r1, R):
@@ -507,15 +500,13 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
     centres x rows: ``G = Cs . Xs^T`` for ``rows`` rows at a time, so the
     argmin runs like the direct pass, one SIMD lane per row, with no
     reduction over k (which does not vectorise without ``nnan``). Best for
-    many centres in moderate dimension (e.g. d = 32, k = 1,000: 66 ms a pass
-    against 128 ms for the row-major product and 144 ms direct, one thread).
+    many centres in moderate dimension (``_config.GEMM_T_MIN_D``,
+    ``GEMM_T_MIN_K``).
     ``Cs`` is ``C - mu`` in X's dtype (k x d, contiguous).
     """
     n, d = X.shape
     k = C.shape[0]
     n_blocks = stats.shape[0]
-    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
-    per_block = (n_chunks + n_blocks - 1) // n_blocks
     R = rows
     g_all = np.empty((n_slots, k, R), X.dtype)
     xt_all = np.zeros((n_slots, d, R), X.dtype)
@@ -538,8 +529,7 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
         if update:
             sums[b, :, :] = 0.0
             wsums[b, :] = 0.0
-        r0 = min(n, b * per_block * CHUNK_ROWS)
-        r1 = min(n, (b + 1) * per_block * CHUNK_ROWS)
+        r0, r1 = block_rows(b, n, n_blocks)
         for s in range(r0, r1, R):
             m = min(R, r1 - s)
             for i in range(m):
@@ -586,9 +576,10 @@ def fold_expanded(g, cc, m, best, second, lab):
     """The two smallest of ``cc[j] - 2 g[j, i]`` over the centres j (``g``:
     k x rows, the products x.c of the centred data) for the first ``m``
     rows, one SIMD lane per row: values into ``best`` / ``second``, the
-    first index of the smallest into ``lab``. Fused, not a ``tmp`` pass and
-    :func:`track_two_best` (that cost 9 % at d = 32, k = 1000). The values
-    stay in the data's dtype (``2 * x`` would widen)."""
+    first index of the smallest into ``lab``. Fused into one loop, not a
+    ``tmp`` pass followed by :func:`track_two_best`: the k x rows values are
+    read once. The values stay in the data's dtype (``2 * x`` would
+    widen)."""
     for i in range(m):
         best[i] = np.inf
         second[i] = np.inf
@@ -647,11 +638,11 @@ def weighted_sse(X, w, use_w, C, labels, n_blocks):
     """sum_i w_i ||X[i] - C[labels[i]]||^2 in float64, reduced by blocks in
     order (deterministic)."""
     n, d = X.shape
-    per = (n + n_blocks - 1) // n_blocks
     part = np.zeros(n_blocks)
     for b in prange(n_blocks):
         acc = 0.0
-        for i in range(b * per, min(n, (b + 1) * per)):
+        i0, i1 = row_block(b, n, n_blocks)
+        for i in range(i0, i1):
             j = labels[i]
             s = 0.0
             for f in range(d):
@@ -668,8 +659,8 @@ def weighted_sse(X, w, use_w, C, labels, n_blocks):
 #: Up to this many features :func:`unique_rows` keeps each distinct row's
 #: bits beside its count (a copy of at most ``max_unique`` rows): a repeated
 #: row is then compared in that compact array instead of at its first
-#: occurrence in the data, one cache miss fewer. 2,000,000 pixels (371k
-#: distinct), one thread: 51-57 ms -> 34-39 ms.
+#: occurrence in the data, one cache miss fewer per repeated row. The copy
+#: holds ``max_unique x d`` values, so only narrow rows get one.
 UNIQUE_INLINE_MAX_D = 8
 
 
@@ -781,11 +772,11 @@ def column_mean_var(X, w, use_w, n_blocks):
     """Weighted column means and (population) variances in float64, by blocks
     reduced in order; two passes for accuracy."""
     n, d = X.shape
-    per = (n + n_blocks - 1) // n_blocks
     part = np.zeros((n_blocks, d))
     wpart = np.zeros(n_blocks)
     for b in prange(n_blocks):
-        for i in range(b * per, min(n, (b + 1) * per)):
+        i0, i1 = row_block(b, n, n_blocks)
+        for i in range(i0, i1):
             wi = np.float64(w[i]) if use_w else 1.0
             wpart[b] += wi
             for f in range(d):
@@ -798,7 +789,8 @@ def column_mean_var(X, w, use_w, n_blocks):
     mean /= wtot
     part[:, :] = 0.0
     for b in prange(n_blocks):
-        for i in range(b * per, min(n, (b + 1) * per)):
+        i0, i1 = row_block(b, n, n_blocks)
+        for i in range(i0, i1):
             wi = np.float64(w[i]) if use_w else 1.0
             for f in range(d):
                 t = np.float64(X[i, f]) - mean[f]

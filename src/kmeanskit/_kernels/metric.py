@@ -3,8 +3,8 @@ Chebyshev).
 
 Same contract as :mod:`._kernels.lloyd`: one call is one pass over the data
 in chunks of ``CHUNK_ROWS`` rows, grouped into ``n_blocks`` contiguous blocks
-(a function of the data's shape only); each block writes its own partial
-results, which the caller reduces in block order, so results are
+(a function of the data's shape only, :mod:`._blocks`); each block writes its
+own partial results, which the caller reduces in block order, so results are
 bit-identical for any number of threads. Distances are computed in float64
 from data of either dtype (float32 data stays float32 in memory).
 
@@ -25,12 +25,15 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH
+from .._config import FASTMATH
+from ._blocks import block_rows, row_block
 
 EUCLIDEAN = 0  # squared L2 (only for ``pairwise``: transform)
 MANHATTAN = 1
 COSINE = 2
 CHEBYSHEV = 3
+#: Kernel code of each metric.
+CODES = {"euclidean": EUCLIDEAN, "manhattan": MANHATTAN, "cosine": COSINE, "chebyshev": CHEBYSHEV}
 
 #: Cosine distances below this count as 0: parallel rows (e.g. x and 2x) are
 #: the same point up to the rounding of the norms (angles below ~1.4e-6 rad).
@@ -86,8 +89,6 @@ def metric_pass(X, w, use_w, C, metric, xinv, cinv, labels, update, sums, wsums,
     n, d = X.shape
     k = C.shape[0]
     n_blocks = stats.shape[0]
-    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
-    per_block = (n_chunks + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
         stats[b, :] = 0.0
         if update:
@@ -96,8 +97,7 @@ def metric_pass(X, w, use_w, C, metric, xinv, cinv, labels, update, sums, wsums,
                 sums[b, :, :] = 0.0
         obj = 0.0
         changed = 0
-        r0 = b * per_block * CHUNK_ROWS
-        r1 = min(n, (b + 1) * per_block * CHUNK_ROWS)
+        r0, r1 = block_rows(b, n, n_blocks)
         for i in range(r0, r1):
             bv = np.inf
             bj = 0
@@ -144,10 +144,10 @@ def cluster_objectives(X, w, use_w, labels, C, metric, xinv, cinv, n_blocks, out
     row blocks reduced in block order."""
     n = X.shape[0]
     k = C.shape[0]
-    per = (n + n_blocks - 1) // n_blocks
     part = np.zeros((n_blocks, k))
     for b in prange(n_blocks):
-        for i in range(b * per, min(n, (b + 1) * per)):
+        i0, i1 = row_block(b, n, n_blocks)
+        for i in range(i0, i1):
             j = labels[i]
             wi = np.float64(w[i]) if use_w else 1.0
             part[b, j] += wi * _dist(X, i, C, j, metric, xinv, cinv)

@@ -3,8 +3,9 @@
 The whole seeding runs in one compiled call with the random numbers drawn
 up front by the caller, so it is deterministic for a given seed. The squared
 distance of every row to its closest chosen centre is kept and updated
-incrementally; per-block potentials (sum of w * closest) are reduced in block
-order, so the choice of centres does not depend on the thread count.
+incrementally; per-block potentials (sum of w * closest, blocks of rows:
+:func:`._blocks.row_block`) are reduced in block order, so the choice of
+centres does not depend on the thread count.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH, SLOT_PAD
+from ._blocks import row_block
 from .bounds import _dist2
 from .lloyd import _lane_dists_four, _lane_dists_one
 
@@ -20,7 +22,7 @@ _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
 
 
 @njit(**_JIT)
-def _pick(X, closest, w, use_w, pot_b, per, target, pending):
+def _pick(X, closest, w, use_w, pot_b, target, pending):
     """Index of the first row whose cumulative potential reaches ``target``
     (only rows with positive potential can be picked). ``pending`` (or -1) is
     a chosen centre not yet folded into ``closest``; ``pot_b`` already
@@ -34,7 +36,8 @@ def _pick(X, closest, w, use_w, pot_b, per, target, pending):
         b += 1
     last = -1
     while True:
-        for i in range(b * per, min(n, (b + 1) * per)):
+        i0, i1 = row_block(b, n, nb)
+        for i in range(i0, i1):
             ci = closest[i]
             if pending >= 0:
                 dd = _dist2(X, i, X, pending)
@@ -69,8 +72,7 @@ def _chunk_dist_many(xt, Cc, m, tmp2):
     potentials that decide the seeding are summed in float64) to candidate
     ``Cc[t]``, for all candidates: four at a time, with the lane loops of
     the Lloyd pass (``lloyd._lane_dists_four``: each transposed feature
-    row is read once for four candidates, and from the L1 cache; at
-    d = 32, 8 candidates, 256 float32 rows: 4.1 -> 1.5 us)."""
+    row is read once for four candidates, and from the L1 cache)."""
     nc = Cc.shape[0]
     n4 = nc - nc % 4
     for t in range(0, n4, 4):
@@ -92,8 +94,8 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
     ``n_slots`` bounds the thread ids (the chunk scratch is per thread).
     With ``keep_transposed`` the chunks transposed for the first centre are
     kept (a copy of X) and every step reads them, instead of transposing
-    each chunk again at every step (k = 1,000, 100,000 x 32 float32, 8
-    candidates: 0.64 -> 0.37 s); the caller decides by X's size.
+    each chunk again at every step; the caller decides by X's size
+    (``_config.SEED_TRANSPOSED_MAX_BYTES``).
 
     One pass over the data per step, chunked and vectorised over rows: it
     first folds the previous step's centre into the closest distances, then
@@ -103,14 +105,14 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
     n, d = X.shape
     k = out_idx.shape[0]
     CH = CHUNK_ROWS
-    per = (n + n_blocks - 1) // n_blocks
     closest = np.empty(n)
     pot_b = np.zeros(n_blocks)
     cand_pot = np.zeros((n_blocks, n_trials))
     cand = np.empty(n_trials, np.int64)
     Cc = np.empty((n_trials, d), X.dtype)  # the candidates' rows
     nt = n_slots  # scratch per thread, not per block
-    cpb = (per + CH - 1) // CH
+    r0, r1 = row_block(0, n, n_blocks)  # the longest block
+    cpb = (r1 - r0 + CH - 1) // CH  # its chunks
     if keep_transposed:
         XT = np.empty((n_blocks, cpb, d, CH), X.dtype)
     else:
@@ -123,9 +125,10 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
         tid = get_thread_id()
         tmp = tmp_all[tid]
         acc_b = 0.0
-        for s in range(b * per, min(n, (b + 1) * per), CH):
-            m = min(CH, min(n, (b + 1) * per) - s)
-            xt = XT[b, (s - b * per) // CH] if keep_transposed else XT[tid, 0]
+        i0, i1 = row_block(b, n, n_blocks)
+        for s in range(i0, i1, CH):
+            m = min(CH, i1 - s)
+            xt = XT[b, (s - i0) // CH] if keep_transposed else XT[tid, 0]
             _load_chunk(X, s, m, xt)
             _lane_dists_one(xt, X, first, m, tmp)
             acc = 0.0
@@ -144,7 +147,7 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
         if not total > 0.0:
             return step
         for t in range(n_trials):
-            cand[t] = _pick(X, closest, w, use_w, pot_b, per,
+            cand[t] = _pick(X, closest, w, use_w, pot_b,
                             uniforms[(step - 1) * n_trials + t] * total, pending)
             Cc[t] = X[cand[t]]
         for b in prange(n_blocks):
@@ -153,10 +156,11 @@ def kmeanspp_greedy(X, w, use_w, first, uniforms, n_trials, n_blocks, out_idx, n
             tmp2 = tmp2_all[tid]
             for t in range(n_trials):
                 cand_pot[b, t] = 0.0
-            for s in range(b * per, min(n, (b + 1) * per), CH):
-                m = min(CH, min(n, (b + 1) * per) - s)
+            i0, i1 = row_block(b, n, n_blocks)
+            for s in range(i0, i1, CH):
+                m = min(CH, i1 - s)
                 if keep_transposed:
-                    xt = XT[b, (s - b * per) // CH]
+                    xt = XT[b, (s - i0) // CH]
                 else:
                     xt = XT[tid, 0]
                     _load_chunk(X, s, m, xt)
@@ -200,9 +204,9 @@ def draws_from_cdf(cdf, u, idx_out, cnt_out):
 
     Each search starts from the previous result and gallops forward, so it
     touches the table near where the last one ended instead of bisecting
-    all of it: 20,000 draws into 371k weighted colours 0.67 ms (numpy's
-    searchsorted) -> 0.41 ms; a plain forward walk took 0.33 ms there but
-    costs O(len(cdf)) however few the draws.
+    all of it (faster than ``np.searchsorted`` for sorted draws); unlike a
+    plain forward walk, it does not cost O(len(cdf)) when the draws are
+    few.
     """
     n = cdf.shape[0]
     lo = 0  # every cdf[:lo] <= the current key
