@@ -14,8 +14,9 @@ import numpy as np
 
 from . import _solver, models
 from ._init import INITS
+from ._kernels import metric as MK
 from ._kernels.lloyd import STAT_INERTIA
-from ._metric import METRICS, assign_metric, make_step
+from ._metric import METRICS, assign_metric, distances, make_step
 from ._validation import (
     ARRAY_LIKE,
     CALLABLE,
@@ -296,25 +297,40 @@ def assign(X, centers, *, sample_weight=None, n_threads=None, metric="euclidean"
     w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     validate_params(dict(metric=metric), FIT_CONSTRAINTS, "kmeanskit.assign")
     C = C.astype(X.dtype, copy=False)
-    if metric != "euclidean":
-        if metric == "cosine":
-            check_no_zero_rows(X, "X")
-            check_no_zero_rows(C, "centers")
-        labels, dist, objective = assign_metric(X, C, metric, w, n_threads)
-        return labels.astype(_solver.label_dtype(C.shape[0]), copy=False), dist, float(objective)
-    return assign_arrays(X, C, w, n_threads)
+    if metric == "cosine":
+        check_no_zero_rows(X, "X")
+        check_no_zero_rows(C, "centers")
+    return assign_arrays(X, C, w, n_threads, metric=metric)
 
 
-def assign_arrays(X, C, w=None, n_threads=None, dtype=None):
+def assign_arrays(X, C, w=None, n_threads=None, dtype=None, metric="euclidean"):
     """Unchecked :func:`assign` for validated arrays of the same dtype;
     labels of ``dtype`` (default: the compact one for ``len(C)`` clusters,
-    ``_solver.label_dtype``)."""
+    ``_solver.label_dtype``). The one assignment of fitted centres behind
+    :func:`assign`, :class:`Fitted` and the estimator."""
+    if metric != "euclidean":
+        labels, dist, objective = assign_metric(X, C, metric, w, n_threads)
+        dt = _solver.label_dtype(C.shape[0]) if dtype is None else dtype
+        return labels.astype(dt, copy=False), dist, float(objective)
     source = _solver.ArraySource(X, w, C.shape[0])
     labels = np.empty(X.shape[0], dtype=_solver.label_dtype(C.shape[0]) if dtype is None else dtype)
     d2 = np.empty(X.shape[0])
     with _solver.thread_context(n_threads, source.gemm, work=X.shape[0] * C.shape[0] * X.shape[1]):
         stats, _, _ = source.assign(C, labels, update=False, dist_out=d2)
     return labels, d2, float(stats[STAT_INERTIA])
+
+
+def transform_arrays(X, C, metric="euclidean", n_threads=None) -> np.ndarray:
+    """Distances of every row of ``X`` to every centre (validated arrays of
+    the same dtype): Euclidean (not squared, as scikit-learn's
+    ``transform``), L1, ``1 - cos`` or L-infinity, in X's dtype."""
+    if metric != "euclidean":
+        return distances(X, C, metric, n_threads).astype(X.dtype, copy=False)
+    D = np.empty((X.shape[0], C.shape[0]))
+    with _solver.thread_context(n_threads, False):
+        MK.pairwise(X, np.ascontiguousarray(C), MK.EUCLIDEAN, xinv=np.ones(1), cinv=np.ones(1), out=D)
+    np.sqrt(D, out=D)
+    return D.astype(X.dtype, copy=False)
 
 
 # --- one model path: any fitted model as centres + metric ---------------------------------------
@@ -437,12 +453,7 @@ class Fitted:
         X = self.check_X(X)
         C = self.centers.astype(X.dtype, copy=False)
         w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        if self.metric == "euclidean":
-            return assign_arrays(X, C, w, self.n_threads)
-        from ._metric import assign_metric
-
-        labels, dist, objective = assign_metric(X, C, self.metric, w, self.n_threads)
-        return labels.astype(_solver.label_dtype(C.shape[0]), copy=False), dist, float(objective)
+        return assign_arrays(X, C, w, self.n_threads, metric=self.metric)
 
     def transform(self, X) -> np.ndarray:
         """Distances of every row to every centre, as ``KMeans.transform``:
@@ -466,19 +477,8 @@ class Fitted:
         [[0.0, 5.0]]
         """
         X = self.check_X(X)
-        C = self.centers.astype(X.dtype, copy=False)
-        if self.metric == "euclidean":
-            from ._kernels import metric as MK
-
-            D = np.empty((X.shape[0], C.shape[0]))
-            with _solver.thread_context(self.n_threads, False):
-                MK.pairwise(X, np.ascontiguousarray(C), MK.EUCLIDEAN, np.ones(1), np.ones(1), D)
-            np.sqrt(D, out=D)
-        else:
-            from ._metric import distances
-
-            D = distances(X, C, self.metric, self.n_threads)
-        return D.astype(X.dtype, copy=False)
+        return transform_arrays(X, self.centers.astype(X.dtype, copy=False), self.metric,
+                                self.n_threads)
 
     def __repr__(self) -> str:
         return (f"Fitted(n_clusters={self.n_clusters}, n_features={self.n_features}, "

@@ -23,9 +23,8 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Cluster
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from . import _metric, _solver
+from . import _metric, _solver, models
 from ._init import FewDistinctPointsError
-from ._kernels import metric as MK
 from ._validation import (
     ARRAY_LIKE,
     CALLABLE,
@@ -38,7 +37,7 @@ from ._validation import (
     check_sample_weight,
     validate_params,
 )
-from .core import assign_arrays, fit_arrays, resolve_n_init
+from .core import assign_arrays, fit_arrays, model_record, resolve_n_init, transform_arrays
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sk_validate_data
@@ -339,9 +338,7 @@ or callable, default="k-means++"
         """(labels, distance-like values, objective) under the fitted metric."""
         C = self.cluster_centers_.astype(X.dtype, copy=False)
         w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        if self._metric_name() == "euclidean":
-            return assign_arrays(X, C, w, self.n_threads, dtype=np.int32)
-        return _metric.assign_metric(X, C, self._metric_name(), w, self.n_threads)
+        return assign_arrays(X, C, w, self.n_threads, dtype=np.int32, metric=self._metric_name())
 
     def predict(self, X):
         """Index of the nearest centre (under the fitted metric) of each row.
@@ -403,16 +400,8 @@ or callable, default="k-means++"
         return self._transform(X)
 
     def _transform(self, X):
-        metric = self._metric_name()
         C = self.cluster_centers_.astype(X.dtype, copy=False)
-        if metric == "euclidean":
-            D = np.empty((X.shape[0], C.shape[0]))
-            with _solver.thread_context(self.n_threads, False):
-                MK.pairwise(X, np.ascontiguousarray(C), MK.EUCLIDEAN, np.ones(1), np.ones(1), D)
-            np.sqrt(D, out=D)
-        else:
-            D = _metric.distances(X, C, metric, self.n_threads)
-        return D.astype(X.dtype, copy=False)
+        return transform_arrays(X, C, self._metric_name(), self.n_threads)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return :meth:`transform` of ``X``.
@@ -455,9 +444,6 @@ or callable, default="k-means++"
         >>> kmeanskit.load(p).cluster_centers_.tolist()
         [[1.0]]
         """
-        from . import models
-        from .core import model_record
-
         record = model_record(self, scaling=scaling, cluster_spread=cluster_spread)
         return models.write(record, path, overwrite=overwrite)
 
