@@ -29,3 +29,26 @@ def blobs(rng, n=600, d=3, k=4, spread=0.6, dtype=np.float64):
     lab = rng.integers(0, k, size=n)
     X = centers[lab] + rng.normal(scale=spread, size=(n, d))
     return X.astype(dtype), lab, centers
+
+
+def pytest_configure(config):
+    """In the controller of an xdist run (``-n N``): compile the kernels the
+    suite uses once, in N processes sharing the work (tests/warmup.py),
+    before the workers start; they then load them from numba's cache
+    instead of each compiling the same kernels."""
+    import subprocess
+    import time
+
+    n = getattr(config.option, "numprocesses", None)
+    if hasattr(config, "workerinput") or not isinstance(n, int) or n < 2:
+        return
+    here = os.path.dirname(__file__)
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, os.path.join(here, "warmup.py"), str(i), str(n)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for i in range(n)]
+    errors = [p.communicate()[1] for p in procs if p.wait() != 0]
+    for err in errors:  # the tests themselves will report what is broken
+        sys.stderr.write(f"kernel warm-up failed:\n{err[-2000:]}\n")
+    sys.stderr.write(f"numba kernels compiled or loaded in {time.perf_counter() - t0:.1f} s "
+                     f"({n} processes, tests/warmup.py)\n")
