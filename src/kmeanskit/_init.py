@@ -314,8 +314,8 @@ def auto_init(X, k, w, rng, *, refine, cdf=None):
 
 #: Registry of named initialisations.
 INITS = {
-    "auto": auto_init,
     "k-means++": kmeans_plusplus,
-    "k-means++sample": kmeans_plusplus_sample,
     "random": random_points,
+    "auto": auto_init,
+    "k-means++sample": kmeans_plusplus_sample,
 }

@@ -639,16 +639,13 @@ class DistortionHamerlyStep(_BoundedStep):
 
     def assign(self, C, want_objective):
         src = self.source
-        jmax, pmax, pmax2 = self.drift_order()
-        B.hamerly_distortion_pass(src.X, w=src.ww, use_w=src.use_w, C=C, jmax=jmax, pmax=pmax,
-                                  pmax2=pmax2, s=B.nearest_half(C), labels=self.labels,
-                                  lo=self.lo, full=self.full, sums=src.sums, wsums=src.wsums,
-                                  stats=src.stats, n_slots=src.n_slots)
-        src.accumulate(self.sums, self.wsums, self.full)
+        distortion, changed = B.distortion_iteration(
+            src.X, w=src.ww, use_w=src.use_w, C=C, labels=self.labels, lo=self.lo, sums=self.sums,
+            counts=self.wsums, p=self.p, full=self.full, bsums=src.sums, bwsums=src.wsums,
+            bstats=src.stats, tot_sums=src.tot_sums, tot_wsums=src.tot_wsums,
+            tot_stats=src.tot_stats, n_slots=src.n_slots)
         self.full = False
-        ws = self.wsums
-        ws[np.abs(ws) < 1e-12 * max(1.0, float(np.max(np.abs(ws))))] = 0.0
-        return PassResult(src.tot_stats[K.STAT_CHANGED], None, float(src.tot_stats[K.STAT_SQRT]))
+        return PassResult(changed, None, distortion)
 
     def update(self, C):
         return B.means_of_sums(self.sums, self.wsums, C)

@@ -190,7 +190,7 @@ class Names:
         return isinstance(v, str) and (v in self.extra or v in self.registry)
 
     def __str__(self) -> str:
-        return "one of " + ", ".join(repr(v) for v in (*self.extra, *self.registry))
+        return "one of " + ", ".join(repr(v) for v in dict.fromkeys((*self.extra, *self.registry)))
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ __all__ = ["KMeansResult", "fit", "assign", "fitted", "Fitted", "model_record"]
 
 #: Allowed values of fit's parameters, checked once on entry.
 FIT_CONSTRAINTS = {
-    "init": [Options(tuple(INITS)), ARRAY_LIKE, CALLABLE],
+    "init": [Names(INITS), ARRAY_LIKE, CALLABLE],
     "n_init": [Interval(int, 1, None), Options(("auto",))],
     "max_iter": [Interval(int, 1, None)],
     "tol": [Interval(float, 0, None)],

@@ -24,13 +24,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _metric, _solver, models
-from ._init import FewDistinctPointsError
+from ._init import INITS, FewDistinctPointsError
 from ._validation import (
     ARRAY_LIKE,
     CALLABLE,
     RANDOM_STATE,
     Interval,
-    Kind,
+    Names,
     Options,
     check_no_zero_rows,
     check_random_state,
@@ -54,17 +54,14 @@ _ALGORITHM_NAMES = ("auto", "lloyd", "elkan")
 #: Allowed parameter values, checked once at the start of ``fit``.
 KMEANS_CONSTRAINTS = {
     "n_clusters": [Interval(int, 1, None)],
-    "init": [Options(("k-means++", "random", "auto", "k-means++sample")), ARRAY_LIKE, CALLABLE],
+    "init": [Names(INITS), ARRAY_LIKE, CALLABLE],
     "n_init": [Interval(int, 1, None), Options(("auto",))],
     "max_iter": [Interval(int, 1, None)],
     "tol": [Interval(float, 0, None)],
     "verbose": [Interval(int, 0, None), Options((True, False))],
     "random_state": [RANDOM_STATE],
     "copy_x": [Options((True, False))],
-    "algorithm": [Kind(lambda v: isinstance(v, str) and (v in _ALGORITHM_NAMES
-                                                         or v in _solver.ALGORITHMS),
-                       "one of " + ", ".join(repr(a) for a in _ALGORITHM_NAMES)
-                       + " (or an engine algorithm name)")],
+    "algorithm": [Names(_solver.ALGORITHMS, _ALGORITHM_NAMES)],
     "metric": [Options(_metric.METRICS)],
     "n_threads": [Interval(int, 1, None), Options((None,))],
 }

@@ -35,6 +35,7 @@ from .lloyd import (
     exact_argmin,
     fold_expanded,
     masked_sums,
+    reduce_blocks,
     scan_two_best,
     track_two_best,
 )
@@ -175,7 +176,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                  sums, wsums, stats, n_slots, use_blas, Cs, cc, mu, tie_eps):
     """One Hamerly iteration. ``s[j]`` is half the distance from centre j to
     its nearest other centre. Rows with ``labels[i] < 0`` get a full scan
-    (the solver starts with Lloyd's pass instead, see ``_solver._bounded``).
+    (the solver starts with Lloyd's pass instead, see ``_solver.HamerlyStep``).
 
     Rows are taken ``SCAN_GROUP`` chunks at a time: one sweep updates the
     bounds and collects the rows failing Hamerly's test, their upper bounds
@@ -542,6 +543,46 @@ def _down32(v):
     """A float32 not above the non-negative float64 ``v`` (a lower bound
     stored in float32 stays a lower bound)."""
     return np.float32((v if v > 0.0 else 0.0) * (1.0 - 1e-6))
+
+
+@njit(**_JIT)
+def distortion_iteration(X, w, use_w, C, labels, lo, sums, counts, p, full, bsums, bwsums,
+                         bstats, tot_sums, tot_wsums, tot_stats, n_slots):
+    """One assignment of scipy's rule with Hamerly's bounds, in one call:
+    the centres' nearest-half distances, the largest moves ``p`` (from the
+    last update), :func:`hamerly_distortion_pass`, the blocks' reduction and
+    the running ``sums``/``counts`` (set when ``full``, else moved by the
+    deltas; a cluster emptied by moves keeps no rounding residue). Returns
+    (distortion sum, rows whose label changed). Keeping this bookkeeping in
+    the compiled call keeps the solver loop's cost per iteration small
+    (scipy's rule runs many short iterations)."""
+    k = C.shape[0]
+    s = _nearest_half_serial(np.ascontiguousarray(C.astype(np.float64).T))
+    jmax = 0
+    for j in range(k):
+        if p[j] > p[jmax]:
+            jmax = j
+    pmax = p[jmax]
+    pmax2 = 0.0
+    for j in range(k):
+        if j != jmax and p[j] > pmax2:
+            pmax2 = p[j]
+    hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, full, bsums,
+                            bwsums, bstats, n_slots)
+    reduce_blocks(bsums, bwsums, bstats, tot_sums, tot_wsums, tot_stats)
+    if full:
+        sums[:, :] = tot_sums
+        counts[:] = tot_wsums
+    else:
+        sums += tot_sums
+        counts += tot_wsums
+    cmax = 1.0
+    for j in range(k):
+        cmax = max(cmax, abs(counts[j]))
+    for j in range(k):
+        if abs(counts[j]) < 1e-12 * cmax:
+            counts[j] = 0.0
+    return tot_stats[STAT_SQRT], tot_stats[STAT_CHANGED]
 
 
 @njit(**_JIT)
