@@ -687,18 +687,18 @@ ALGORITHMS = {
 
 # --- rules ----------------------------------------------------------------------
 
-class Tolerance:
-    """scikit-learn's rule: stop when no label changed or the sum of squared
-    centre shifts is at most ``tol_abs``; empty clusters move onto the rows
-    farthest from their centres (``on_few``: what too few distinct rows
-    does, see :func:`relocate_empty`)."""
+class Rule:
+    """When a run stops and what an empty cluster does (the interface the
+    loop uses). The defaults: empty clusters are left to the step, the rule
+    never stops a run before the update, keeps every centre, never stops it
+    after the update either, and makes no final pass."""
 
-    def __init__(self, tol_abs: float, on_few: str = "raise"):
-        self.tol_abs = tol_abs
-        self.on_few = on_few
+    #: Whether the run ends with an assign-only pass (labels matching the
+    #: returned centres, exact objective) instead of the last assignment.
+    final_pass = False
 
     def empty(self, step, C):
-        step.relocate(C, self.on_few)
+        pass
 
     def stop_before_update(self, it, res, history, step):
         return False
@@ -707,8 +707,31 @@ class Tolerance:
         return C_new
 
     def stop_after_update(self, it, res, C, C_new, verbose):
-        """(stop, strict): strict when no label changed and the centres are
-        exactly the same."""
+        """(stop, strict): strict when the run ended with no label changed
+        and the centres exactly the same."""
+        return False, False
+
+    def objective(self, res):
+        """The run's objective when there is no final pass."""
+        return res.objective
+
+
+class Tolerance(Rule):
+    """scikit-learn's rule: stop when no label changed or the sum of squared
+    centre shifts is at most ``tol_abs``; empty clusters move onto the rows
+    farthest from their centres (``on_few``: what too few distinct rows
+    does, see :func:`relocate_empty`); a final pass."""
+
+    final_pass = True
+
+    def __init__(self, tol_abs: float, on_few: str = "raise"):
+        self.tol_abs = tol_abs
+        self.on_few = on_few
+
+    def empty(self, step, C):
+        step.relocate(C, self.on_few)
+
+    def stop_after_update(self, it, res, C, C_new, verbose):
         shift = float(np.sum((C_new.astype(np.float64) - C) ** 2))
         if res.changed == 0:
             if verbose:
@@ -721,13 +744,8 @@ class Tolerance:
             return True, False
         return False, False
 
-    final_pass = True
 
-    def objective(self, res):  # pragma: no cover - final_pass: the step's final()
-        return None
-
-
-class Distortion:
+class Distortion(Rule):
     """scipy ``kmeans``' rule: stop when the mean distance (weighted, not
     squared) changed by at most ``thresh`` from the previous iteration;
     clusters left empty are dropped. The result is the last update's code
@@ -739,12 +757,6 @@ class Distortion:
         self.dtype = np.dtype(dtype)
         self.prev = np.inf
 
-    def empty(self, step, C):
-        pass
-
-    def stop_before_update(self, it, res, history, step):
-        return False
-
     def keep(self, step, C, C_new):
         return C_new[step.wsums > 0] if (step.wsums == 0).any() else C_new
 
@@ -754,14 +766,12 @@ class Distortion:
         self.prev = avg
         return done, False
 
-    final_pass = False
-
     def objective(self, res):
         """The last mean distance, in the data's dtype (as scipy returns it)."""
         return self.dtype.type(self.prev)
 
 
-class FixedIterations:
+class FixedIterations(Rule):
     """scipy ``kmeans2``' rule: exactly ``max_iter`` iterations, labels from
     the last assignment; an empty cluster keeps its centre after
     ``missing()`` (which warns or raises)."""
@@ -773,22 +783,11 @@ class FixedIterations:
         if step.empty_clusters().size:
             self.missing()
 
-    def stop_before_update(self, it, res, history, step):
-        return False
-
-    def keep(self, step, C, C_new):
-        return C_new
-
-    def stop_after_update(self, it, res, C, C_new, verbose):
-        return False, False
-
-    final_pass = False
-
     def objective(self, res):
         return None
 
 
-class RelativeDecrease:
+class RelativeDecrease(Rule):
     """Stop, before updating, when an assignment changed no label and the
     previous update moved no centre, or lowered the objective by at most
     ``tol`` (a fraction); at most ``max_updates`` updates. The step's
@@ -799,9 +798,6 @@ class RelativeDecrease:
         self.tol = tol
         self.max_updates = max_updates
 
-    def empty(self, step, C):
-        pass
-
     def stop_before_update(self, it, res, history, step):
         if it == 0:
             return it >= self.max_updates
@@ -810,21 +806,10 @@ class RelativeDecrease:
             return True
         return it >= self.max_updates
 
-    def keep(self, step, C, C_new):
-        return C_new
-
-    def stop_after_update(self, it, res, C, C_new, verbose):
-        return False, False
-
-    final_pass = False
-
-    def objective(self, res):
-        return res.objective
-
 
 # --- the loop -------------------------------------------------------------------
 
-def solve(step: Step, C0: np.ndarray, rule, max_iter: int, verbose: int = 0,
+def solve(step: Step, C0: np.ndarray, rule: Rule, max_iter: int, verbose: int = 0,
           callback=None) -> RunResult:
     """One k-means run of ``step`` from centres ``C0`` under ``rule``.
 
