@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import numbers
-import os
 from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
@@ -424,28 +423,9 @@ def _bin_table(bins: tuple) -> np.ndarray:
 def _image_pixels(item, max_side, max_pixels):
     """8-bit pixels (n, 3 or 4) of a path, PIL image or array, sampled to at
     most ``max_side`` pixels per side (JPEGs decoded at reduced size)."""
-    from .image.decode import decode_pil, open_image_file, pillow_modules, pixels_from_array
+    from .image.decode import read_pixels
 
-    Image = pillow_modules()[0]
-    if isinstance(item, (str, os.PathLike)):
-        name = os.fspath(item)
-        if os.path.isdir(name):
-            raise ValueError(f"{name} is a folder; pass an image file.")
-        img = open_image_file(name, max_pixels)
-        with img:
-            try:
-                img.draft(None, (max_side, max_side))  # JPEG: decode at 1/2, 1/4 or 1/8 size
-            except Exception:  # pragma: no cover - other formats ignore draft
-                pass
-            pix = decode_pil(img, name, "first")
-    elif isinstance(item, Image.Image):
-        pix = decode_pil(item, "image", "first")
-    elif isinstance(item, np.ndarray) or hasattr(item, "__array__"):
-        pix = pixels_from_array(np.asarray(item))
-    else:
-        raise ValueError(f"image must be a path, a PIL image or an array, got {type(item).__name__}.")
-    if pix.px.shape[0] == 0:
-        raise ValueError("the image is empty (0 pixels).")
+    pix = read_pixels(item, max_pixels=max_pixels, draft_side=max_side)
     px = pix.px.reshape(pix.height, pix.width, -1)
     step = max(1, -(-max(pix.height, pix.width) // max_side))
     if step > 1:

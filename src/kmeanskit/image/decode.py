@@ -220,11 +220,13 @@ def pixels_from_array(arr: np.ndarray) -> Pixels:
     return Pixels(np.ascontiguousarray(u).reshape(h * w, c), h, w, c == 4)
 
 
-def read_pixels(image, *, frames="first", max_pixels=PILLOW_LIMIT) -> Pixels:
+def read_pixels(image, *, frames="first", max_pixels=PILLOW_LIMIT, draft_side=None) -> Pixels:
     """Read the pixels of a path, Pillow image or array.
 
     The parameters are those of :func:`load_image`, not validated here. An
-    empty image raises ValueError.
+    empty image raises ValueError. ``draft_side``: a JPEG file is decoded at
+    the smallest of 1/2, 1/4 or 1/8 size that keeps at least this many pixels
+    per side (Pillow's draft mode; other formats ignore it).
     """
     Image, _, _ = pillow_modules()
     if isinstance(image, (str, os.PathLike)):
@@ -233,6 +235,11 @@ def read_pixels(image, *, frames="first", max_pixels=PILLOW_LIMIT) -> Pixels:
             raise ValueError(f"{name} is a folder; pass an image file.")
         img = open_image_file(name, max_pixels)
         with img:
+            if draft_side is not None:
+                try:
+                    img.draft(None, (draft_side, draft_side))
+                except Exception:  # pragma: no cover - other formats ignore draft
+                    pass
             pix = decode_pil(img, name, frames)
     elif isinstance(image, Image.Image):
         pix = decode_pil(image, "image", frames)
