@@ -42,11 +42,6 @@ METRICS = ("euclidean", "manhattan", "cosine", "chebyshev")
 LP_TOL = 1e-9
 
 
-def row_inverse_norms(X):
-    """1 / ||x|| of every row (float64)."""
-    return inverse_norms(X)
-
-
 def center_inverse_norms(C):
     nrm = np.sqrt(np.einsum("ij,ij->i", C.astype(np.float64), C.astype(np.float64)))
     with np.errstate(divide="ignore"):
@@ -77,7 +72,7 @@ class MetricStep(_solver.Step):
         self.tot_wsums = np.empty(k)
         self.tot_stats = np.empty(MK.N_STATS)
         self.dist = np.empty(n)
-        self.xinv = row_inverse_norms(X) if cos else np.ones(1)
+        self.xinv = inverse_norms(X) if cos else np.ones(1)
         self.n_slots = numba.config.NUMBA_NUM_THREADS
 
     # the data, for the centre updates
@@ -196,7 +191,7 @@ def make_step(X, w, k, metric="euclidean", algorithm="auto") -> Step:
 def distances(X, C, metric: str, n_threads=None):
     """(n, k) float64 distances under a non-Euclidean ``metric``."""
     code = MK.CODES[metric]
-    xinv = row_inverse_norms(X) if code == MK.COSINE else np.ones(1)
+    xinv = inverse_norms(X) if code == MK.COSINE else np.ones(1)
     cinv = center_inverse_norms(C) if code == MK.COSINE else np.ones(1)
     out = np.empty((X.shape[0], C.shape[0]))
     with thread_context(n_threads, False):

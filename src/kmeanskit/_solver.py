@@ -441,7 +441,7 @@ class LloydStep(Step):
             C, self.labels, update=True, want_inertia=want_objective, want_sqrt=self.want_sqrt)
         return PassResult(stats[K.STAT_CHANGED],
                           float(stats[K.STAT_INERTIA]) if want_objective else None,
-                          float(stats[K.STAT_SQRT]))
+                          float(stats[K.STAT_SQRT]) if self.want_sqrt else None)
 
 
 class _BoundedStep(Step):
@@ -904,7 +904,7 @@ def initial_centers(X, k, w, init, rng):
     return np.ascontiguousarray(C, dtype=X.dtype)
 
 
-def run_kmeans(step: Step, k: int, *, rule, init="k-means++", n_init=1, max_iter=300,
+def run_kmeans(step: Step, *, rule, init="k-means++", n_init=1, max_iter=300,
                rng=None, n_threads=None, verbose=0, callback=None, seed=None) -> RunResult:
     """Best of ``n_init`` runs of ``step`` under ``rule`` (lowest objective;
     the first on ties). Each run is seeded by ``seed(rng)`` when given, else
@@ -912,8 +912,8 @@ def run_kmeans(step: Step, k: int, *, rule, init="k-means++", n_init=1, max_iter
     once per run (rules may keep state). ``callback(run, it)`` is called
     after every iteration of every run."""
     src = step.source
-    X = src.X
-    n, d = X.shape
+    n, d = src.X.shape
+    k = step.k
     best = None
     with thread_context(n_threads, src.gemm, work=n * k * d):
         for r in range(n_init):

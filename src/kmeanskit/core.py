@@ -254,7 +254,7 @@ def fit_arrays(X, k, w, *, init, n_init, max_iter, tol, rng, algorithm="auto",
         init = "k-means++"
     step = make_step(X, w, k, metric, algorithm)
     tol_abs = step.tolerance(tol)
-    return _solver.run_kmeans(step, k, rule=lambda: _solver.Tolerance(tol_abs, on_few), init=init,
+    return _solver.run_kmeans(step, rule=lambda: _solver.Tolerance(tol_abs, on_few), init=init,
                               n_init=n_init, max_iter=max_iter, rng=rng, n_threads=n_threads,
                               verbose=verbose, callback=callback)
 

@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _metric, _solver, models
-from ._init import INITS, FewDistinctPointsError
+from ._init import INITS, FewDistinctPointsError, inverse_norms
 from ._validation import (
     ARRAY_LIKE,
     CALLABLE,
@@ -314,7 +314,7 @@ or callable, default="k-means++"
         of them (the extra ones own no rows, as in scikit-learn)."""
         rows = X if w is None else X[w > 0]
         if metric == "cosine":
-            rows = rows * _metric.row_inverse_norms(rows)[:, None]
+            rows = rows * inverse_norms(rows)[:, None]
         m = min(k - 1, np.unique(rows, axis=0).shape[0])
         while True:
             init = self.init if isinstance(self.init, str) else "k-means++"

@@ -222,9 +222,9 @@ class ClusterIndex:
         self._pos = pos[order]
         np.cumsum(np.bincount(labels, minlength=k), out=self._offsets[1:])
         if self.metric == "cosine":
-            from ._metric import row_inverse_norms
+            from ._init import inverse_norms
 
-            self._xinv = row_inverse_norms(self._data)
+            self._xinv = inverse_norms(self._data)
         self._pending = []
 
     # --- searching ----------------------------------------------------------
@@ -266,9 +266,9 @@ class ClusterIndex:
     def _inv(self, A):
         if self.metric != "cosine":
             return np.ones(1)
-        from ._metric import row_inverse_norms
+        from ._init import inverse_norms
 
-        return row_inverse_norms(A)
+        return inverse_norms(A)
 
     def search(self, query, n=10, probe=1, *, exact=False):
         """The ``n`` stored vectors nearest to each query.

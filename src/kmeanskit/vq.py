@@ -203,7 +203,7 @@ def _kmeans_runs(X, w, k, thresh, n_runs, seed, rng=None):
     step = _distortion_step(X, w, k)
     total = step.source.total_weight
     best = _solver.run_kmeans(
-        step, k, rule=lambda: _solver.Distortion(thresh, total, X.dtype), n_init=n_runs,
+        step, rule=lambda: _solver.Distortion(thresh, total, X.dtype), n_init=n_runs,
         max_iter=_UNTIL_CONVERGED, rng=rng, seed=seed)
     return best.centers, best.inertia
 
