@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # pytest workers: the suite is sized for 2 cores
 WORKERS ?= 2
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ test: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
 
+# Fuzz the file readers (.kmk, .npy, CSV, Parquet, images) with many more examples than the
+# 40 per reader of `make test`; docs/reliability.md gives the last run's figures.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(VENV)/.installed-test
+	KMEANSKIT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest \
+		tests/test_fuzz.py -p no:cacheprovider -q --hypothesis-show-statistics
+
 # Benchmarks run in their own virtualenv with the peer libraries (never needed
 # by the package or its tests). Pass options with BENCH_ARGS, e.g.
 #   make bench BENCH_ARGS="--quick --only lloyd"
@@ -39,7 +46,7 @@ $(BENCH_VENV)/bin/python:
 
 $(BENCH_VENV)/.installed: pyproject.toml | $(BENCH_VENV)/bin/python
 	$(BENCH_VENV)/bin/python -m pip install -q -e . scikit-learn scikit-learn-intelex faiss-cpu \
-		scipy pillow colorthief psutil threadpoolctl
+		scipy pillow colorthief psutil threadpoolctl "dask[array,dataframe,distributed]" dask-ml kmodes
 	touch $@
 
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (old-OpenBLAS work-arounds set on some

@@ -15,6 +15,9 @@ matplotlib.use("Agg")
 # so a submission passes or fails on its own merits; a local `make test`
 # explores new examples each time (and keeps failures in .hypothesis/).
 settings.register_profile("ci", derandomize=True, database=None)
+# `make fuzz` (tests/test_fuzz.py with KMEANSKIT_FUZZ_EXAMPLES examples a reader): new random
+# examples every run, failures kept in .hypothesis/ to replay
+settings.register_profile("fuzz", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

@@ -23,6 +23,10 @@ def _write_csv(path, X):
     return path
 
 
+def _zscore(X):
+    return (X - X.mean(0)) / X.std(0)
+
+
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
@@ -38,10 +42,10 @@ def _one_line_error(r):
 def test_table_output_and_recommendation(tmp_path):
     X = _blob_table()
     p = _write_csv(tmp_path / "d.csv", X)
-    r = run("elbow", p, "--k", "1-6")
+    r = run("elbow", p, "--k", "1-6", "--standardize", "none")
     assert r.exit_code == 0, r.output
     assert "skipped non-numeric column(s): name" in r.output
-    assert "Recommended k = 3" in r.output
+    assert "Recommended k = 3" in r.output and "scaled: none" in r.output
     rows = [ln for ln in r.output.splitlines() if ln.startswith("│")]
     assert [ln.split("│")[1].strip() for ln in rows] == ["1", "2", "3", "4", "5", "6"]
     api = kmeanskit.choose_k(X, range(1, 7), random_state=0)
@@ -51,10 +55,10 @@ def test_table_output_and_recommendation(tmp_path):
 def test_json_matches_the_api(tmp_path):
     X = _blob_table(k=4)
     p = _write_csv(tmp_path / "d.csv", X)
-    r = run("elbow", p, "--json", "--k", "2-3,4,5-7", "--columns", "x,y")
+    r = run("elbow", p, "--json", "-k", "2-3,4,5-7", "--columns", "x,y")
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
-    api = kmeanskit.choose_k(X, range(2, 8), random_state=0)
+    api = kmeanskit.choose_k(_zscore(X), range(2, 8), random_state=0)  # tables: z-scored, as `cluster`
     assert d["best_k"] == api.best_k == 4
     assert [row["k"] for row in d["per_k"]] == list(range(2, 8))
     assert [row["inertia"] for row in d["per_k"]] == pytest.approx(api.inertia.tolist(), rel=1e-12)
@@ -131,9 +135,12 @@ def test_errors_for_distinct_points_missing_file_and_constant_column(tmp_path):
     p.write_text("x,y\n" + "".join(f"{i % 3},{i % 3}\n" for i in range(30)))
     assert "3 distinct points" in _one_line_error(run("elbow", p, "--k", "1-5"))
     assert "no such file" in _one_line_error(run("elbow", tmp_path / "nope.csv"))
-    c = tmp_path / "const.csv"
+    c = tmp_path / "const.csv"  # a constant column keeps scale 1 (as `cluster`): it changes nothing
     c.write_text("x,y\n" + "".join(f"{i},1\n" for i in range(30)))
-    assert "constant column(s) 'y'" in _one_line_error(run("elbow", c, "--standardize"))
+    r = run("elbow", c, "--standardize", "--json", "-k", "1-4")
+    assert r.exit_code == 0, r.output
+    want = kmeanskit.choose_k(_zscore(np.arange(30.0))[:, None], range(1, 5), random_state=0)
+    assert [row["inertia"] for row in json.loads(r.output)["per_k"]] == pytest.approx(want.inertia.tolist())
     bad = tmp_path / "d.xlsx"
     bad.write_text("x")
     assert "unknown table format" in _one_line_error(run("elbow", bad))

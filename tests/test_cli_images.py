@@ -74,7 +74,13 @@ def test_colors_folder_many_files_with_a_bad_one(runner, tmp_path):
     assert "Note: " in res.stderr and "only 1 distinct colour" in res.stderr
     out = json.loads(res.stdout)
     assert [Path_name(d["image"]) for d in out] == ["a.png", "b.png"]
-    assert (tmp_path / "out" / "sw-a.png").exists() and (tmp_path / "out" / "sw-b.png").exists()
+    # all outputs or none: a failed image means no swatch is written (#18)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    res = runner.invoke(main, ["colors", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-k", "2",
+                               "--swatch", str(tmp_path / "out" / "sw.png")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sw-a.png", "sw-b.png"]
+    assert f"wrote {tmp_path / 'out' / 'sw-a.png'} (swatch)" in res.stderr
 
 
 def Path_name(p):
@@ -110,8 +116,8 @@ def test_quantize_writes_and_refuses_overwrites(runner, tmp_path):
     assert res.exit_code == 1 and "refusing to overwrite the input" in res.output
     assert img.read_bytes() == before
     res = runner.invoke(main, ["quantize", str(img), "-o", str(tmp_path / "x.unknownext")])
-    assert res.exit_code == 1 and "suffix" in res.output
-    assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
+    assert res.exit_code == 2 and "suffix" in res.output  # a usage error
+    assert not list(tmp_path.glob(".*tmp*"))  # no temporary files left behind
 
 
 def test_quantize_rgba_to_jpeg_drops_alpha(runner, tmp_path):

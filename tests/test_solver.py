@@ -315,10 +315,12 @@ def test_compact_labels_match_the_reference_at_the_type_limit(rng, algo, n, d, k
     # k = 128: labels up to 127 in int8 on the direct and BLAS passes; 129 and
     # 300 (the centres x rows pass) in int16
     X = rng.normal(size=(n, d))
-    r = kmeanskit.fit(X, k, init=X[:k].copy(), algorithm=algo, max_iter=4)
+    r = kmeanskit.fit(X, k, init=X[:k].copy(), algorithm=algo, max_iter=4, compact_labels=True)
     assert r.labels.dtype == _solver.label_dtype(k)
     np.testing.assert_array_equal(r.labels, naive.assign(X, r.centers)[0])
-    labels, d2, _ = kmeanskit.assign(X, X[:k])
+    from kmeanskit.core import assign_arrays
+
+    labels, d2, _ = assign_arrays(X, X[:k], dtype=None)  # the compact labels of the assignment pass
     assert labels.dtype == _solver.label_dtype(k)
     np.testing.assert_array_equal(labels[:k], np.arange(k))
     np.testing.assert_array_equal(labels, naive.assign(X, X[:k])[0])
@@ -328,12 +330,14 @@ def test_label_dtype_of_each_api(rng):
     from kmeanskit import KMeans, vq
 
     X = rng.normal(size=(600, 2))
+    # int32 everywhere by default, as scikit-learn and scipy (#19); compact on request
     for metric in ("euclidean", "manhattan", "cosine", "chebyshev"):
         r = kmeanskit.fit(X, 3, random_state=0, metric=metric)
-        assert r.labels.dtype == np.int8 and r.predict(X).dtype == np.int8
-        assert kmeanskit.assign(X, r.centers, metric=metric)[0].dtype == np.int8
-    r = kmeanskit.fit(X, 200, random_state=0)
-    assert r.labels.dtype == np.int16 and r.predict(X[:5]).dtype == np.int16
+        assert r.labels.dtype == np.int32 and r.predict(X).dtype == np.int32
+        assert kmeanskit.assign(X, r.centers, metric=metric)[0].dtype == np.int32
+        assert kmeanskit.fit(X, 3, random_state=0, metric=metric, compact_labels=True).labels.dtype == np.int8
+    r = kmeanskit.fit(X, 200, random_state=0, compact_labels=True)
+    assert r.labels.dtype == np.int16
     # scikit-learn's and scipy's dtype where their APIs are copied
     km = KMeans(3, random_state=0).fit(X)
     assert km.labels_.dtype == np.int32 and km.predict(X).dtype == np.int32

@@ -82,10 +82,16 @@ def test_kmeans2_1d_and_empty_cluster_warning(rng):
 def test_kmeans2_inits_run_and_are_seeded(rng, minit):
     X, _, _ = blobs(rng, n=500, d=2, k=3)
     c1, l1 = kvq.kmeans2(X, 3, minit=minit, rng=42)
-    c2, l2 = kvq.kmeans2(X, 3, minit=minit, seed=42)
+    c2, l2 = kvq.kmeans2(X, 3, minit=minit, rng=42)
     np.testing.assert_array_equal(c1, c2)
     np.testing.assert_array_equal(l1, l2)
     assert c1.shape == (3, 2) and l1.shape == (500,)
+    # as scipy: rng=42 is default_rng(42), the legacy seed=42 RandomState(42)
+    for kw in ({"rng": 42}, {"seed": 42}):
+        ours, ol = kvq.kmeans2(X, 3, minit=minit, **kw)
+        theirs, tl = svq.kmeans2(X, 3, minit=minit, **kw)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(ol, tl)
 
 
 def test_kmeans2_random_init_is_scipys_gaussian():

@@ -2,8 +2,11 @@
 
 Public names:
 
-* native API: :func:`fit` -> :class:`KMeansResult`, :func:`assign`;
-* scikit-learn drop-in: :class:`KMeans` (also other metrics via ``metric=``);
+* native API: :func:`fit` -> :class:`KMeansResult`, :func:`assign`,
+  :func:`kmeans_parallel` (k-means|| seeding); Dask arrays and DataFrames too
+  (docs/scale.md);
+* scikit-learn drop-in: :class:`KMeans` (also other metrics via ``metric=``),
+  :class:`MiniBatchKMeans`, :class:`BisectingKMeans`, :func:`kmeans_plusplus`;
 * scipy drop-in: the module :mod:`kmeanskit.vq` (``kmeans``, ``kmeans2``,
   ``vq``, ``whiten``, ``ClusterError``, as ``scipy.cluster.vq``); :func:`kmeans`,
   :func:`kmeans2`, :func:`whiten` and :class:`ClusterError` also at top level.
@@ -28,7 +31,7 @@ from __future__ import annotations
 from . import vq  # the module, as scipy.cluster.vq
 from ._version import __version__
 from .anomaly import Outliers, cluster_spread, detect_outliers, outlier_scores
-from .core import KMeansResult, assign, fit
+from .core import KMeansResult, assign, fit, kmeans_parallel, kmeans_plusplus
 from .image import Palette, dominant_colors, quantize
 from .io import load_model as load
 from .search import ClusterIndex
@@ -42,6 +45,11 @@ __all__ = [
     "assign",
     "KMeansResult",
     "KMeans",
+    "MiniBatchKMeans",
+    "BisectingKMeans",
+    "KPrototypes",
+    "kmeans_plusplus",
+    "kmeans_parallel",
     "kmeans",
     "kmeans2",
     "vq",
@@ -71,6 +79,18 @@ def __getattr__(name):
         from .estimator import KMeans
 
         return KMeans
+    if name == "MiniBatchKMeans":  # scikit-learn too
+        from .minibatch import MiniBatchKMeans
+
+        return MiniBatchKMeans
+    if name == "BisectingKMeans":
+        from .bisecting import BisectingKMeans
+
+        return BisectingKMeans
+    if name == "KPrototypes":  # scikit-learn too
+        from .kprototypes import KPrototypes
+
+        return KPrototypes
     if name == "affinity":  # imports scikit-learn too
         from .cluster_affinity import affinity
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ._config import MAX_BLOCKS, SEED_TRANSPOSED_MAX_BYTES
 from ._kernels import metric as MK
+from ._kernels.lloyd import count_distinct_upto
 from ._kernels.seeding import draws_from_cdf, kmeanspp_greedy
 
 
@@ -68,11 +69,23 @@ def kmeans_plusplus_indices(X, k, w, rng, n_trials=None):
                           n_slots=numba.config.NUMBA_NUM_THREADS,
                           keep_transposed=X.nbytes <= SEED_TRANSPOSED_MAX_BYTES)
     if got < k:
-        raise FewDistinctPointsError(
-            f"n_clusters={k} but X has only {got} distinct points (with positive weight); "
-            f"ask for at most {got} clusters or remove duplicates."
-        )
+        raise FewDistinctPointsError(few_distinct_message(X, k, w, got))
     return out
+
+
+def few_distinct_message(X, k, w, got) -> str:
+    """Why a seeding found only ``got`` < ``k`` centres: the exact number of
+    distinct rows with positive weight (counted on their values, not on
+    distances, which can underflow) when that is below ``k``, else that the
+    distinct rows are too close together for the float range."""
+    rows = X if w is None else np.ascontiguousarray(X[np.asarray(w) > 0])
+    n_distinct = count_distinct_upto(rows, k) if rows.shape[0] else 0
+    if n_distinct < k:
+        return (f"n_clusters={k} but X has only {n_distinct} distinct points (with positive weight); "
+                f"ask for at most {n_distinct} clusters or remove duplicates.")
+    return (f"n_clusters={k}: X has at least {k} distinct points, but only {got} of them are apart by "
+            "more than the float range resolves (their squared distances underflow next to the "
+            "data's largest values); rescale or centre the columns, or ask for fewer clusters.")
 
 
 def kmeans_plusplus(X, k, w, rng, **_):

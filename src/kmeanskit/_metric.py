@@ -38,6 +38,66 @@ from ._solver import ArraySource, PassResult, Step, n_blocks_for, relocate_empty
 #: The metrics, in the order they are documented.
 METRICS = ("euclidean", "manhattan", "cosine", "chebyshev")
 
+#: The one alias table: scipy's (``cdist``) and scikit-learn's
+#: (``pairwise_distances``, ``DistanceMetric``) names for the same k-means
+#: objective. "sqeuclidean" and "l2" are "euclidean": k-means assigns by the
+#: squared distance either way and its objective is the sum of squares.
+METRIC_ALIASES = {
+    **{m: m for m in METRICS},
+    "l2": "euclidean", "sqeuclidean": "euclidean",
+    "cityblock": "manhattan", "l1": "manhattan", "taxicab": "manhattan",
+    "linf": "chebyshev", "infinity": "chebyshev", "chebychev": "chebyshev",
+}
+
+#: Names with a known meaning but another objective: what to do instead.
+_METRIC_HINTS = {
+    "minkowski": "Minkowski with p=1 is 'manhattan', p=2 'euclidean', p=inf 'chebyshev'",
+    "seuclidean": "scale the columns first (kmeanskit.vq.whiten or a Scaling) and use 'euclidean'",
+    "mahalanobis": "whiten the data first (e.g. sklearn's PCA(whiten=True)) and use 'euclidean'",
+    "correlation": "subtract each row's mean first and use 'cosine'",
+    "nan_euclidean": "impute the missing values first and use 'euclidean'",
+    "haversine": "convert to 3-D unit vectors first and use 'cosine'",
+}
+
+
+def metric_name(metric, owner: str = "metric") -> str:
+    """The canonical name of ``metric`` (one of :data:`METRICS`), from its
+    own name or a scipy / scikit-learn alias (:data:`METRIC_ALIASES`).
+
+    Raises
+    ------
+    ValueError
+        An unknown name, saying which name to use.
+
+    Examples
+    --------
+    >>> metric_name("cityblock"), metric_name("l2"), metric_name("infinity")
+    ('manhattan', 'euclidean', 'chebyshev')
+    """
+    if isinstance(metric, str) and metric in METRIC_ALIASES:
+        return METRIC_ALIASES[metric]
+    raise ValueError(metric_error(metric, owner))
+
+
+def metric_error(metric, owner: str = "metric") -> str:
+    """The message for an unknown ``metric``: the names accepted, and the
+    one to use when ``metric`` is a known name for another objective or
+    close to an accepted name."""
+    names = ", ".join(repr(m) for m in METRIC_ALIASES)
+    msg = f"{owner}: metric must be one of {names}; got {metric!r}"
+    if isinstance(metric, str):
+        key = metric.lower().replace("-", "_").replace(" ", "_")
+        if key in METRIC_ALIASES:
+            return f"{msg}. Use {key!r} (names are lower case)."
+        if key in _METRIC_HINTS:
+            return f"{msg}. {_METRIC_HINTS[key]}."
+        import difflib
+
+        close = difflib.get_close_matches(key, list(METRIC_ALIASES), n=1)
+        if close:
+            return f"{msg}. Did you mean {close[0]!r}?"
+    return msg + "."
+
 #: Primal/dual feasibility tolerance given to HiGHS for the Chebyshev centre.
 LP_TOL = 1e-9
 

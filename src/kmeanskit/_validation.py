@@ -7,6 +7,7 @@ nothing re-checks.
 from __future__ import annotations
 
 import numbers
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -61,9 +62,15 @@ def as_float_array(X: Any, *, name: str = "X", check_finite: bool = True,
     """Return ``X`` as a C-contiguous float32 or float64 array.
 
     float32 stays float32 and float64 stays float64 (no copy when already
-    contiguous); integers and booleans become float64. The input itself is
+    contiguous); integers, booleans and float16 become float64 (as
+    scikit-learn's checks do). The input itself is
     never modified.
     """
+    if type(X).__module__.startswith("scipy.sparse"):  # np.asarray would make a 0-d object array
+        raise ValueError(f"{name} is a scipy.sparse matrix, which this function does not take; "
+                         "kmeanskit.fit, assign, KMeans, affinity, outlier_scores and ClusterIndex "
+                         "take sparse "
+                         f"rows (docs/text.md). Pass {name}.toarray() here if it fits in memory.")
     try:
         arr = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
@@ -85,10 +92,10 @@ def as_float_array(X: Any, *, name: str = "X", check_finite: bool = True,
     if arr.ndim == 2 and arr.shape[1] == 0:
         raise ValueError(f"{name} has no features (shape {arr.shape}); pass at least one column.")
     if arr.dtype not in (np.float32, np.float64):
-        if arr.dtype == np.float16:
-            arr = arr.astype(np.float32)
-        else:
-            arr = arr.astype(np.float64)
+        # float16 too becomes float64: scikit-learn's rule (its checks convert
+        # every dtype but float32 and float64 to float64), so fit, assign and
+        # KMeans give the same centres for the same input
+        arr = arr.astype(np.float64)
     arr = np.ascontiguousarray(arr)
     if check_finite and not all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinity; remove or impute those values first "
@@ -108,12 +115,19 @@ def check_sample_weight(sample_weight: Any, n: int, dtype) -> np.ndarray | None:
         w = np.full(n, float(w), dtype=dtype)
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(f"sample_weight has shape {w.shape} but X has {n} rows; pass one weight per row.")
-    w = np.ascontiguousarray(w, dtype=dtype)
-    if not np.isfinite(w).all():
+    if w.dtype.kind == "f" and not np.isfinite(w).all():
         raise ValueError("sample_weight contains NaN or infinity; pass finite weights.")
+    with np.errstate(over="ignore"):
+        w = np.ascontiguousarray(w, dtype=dtype)
+    if not np.isfinite(w).all():  # finite, but not in X's dtype (float32 X, weights > 3.4e38)
+        raise ValueError(f"sample_weight has values up to {float(np.max(sample_weight)):.3g}, beyond the "
+                         f"range of X's dtype {np.dtype(dtype).name}; divide the weights by a common "
+                         "factor (the centres do not change) or pass X as float64.")
     if (w < 0).any():
         raise ValueError("sample_weight contains negative values; weights must be >= 0.")
-    if not w.sum() > 0:
+    with np.errstate(over="ignore"):  # a sum beyond the float range is still positive
+        positive = w.sum() > 0
+    if not positive:
         raise ValueError("sample_weight sums to zero; at least one row needs a positive weight.")
     return w
 
@@ -256,3 +270,137 @@ def check_no_zero_rows(X, name):
         i = np.flatnonzero(zero)
         raise ValueError(f"{name} has {i.size} row(s) of zero norm (first at index {i[0]}); the cosine "
                          "distance is undefined for them. Remove those rows or use another metric.")
+
+
+# --- file-size budgets: what a reader may allocate for what a file declares ------------------------
+
+#: Environment variable that sets :func:`read_budget_bytes` (a number of bytes).
+READ_BUDGET_ENV = "KMEANSKIT_MAX_READ_BYTES"
+
+#: Bound on ``meta.json`` of a ``.kmk`` model file (it holds a few numbers and
+#: the feature names; 64 MiB is about a million long column names).
+MODEL_META_MAX_BYTES = 64 << 20
+
+
+def read_budget_bytes() -> int:
+    """The most memory a file reader allocates for what a file declares
+    (an array's shape, a model's centres, a Parquet table's decoded size):
+    ``$KMEANSKIT_MAX_READ_BYTES`` when set, else half this machine's physical
+    memory (4 GiB when that is unknown). Files declaring more are refused
+    with a ValueError before anything is allocated.
+
+    Examples
+    --------
+    >>> read_budget_bytes() > 0
+    True
+    """
+    env = os.environ.get(READ_BUDGET_ENV)
+    if env:
+        try:
+            return max(1, int(float(env)))
+        except ValueError:
+            raise ValueError(f"{READ_BUDGET_ENV}={env!r} is not a number of bytes; set it to e.g. "
+                             "8e9 or unset it.") from None
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 4 << 30
+
+
+def check_read_budget(n_bytes: int, what: str) -> None:
+    """Refuse to allocate ``n_bytes`` for ``what`` (a file and what it
+    declares) beyond :func:`read_budget_bytes`, with one line saying how to
+    proceed.
+
+    Examples
+    --------
+    >>> check_read_budget(10**15, "h.npy: shape (10**12, 125) float64")
+    Traceback (most recent call last):
+    ...
+    ValueError: h.npy: shape (10**12, 125) float64 needs 909.5 TiB, more than the read budget of ...
+    """
+    budget = read_budget_bytes()
+    if n_bytes > budget:
+        whose = f"${READ_BUDGET_ENV}" if os.environ.get(READ_BUDGET_ENV) else "half this machine's memory"
+        raise ValueError(f"{what} needs {_size(n_bytes)}, more than the read budget of {_size(budget)} "
+                         f"({whose}); if the file is what you expect, set {READ_BUDGET_ENV} to a "
+                         "larger number of bytes.")
+
+
+def npy_header(fp, available: int, what: str):
+    """Read and check the header of a ``.npy`` stream ``fp`` holding
+    ``available`` bytes in all, before any data is read: a plain (not
+    object, not pickled) dtype, a shape whose bytes the stream really holds
+    and that fits :func:`read_budget_bytes`. Returns ``(shape, fortran_order,
+    dtype, data_bytes)``; ``fp`` is left at the start of the data. ``what``
+    names the file in the messages.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> buf = io.BytesIO()
+    >>> np.save(buf, np.zeros((2, 3)))
+    >>> n = buf.tell(); _ = buf.seek(0)
+    >>> npy_header(buf, n, "t.npy")[:3]
+    ((2, 3), False, dtype('float64'))
+    >>> _ = buf.seek(0)
+    >>> npy_header(buf, n - 8, "t.npy")
+    Traceback (most recent call last):
+    ...
+    ValueError: t.npy declares an array of shape (2, 3) float64 (48 bytes) but holds only 40 bytes of data; the file is truncated or damaged.
+    """
+    fmt = np.lib.format
+    start = fp.tell()
+    try:
+        version = fmt.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(fp)
+        else:
+            shape, fortran, dtype = fmt._read_array_header(fp, version)
+    except MemoryError:  # pragma: no cover - the header is at most 4 GiB by format, read in full
+        raise
+    except Exception as exc:  # numpy's parser raises ValueError, SyntaxError, tokenize errors...
+        raise ValueError(f"{what} is not a readable .npy array ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else 'damaged header'}).") from None
+    if dtype.hasobject:
+        raise ValueError(f"{what}: cannot read as .npy without unpickling (it holds Python objects, "
+                         f"dtype {dtype}, which kmeanskit never unpickles); save a numeric array.")
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise ValueError(f"{what} declares an invalid shape {shape}.")
+    count = 1
+    for n in shape:
+        count *= int(n)
+    need = count * dtype.itemsize
+    have = available - (fp.tell() - start)
+    desc = f"shape {tuple(shape)} {dtype}" if dtype.names is None else f"shape {tuple(shape)}"
+    if need > have:
+        raise ValueError(f"{what} declares an array of {desc} ({_size(need)}) but holds only "
+                         f"{_size(max(have, 0))} of data; the file is truncated or damaged.")
+    check_read_budget(need, f"{what}: an array of {desc}")
+    return tuple(shape), fortran, dtype, need
+
+
+def read_npy(fp, available: int, what: str) -> np.ndarray:
+    """A ``.npy`` array from the stream ``fp`` (``available`` bytes), its
+    header checked by :func:`npy_header` before anything is allocated."""
+    shape, fortran, dtype, need = npy_header(fp, available, what)
+    buf = bytearray(need)  # writable, and no second copy of the data
+    got = fp.readinto(buf) if need else 0
+    if got != need:
+        raise ValueError(f"{what} is truncated ({got} of {need} bytes of data).")
+    try:
+        a = np.frombuffer(buf, dtype=dtype) if need else np.empty(0, dtype)
+        a = a.reshape(shape[::-1]).transpose() if fortran else a.reshape(shape)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{what} is not a readable .npy array ({exc}).") from None
+    return a
+
+
+def _size(n: int) -> str:
+    """A byte count for messages: 1.5 GiB, 20.0 KiB, 12 bytes."""
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} bytes"

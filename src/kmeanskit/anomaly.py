@@ -203,6 +203,47 @@ class Outliers:
         """Number of rows flagged as outliers."""
         return int(self.mask.sum())
 
+    def to_html(self, path=None, *, frame=None, labels=None, top: int = 20, source=None, title=None,
+                overwrite: bool = False):
+        """A single-file HTML report: the top rows with their scores and the
+        score distribution with the threshold
+        (:func:`kmeanskit.report.outliers_html`).
+
+        Parameters
+        ----------
+        path : str or path, optional
+            Where to write the page (atomically; an existing file only with
+            ``overwrite``). None: return the HTML instead.
+        frame : DataFrame, optional
+            The rows scored, listed beside the top scores.
+        labels : array-like of int, optional
+            Each row's nearest cluster.
+        top : int
+            Rows listed, highest scores first.
+        source, title : str, optional
+            The data's name and the page title.
+        overwrite : bool
+            Replace an existing ``path``.
+
+        Returns
+        -------
+        Path or str
+            The file written, or the HTML when ``path`` is None.
+
+        Examples
+        --------
+        >>> import numpy as np, kmeanskit
+        >>> X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0], [30.0]])
+        >>> km = kmeanskit.KMeans(2, init=[[1.0], [11.0]]).fit(X[:6])
+        >>> page = detect_outliers(km, X, threshold=5.0).to_html(source="t.csv")
+        >>> "1 of 7 rows flagged" in page
+        True
+        """
+        from .report import outliers_html, write_html
+
+        html = outliers_html(self, frame=frame, labels=labels, top=top, source=source, title=title)
+        return html if path is None else write_html(html, path, overwrite=overwrite)
+
     def __repr__(self) -> str:
         return (f"Outliers(n_outliers={self.n_outliers} of {self.mask.size}, "
                 f"threshold={self.threshold:.6g})")

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _solver, models
-from ._init import INITS
+from . import _chunked, _numeric, _solver, _sparse, models
+from ._init import INITS, kmeans_plusplus_indices
 from ._kernels import metric as MK
 from ._kernels.lloyd import STAT_INERTIA
-from ._metric import METRICS, assign_metric, distances, make_step
+from ._metric import METRIC_ALIASES, METRICS, assign_metric, distances, make_step, metric_error, metric_name
 from ._validation import (
     ARRAY_LIKE,
     CALLABLE,
@@ -24,6 +24,7 @@ from ._validation import (
     Interval,
     Names,
     Options,
+    Rule,
     as_float_array,
     check_n_clusters,
     check_no_zero_rows,
@@ -32,11 +33,12 @@ from ._validation import (
     validate_params,
 )
 
-__all__ = ["KMeansResult", "fit", "assign", "fitted", "Fitted", "model_record"]
+__all__ = ["KMeansResult", "fit", "assign", "fitted", "Fitted", "model_record", "kmeans_plusplus",
+           "kmeans_parallel"]
 
 #: Allowed values of fit's parameters, checked once on entry.
 FIT_CONSTRAINTS = {
-    "init": [Names(INITS), ARRAY_LIKE, CALLABLE],
+    "init": [Names(INITS, ("k-means||",)), ARRAY_LIKE, CALLABLE],
     "n_init": [Interval(int, 1, None), Options(("auto",))],
     "max_iter": [Interval(int, 1, None)],
     "tol": [Interval(float, 0, None)],
@@ -44,7 +46,9 @@ FIT_CONSTRAINTS = {
     "algorithm": [Names(_solver.ALGORITHMS, ("auto",))],
     "n_threads": [Interval(int, 1, None), Options((None,))],
     "verbose": [Interval(int, 0, None)],
-    "metric": [Options(METRICS)],
+    # scipy's and scikit-learn's names too (_metric.METRIC_ALIASES)
+    "metric": Rule((Names(METRIC_ALIASES),), lambda v: metric_error(v["metric"], "kmeanskit.fit")),
+    "compact_labels": [Options((True, False))],
 }
 
 
@@ -56,16 +60,12 @@ class KMeansResult:
     ----------
     centers : ndarray of shape (k, n_features)
         Cluster centres, in the input's dtype (float32 stays float32).
-    labels : ndarray of shape (n_samples,), int8, int16 or int32
-        Index of each row's centre; they match ``centers`` exactly. The
-        dtype is the smallest signed integer type that holds ``k - 1``, as
-        pandas' categorical codes: int8 up to 128 clusters (one byte a row:
-        2,000,000 int32 labels would take a third of the memory of 2,000,000
-        float32 pixels), int16 up to 32,768, int32 beyond. Indexing,
-        comparisons and ``np.bincount`` work as with int32; cast with
-        ``labels.astype(np.intp)`` before arithmetic that could leave the
-        type's range (``labels * 1000``). :class:`kmeanskit.KMeans` and the
-        scipy functions return int32, as scikit-learn and scipy do.
+    labels : ndarray of shape (n_samples,), int32
+        Index of each row's centre; they match ``centers`` exactly. int32,
+        as scikit-learn's ``labels_`` and scipy's codes; with
+        ``fit(..., compact_labels=True)`` the smallest signed type that holds
+        ``k - 1`` (int8 up to 128 clusters: 1.9 MiB instead of 7.6 MiB for
+        2,000,000 rows), the solver's own working type.
     inertia : float
         Weighted sum of squared distances of rows to their centres,
         accumulated in float64.
@@ -84,7 +84,7 @@ class KMeansResult:
     >>> bool(r.labels[0] == r.labels[1]) and bool(r.labels[0] != r.labels[2])
     True
     >>> r.labels.dtype
-    dtype('int8')
+    dtype('int32')
     """
 
     centers: np.ndarray
@@ -137,14 +137,16 @@ class KMeansResult:
 
 def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_iter=300,
         tol=1e-4, random_state=None, algorithm="auto", n_threads=None, verbose=0,
-        metric="euclidean") -> KMeansResult:
+        metric="euclidean", compact_labels=False) -> KMeansResult:
     """Cluster the rows of ``X`` into ``n_clusters`` groups with k-means.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
         Data. float32 is kept float32; other numbers become float64. Never
-        modified.
+        modified. A ``scipy.sparse`` matrix or array (CSR, CSC; other
+        formats are converted once) stays sparse, for metric "euclidean" or
+        "cosine" (docs/text.md).
     n_clusters : int
         Number of clusters, at most the number of distinct rows.
     sample_weight : array-like of shape (n_samples,), optional
@@ -173,13 +175,21 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
     n_threads : int, optional
         Threads for the kernels (default: numba's setting, all cores).
     verbose : int
-        Print the inertia at each iteration when > 0.
+        Print the inertia at each iteration when > 0 (and, the first time
+        after installing, that the kernels are being compiled).
+    compact_labels : bool, default=False
+        Return the labels in the smallest signed integer type that holds
+        ``k - 1`` (int8 up to 128 clusters) instead of int32: a quarter of
+        the memory (1.9 instead of 7.6 MiB for 2,000,000 rows, next to 22.9
+        MiB of float32 pixels), but ``labels * 100`` wraps around.
     metric : {"euclidean", "manhattan", "cosine", "chebyshev"}
         Distance, each with the centre that minimises it: the weighted mean
         (k-means), the coordinate-wise weighted median (k-medians), the
         normalised mean (spherical k-means) or the exact L-infinity centre.
         For metrics other than euclidean, ``inertia`` is the sum of (weighted)
-        distances, not squared, and ``algorithm`` is ignored.
+        distances, not squared, and ``algorithm`` is ignored. scipy's and
+        scikit-learn's names are accepted too: "l2", "sqeuclidean";
+        "cityblock", "l1"; "linf", "infinity" (``_metric.METRIC_ALIASES``).
 
     Returns
     -------
@@ -203,8 +213,15 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
     """
     validate_params(dict(init=init, n_init=n_init, max_iter=max_iter, tol=tol,
                          random_state=random_state, algorithm=algorithm, n_threads=n_threads,
-                         verbose=verbose, metric=metric), FIT_CONSTRAINTS, "kmeanskit.fit")
-    X = as_float_array(X)
+                         verbose=verbose, metric=metric, compact_labels=compact_labels),
+                    FIT_CONSTRAINTS, "kmeanskit.fit")
+    metric = metric_name(metric)
+    if _chunked.is_dask(X):
+        return _fit_dask(X, n_clusters, sample_weight=sample_weight, init=init, n_init=n_init,
+                         max_iter=max_iter, tol=tol, random_state=random_state,
+                         algorithm=algorithm, n_threads=n_threads, verbose=verbose, metric=metric,
+                         compact_labels=compact_labels)
+    X = as_rows(X, metric)
     n, d = X.shape
     k = check_n_clusters(n_clusters, n)
     w = check_sample_weight(sample_weight, n, X.dtype)
@@ -216,13 +233,178 @@ def fit(X, n_clusters, *, sample_weight=None, init="auto", n_init="auto", max_it
                              f"pass an array of shape ({k}, {d}).")
         init = C0.astype(X.dtype)
     if metric == "cosine":
-        check_no_zero_rows(X, "X")
+        check_rows_nonzero(X, "X")
         if not isinstance(init, str) and not callable(init):
             check_no_zero_rows(init, "init")
     n_init = resolve_n_init(init, n_init, "kmeanskit.fit")
     res = fit_arrays(X, k, w, init=init, n_init=n_init, max_iter=max_iter, tol=tol, rng=rng,
                      algorithm=algorithm, metric=metric, n_threads=n_threads, verbose=verbose)
-    labels = res.labels.astype(_solver.label_dtype(k), copy=False)
+    # int32 as scikit-learn and scipy; the solver's working labels are compact
+    labels = res.labels.astype(_solver.label_dtype(k) if compact_labels else np.int32, copy=False)
+    return KMeansResult(res.centers, labels, res.inertia, res.n_iter, res.converged, n_init,
+                        metric)
+
+
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, random_state=None,
+                    n_local_trials=None):
+    """Greedy k-means++ seeding, as ``sklearn.cluster.kmeans_plusplus``:
+    the initial centres and the rows they were taken from.
+
+    The first centre is a row drawn in proportion to the weights; each next
+    one is the best of ``n_local_trials`` candidates drawn in proportion to
+    ``w * D(x)^2`` (D the distance to the closest centre so far), the one
+    that lowers the potential most (the seeding of :func:`fit` and
+    :class:`kmeanskit.KMeans`, one compiled call).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data; float32 kept, other numbers float64.
+    n_clusters : int
+        Number of centres, at most the number of distinct rows.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative weights of the rows (zero-weight rows are never picked).
+    x_squared_norms : ignored
+        Accepted for scikit-learn's signature (the kernels need no norms).
+    random_state : None, int, numpy Generator or RandomState
+        Seed; the same seed gives the same centres for any thread count.
+    n_local_trials : int, optional
+        Candidates per step. Default ``2 + int(2 ln k)`` (scikit-learn's is
+        ``2 + int(ln k)``: twice as many gave lower inertia on every
+        benchmark workload, docs/engine.md); 1 is plain k-means++.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+        Copies of rows of X, in X's dtype.
+    indices : ndarray of shape (n_clusters,), int64
+        Their row indices: ``centers == X[indices]``.
+
+    Raises
+    ------
+    ValueError
+        Bad input, more clusters than rows, or fewer distinct rows (with a
+        positive weight) than clusters.
+
+    Examples
+    --------
+    >>> import numpy as np, kmeanskit
+    >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [1.0, 0.0], [10.0, 2.0], [10.0, 4.0], [10.0, 0.0]])
+    >>> centers, indices = kmeanskit.kmeans_plusplus(X, 2, random_state=0)
+    >>> bool((centers == X[indices]).all()), sorted(X[indices, 0].tolist())
+    (True, [1.0, 10.0])
+    """
+    X = as_float_array(X)
+    k = check_n_clusters(n_clusters, X.shape[0])
+    w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    if n_local_trials is not None:
+        validate_params(dict(n_local_trials=n_local_trials),
+                        {"n_local_trials": [Interval(int, 1, None)]}, "kmeans_plusplus")
+    rng = check_random_state(random_state)
+    with _solver.thread_context(None, False, work=X.shape[0] * k * X.shape[1]):
+        idx = kmeans_plusplus_indices(X, k, w, rng, n_trials=n_local_trials)
+    return X[idx].copy(), idx
+
+
+def kmeans_parallel(X, n_clusters, *, sample_weight=None, oversampling=_chunked.OVERSAMPLING,
+                    rounds=_chunked.ROUNDS, random_state=None) -> np.ndarray:
+    """k-means|| seeding (Bahmani et al., "Scalable K-Means++", VLDB 2012)
+    of a Dask array or DataFrame, or of an in-memory array (in blocks of
+    rows): the initial centres ``init="k-means||"`` starts from, with its
+    two parameters exposed.
+
+    One row is drawn in proportion to the weights; each of ``rounds`` rounds
+    then draws every row independently with probability ``l w d^2 / phi``
+    (``l = oversampling x n_clusters`` rows a round on average, ``d`` the
+    distance to the nearest candidate so far, ``phi`` the sum of ``w d^2``);
+    the candidates are weighted by the weight of the rows nearest to them and
+    reduced to ``n_clusters`` by weighted greedy k-means++ and a few Lloyd
+    iterations on the weighted candidates. Each round is one pass over the
+    data, one task per chunk (docs/scale.md).
+
+    Parameters
+    ----------
+    X : array-like, Dask array or Dask DataFrame of shape (n_samples, n_features)
+    n_clusters : int
+    sample_weight : array-like or Dask array of shape (n_samples,), optional
+    oversampling : float
+        Candidates drawn per round, as a multiple of ``n_clusters`` (2).
+    rounds : int
+        Oversampling rounds (5; more rounds are drawn only while there are
+        fewer candidates than clusters).
+    random_state : None, int or numpy Generator
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+
+    Examples
+    --------
+    >>> import numpy as np, kmeanskit
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(c, 0.1, size=(100, 2)) for c in (0.0, 5.0, 10.0)])
+    >>> C = kmeanskit.kmeans_parallel(X, 3, random_state=0)
+    >>> sorted(int(round(c)) for c in C[:, 0])
+    [0, 5, 10]
+    """
+    validate_params(dict(oversampling=oversampling, rounds=rounds, random_state=random_state),
+                    {"oversampling": [Interval(float, 0, None, closed_low=False)],
+                     "rounds": [Interval(int, 1, None)], "random_state": [RANDOM_STATE]},
+                    "kmeanskit.kmeans_parallel")
+    if _chunked.is_dask(X):
+        X, w, k, _ = check_dask_input(X, sample_weight, n_clusters, "k-means||", "auto",
+                                      "euclidean", "kmeanskit.kmeans_parallel")
+    else:
+        X = as_float_array(X)
+        k = check_n_clusters(n_clusters, X.shape[0])
+        w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    src = _chunked.ChunkSource(X, w, k)
+    return _chunked.kmeans_parallel(src, k, check_random_state(random_state),
+                                    oversampling=float(oversampling), rounds=int(rounds))
+
+
+def check_dask_input(X, sample_weight, n_clusters, init, algorithm, metric, who: str):
+    """Validated Dask input of a fit: ``(X, weights, k, init)`` (see
+    :mod:`kmeanskit._chunked`). Dask input runs Lloyd's iterations with the
+    Euclidean metric."""
+    X = _chunked.as_dask_array(X)
+    n, d = X.shape
+    k = check_n_clusters(n_clusters, n)
+    w = _chunked.as_dask_weights(sample_weight, X)
+    if metric != "euclidean":
+        raise ValueError(f"{who}: Dask input takes metric='euclidean' only, not {metric!r}; "
+                         "compute on a sample in memory for other metrics.")
+    if algorithm != "auto" and algorithm not in _chunked.CHUNKED_ALGORITHMS:
+        raise ValueError(f"{who}: Dask input runs {' or '.join(map(repr, _chunked.CHUNKED_ALGORITHMS))} "
+                         f"(one task per chunk per pass; docs/scale.md says why); pass one of them or "
+                         f"'auto', not {algorithm!r}.")
+    if isinstance(init, str):
+        if init not in _chunked.CHUNKED_INITS:
+            raise ValueError(f"{who}: init={init!r} is not available for Dask input; pass one of "
+                             f"{list(_chunked.CHUNKED_INITS)} or an array of centres.")
+    elif callable(init):
+        raise ValueError(f"{who}: a callable init needs the data in memory; with Dask input pass "
+                         "init='k-means||', 'k-means++sample', 'random' or an array of centres.")
+    else:
+        C0 = as_float_array(init, name="init")
+        if C0.shape != (k, d):
+            raise ValueError(f"init has shape {C0.shape} but n_clusters={k} and X has {d} features; "
+                             f"pass an array of shape ({k}, {d}).")
+        init = C0.astype(X.dtype)
+    return X, w, k, init
+
+
+def _fit_dask(X, n_clusters, *, sample_weight, init, n_init, max_iter, tol, random_state,
+              algorithm, n_threads, verbose, metric, compact_labels) -> KMeansResult:
+    """:func:`fit` of a Dask array or DataFrame (the labels come back as a
+    Dask array with X's row chunks, kept where the chunks are)."""
+    X, w, k, init = check_dask_input(X, sample_weight, n_clusters, init, algorithm, metric,
+                                     "kmeanskit.fit")
+    rng = check_random_state(random_state)
+    n_init = resolve_n_init(init, n_init, "kmeanskit.fit")
+    res = fit_arrays(X, k, w, init=init, n_init=n_init, max_iter=max_iter, tol=tol, rng=rng,
+                     n_threads=n_threads, verbose=verbose)
+    labels = res.labels.astype(_solver.label_dtype(k) if compact_labels else np.int32)
     return KMeansResult(res.centers, labels, res.inertia, res.n_iter, res.converged, n_init,
                         metric)
 
@@ -250,13 +432,91 @@ def fit_arrays(X, k, w, *, init, n_init, max_iter, tol, rng, algorithm="auto",
     tolerance rule, the best of ``n_init`` runs (``_solver.RunResult``).
     The other metrics seed with their own k-means++ for every k-means++
     name ("auto", "k-means++", "k-means++sample")."""
+    if verbose:
+        compile_notice()
     if metric != "euclidean" and isinstance(init, str) and init != "random":
         init = "k-means++"
-    step = make_step(X, w, k, metric, algorithm)
+    if _chunked.is_dask(X):  # chunks on a cluster or read chunk by chunk: Lloyd's steps
+        step = _chunked.make_step(X, w, k, algorithm)
+        scale = None
+    elif isinstance(X, _sparse.SparseRows):  # sparse rows, dense centres (_sparse)
+        step = _sparse.make_step(X, w, k, metric, algorithm)
+        scale = None
+    else:
+        if callable(init):  # its output is checked like an explicit init array
+            init = _numeric.checked_init(init, X, k)
+        explicit = not isinstance(init, str) and not callable(init)
+        # data whose squares or weighted sums could overflow or underflow runs on an exactly
+        # scaled copy (_numeric); ordinary data is used as it is
+        scale = _numeric.choose(X, w, np.asarray(init) if explicit else None)
+        if not scale.identity:
+            X, w, init = scale.data(X), scale.weights(w), _numeric.scaled_init(init, scale)
+        step = make_step(X, w, k, metric, algorithm)
+    seed = None
+    if isinstance(init, str) and init == "k-means||" and not _chunked.is_dask(X) \
+            and not isinstance(X, _sparse.SparseRows):  # in memory too
+        def seed(rng):
+            return _chunked.kmeans_parallel(_chunked.ChunkSource(X, w, k), k, rng)
     tol_abs = step.tolerance(tol)
-    return _solver.run_kmeans(step, rule=lambda: _solver.Tolerance(tol_abs, on_few), init=init,
-                              n_init=n_init, max_iter=max_iter, rng=rng, n_threads=n_threads,
-                              verbose=verbose, callback=callback)
+    res = _solver.run_kmeans(step, rule=lambda: _solver.Tolerance(tol_abs, on_few), init=init,
+                             n_init=n_init, max_iter=max_iter, rng=rng, n_threads=n_threads,
+                             verbose=verbose, callback=callback, seed=seed)
+    if scale is not None and not scale.identity:
+        p = _numeric.POWER[metric]
+        res.centers = scale.centers_back(res.centers)
+        res.inertia = scale.values_back(res.inertia, p, True, "inertia")
+        res.history = [scale.values_back(float(h), p, True) for h in res.history]
+    return res
+
+
+#: Seconds the first fit after installing spends compiling the kernels on a
+#: 2-core machine (README "Speed"; benchmarks/compile_time.py measures it).
+COLD_COMPILE_S = 30
+_compile_noticed = False
+
+
+def kernels_cold() -> bool:
+    """Whether numba's cache holds none of the Lloyd and seeding kernels yet,
+    i.e. the next fit compiles them (tens of seconds, once per install).
+
+    Looks for the cache index file (``<module>.<kernel>-<line>.py<ver>.nbi``)
+    of each of those kernels where numba keeps it: ``__pycache__`` next to
+    ``kmeanskit/_kernels``, or ``NUMBA_CACHE_DIR`` / the user's cache folder
+    when that is not writable. About 30 ``stat`` calls, no compilation.
+
+    Examples
+    --------
+    >>> isinstance(kernels_cold(), bool)
+    True
+    """
+    import os
+
+    from ._kernels import lloyd, seeding
+
+    paths = []
+    for mod in (lloyd, seeding):
+        for obj in vars(mod).values():
+            cache = getattr(obj, "_cache", None)
+            index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+            if index is not None:
+                paths.append(index)
+    return bool(paths) and not any(os.path.exists(p) for p in paths)
+
+
+def compile_notice() -> bool:
+    """Print ``compiling kernels, about N s, once per install`` on stderr,
+    once per process, when :func:`kernels_cold`; returns whether it did.
+    Called by :func:`fit` and :class:`kmeanskit.KMeans` when verbose, and
+    by every command of the CLI."""
+    global _compile_noticed
+    if _compile_noticed or not kernels_cold():
+        return False
+    import sys
+
+    _compile_noticed = True
+    print(f"kmeanskit: compiling kernels, about {COLD_COMPILE_S} s, once per install "
+          "(later runs load them from numba's cache)", file=sys.stderr, flush=True)
+    return True
 
 
 def assign(X, centers, *, sample_weight=None, n_threads=None, metric="euclidean"):
@@ -272,13 +532,13 @@ def assign(X, centers, *, sample_weight=None, n_threads=None, metric="euclidean"
     sample_weight : array-like of shape (n_samples,), optional
         Weights for the returned inertia.
     n_threads : int, optional
-    metric : {"euclidean", "manhattan", "cosine", "chebyshev"}
+    metric : {"euclidean", "manhattan", "cosine", "chebyshev"} or an alias
+        As in :func:`fit` ("cityblock", "l1", "l2", ... accepted).
 
     Returns
     -------
-    labels : ndarray (n_samples,)
-        The smallest signed integer type that holds ``k - 1`` (int8 up to
-        128 centres), as :attr:`KMeansResult.labels`.
+    labels : ndarray (n_samples,) int32
+        As :attr:`KMeansResult.labels`.
     squared_distances : ndarray (n_samples,) float64
     inertia : float
 
@@ -289,25 +549,74 @@ def assign(X, centers, *, sample_weight=None, n_threads=None, metric="euclidean"
     >>> labels.tolist(), d2.tolist(), inertia
     ([0, 1], [0.0, 16.0], 16.0)
     """
-    X = as_float_array(X)
+    metric = metric_name(metric, "kmeanskit.assign")
+    if _chunked.is_dask(X):
+        return assign_dask(X, centers, sample_weight, metric, "kmeanskit.assign")
+    X = as_rows(X, metric)
     C = as_float_array(centers, name="centers")
     if C.shape[1] != X.shape[1]:
         raise ValueError(f"centers have {C.shape[1]} features but X has {X.shape[1]}; "
                          "pass centres fitted on the same columns.")
     w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    validate_params(dict(metric=metric), FIT_CONSTRAINTS, "kmeanskit.assign")
     C = C.astype(X.dtype, copy=False)
     if metric == "cosine":
-        check_no_zero_rows(X, "X")
+        check_rows_nonzero(X, "X")
         check_no_zero_rows(C, "centers")
     return assign_arrays(X, C, w, n_threads, metric=metric)
 
 
-def assign_arrays(X, C, w=None, n_threads=None, dtype=None, metric="euclidean"):
+def assign_dask(X, centers, sample_weight=None, metric="euclidean", who="kmeanskit.assign"):
+    """:func:`assign` of a Dask array or DataFrame: lazy Dask ``(labels,
+    squared_distances, inertia)`` with X's row chunks."""
+    if metric != "euclidean":
+        raise ValueError(f"{who}: Dask input takes metric='euclidean' only, not {metric!r}.")
+    X = _chunked.as_dask_array(X)
+    C = as_float_array(centers, name="centers")
+    if C.shape[1] != X.shape[1]:
+        raise ValueError(f"centers have {C.shape[1]} features but X has {X.shape[1]}; "
+                         "pass centres fitted on the same columns.")
+    w = _chunked.as_dask_weights(sample_weight, X)
+    return _chunked.assign_lazy(X, C.astype(X.dtype), w)
+
+
+def transform_dask(X, C, metric="euclidean"):
+    """:func:`transform_arrays` of a validated Dask array, lazily, chunk by chunk."""
+    C = np.ascontiguousarray(C, dtype=X.dtype)
+    return _chunked.map_rows(X, lambda b: transform_arrays(b, C, metric), C.shape[0], X.dtype)
+
+
+def as_rows(X, metric="euclidean", name="X"):
+    """Validated rows: a ``scipy.sparse`` matrix or array as
+    :class:`kmeanskit._sparse.SparseRows` (euclidean and cosine only; never
+    densified), anything else as :func:`as_float_array` gives it."""
+    if _sparse.is_sparse(X):
+        _sparse.check_metric(metric)
+        return _sparse.as_sparse_rows(X, name)
+    return as_float_array(X, name=name)
+
+
+def check_rows_nonzero(X, name):
+    """Cosine's check (no row of zero norm) on dense or sparse rows."""
+    if isinstance(X, _sparse.SparseRows):
+        _sparse.check_no_zero_rows(X, name)
+    else:
+        check_no_zero_rows(X, name)
+
+
+def assign_arrays(X, C, w=None, n_threads=None, dtype=np.int32, metric="euclidean"):
     """Unchecked :func:`assign` for validated arrays of the same dtype;
-    labels of ``dtype`` (default: the compact one for ``len(C)`` clusters,
-    ``_solver.label_dtype``). The one assignment of fitted centres behind
+    labels of ``dtype`` (int32 by default, as every public API; None: the
+    compact one for ``len(C)`` clusters, ``_solver.label_dtype``). The one assignment of fitted centres behind
     :func:`assign`, :class:`Fitted` and the estimator."""
+    if isinstance(X, _sparse.SparseRows):
+        return _sparse.assign_arrays(X, C, w, n_threads, dtype, metric)
+    scale = _numeric.choose(X, w, C)
+    if not scale.identity:  # extreme magnitudes: exactly scaled copies (_numeric)
+        labels, dist, objective = assign_arrays(scale.data(X), scale.data(C), scale.weights(w),
+                                                n_threads, dtype, metric)
+        # a distance or an inertia beyond the float range comes back as inf (docs/reliability.md)
+        p = _numeric.POWER[metric]
+        return labels, scale.values_back(dist, p, False), scale.values_back(objective, p, True)
     if metric != "euclidean":
         labels, dist, objective = assign_metric(X, C, metric, w, n_threads)
         dt = _solver.label_dtype(C.shape[0]) if dtype is None else dtype
@@ -324,6 +633,12 @@ def transform_arrays(X, C, metric="euclidean", n_threads=None) -> np.ndarray:
     """Distances of every row of ``X`` to every centre (validated arrays of
     the same dtype): Euclidean (not squared, as scikit-learn's
     ``transform``), L1, ``1 - cos`` or L-infinity, in X's dtype."""
+    if isinstance(X, _sparse.SparseRows):
+        return _sparse.transform_arrays(X, C, metric, n_threads)
+    scale = _numeric.choose(X, None, C)
+    if not scale.identity:  # extreme magnitudes: exactly scaled copies (_numeric)
+        D = transform_arrays(scale.data(X), scale.data(C), metric, n_threads)
+        return scale.values_back(D, min(_numeric.POWER[metric], 1), False)
     if metric != "euclidean":
         return distances(X, C, metric, n_threads).astype(X.dtype, copy=False)
     D = np.empty((X.shape[0], C.shape[0]))
@@ -414,12 +729,12 @@ class Fitted:
                                  f"{names}.")
         if isinstance(X, np.ndarray) and X.dtype == np.float16:
             X = X.astype(np.float64)  # as scikit-learn's checks do for a fitted KMeans
-        A = as_float_array(X, name=name)
+        A = as_rows(X, self.metric, name=name)
         if A.shape[1] != self.n_features:
             raise ValueError(f"{name} has {A.shape[1]} features, but the model was fitted on "
                              f"{self.n_features} features; pass rows with its columns.")
         if self.metric == "cosine":
-            check_no_zero_rows(A, name)
+            check_rows_nonzero(A, name)
         return A
 
     def assign(self, X, sample_weight=None):
@@ -487,10 +802,11 @@ class Fitted:
 
 def _fitted_from(centers, metric, *, scaling=None, feature_names=None, cluster_spread=None,
                  n_threads=None) -> Fitted:
-    from ._metric import METRICS
-
-    if metric not in METRICS:
-        raise ValueError(f"the model's metric {metric!r} is not one of {', '.join(METRICS)}.")
+    if metric not in METRIC_ALIASES:
+        aliases = ", ".join(a for a in METRIC_ALIASES if a not in METRICS)
+        raise ValueError(f"the model's metric {metric!r} is not one of {', '.join(METRICS)} "
+                         f"(or the aliases {aliases}).")
+    metric = METRIC_ALIASES[metric]
     C = as_float_array(centers, name="the model's centres")
     if metric == "cosine":
         check_no_zero_rows(C, "the model's centres")

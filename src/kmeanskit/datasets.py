@@ -7,7 +7,8 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["load_wholesale_customers", "wholesale_customers_path", "WHOLESALE_SPENDING"]
+__all__ = ["load_wholesale_customers", "wholesale_customers_path", "WHOLESALE_SPENDING", "load_penguins",
+           "penguins_path"]
 
 #: The six annual-spending columns of the wholesale customers table.
 WHOLESALE_SPENDING = ("Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen")
@@ -81,3 +82,49 @@ def load_wholesale_customers(as_frame: bool = False):
         columns = fh.readline().strip().split(",")
         X = np.array([[int(v) for v in line.split(",")] for line in fh if line.strip()], dtype=np.int64)
     return X, columns
+
+
+def penguins_path():
+    """Traversable of the bundled ``penguins.csv`` (the Palmer penguins, CC0).
+
+    Returns
+    -------
+    importlib.resources.abc.Traversable
+        The bundled file.
+
+    Examples
+    --------
+    >>> from kmeanskit.datasets import penguins_path
+    >>> penguins_path().read_text().splitlines()[0]
+    'species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year'
+    """
+    return resources.files("kmeanskit") / "data" / "penguins.csv"
+
+
+def load_penguins():
+    """The Palmer penguins table (Horst, Hill & Gorman 2020; CC0) as a
+    pandas DataFrame (needs ``kmeanskit[tables]``).
+
+    344 penguins: ``species``, ``island``, four body measurements
+    (``bill_length_mm``, ``bill_depth_mm``, ``flipper_length_mm``,
+    ``body_mass_g``), ``sex`` and ``year``; missing values (2 rows without
+    measurements, 11 without ``sex``) are NaN.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> from kmeanskit.datasets import load_penguins
+    >>> df = load_penguins()
+    >>> df.shape, int(df["sex"].isna().sum()), int(df["body_mass_g"].isna().sum())
+    ((344, 8), 11, 2)
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("load_penguins needs pandas; install it with "
+                          "`pip install kmeanskit[tables]`.") from None
+    with penguins_path().open() as fh:
+        return pd.read_csv(fh)

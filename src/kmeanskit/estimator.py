@@ -24,7 +24,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _metric, _solver, models
+from ._chunked import as_dask_array, compute, is_dask
 from ._init import INITS, FewDistinctPointsError, inverse_norms
+from ._sparse import SPARSE_METRICS, SparseRows, count_distinct_upto, is_sparse
+from ._sparse import check_metric as check_sparse_metric
 from ._validation import (
     ARRAY_LIKE,
     CALLABLE,
@@ -32,12 +35,24 @@ from ._validation import (
     Interval,
     Names,
     Options,
+    Rule,
     check_no_zero_rows,
     check_random_state,
     check_sample_weight,
     validate_params,
 )
-from .core import assign_arrays, fit_arrays, model_record, resolve_n_init, transform_arrays
+from .core import (
+    as_rows,
+    assign_arrays,
+    assign_dask,
+    check_dask_input,
+    check_rows_nonzero,
+    fit_arrays,
+    model_record,
+    resolve_n_init,
+    transform_arrays,
+    transform_dask,
+)
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sk_validate_data
@@ -54,7 +69,7 @@ _ALGORITHM_NAMES = ("auto", "lloyd", "elkan")
 #: Allowed parameter values, checked once at the start of ``fit``.
 KMEANS_CONSTRAINTS = {
     "n_clusters": [Interval(int, 1, None)],
-    "init": [Names(INITS), ARRAY_LIKE, CALLABLE],
+    "init": [Names(INITS, ("k-means||",)), ARRAY_LIKE, CALLABLE],
     "n_init": [Interval(int, 1, None), Options(("auto",))],
     "max_iter": [Interval(int, 1, None)],
     "tol": [Interval(float, 0, None)],
@@ -62,7 +77,8 @@ KMEANS_CONSTRAINTS = {
     "random_state": [RANDOM_STATE],
     "copy_x": [Options((True, False))],
     "algorithm": [Names(_solver.ALGORITHMS, _ALGORITHM_NAMES)],
-    "metric": [Options(_metric.METRICS)],
+    # scipy's and scikit-learn's names too (_metric.METRIC_ALIASES)
+    "metric": Rule((Names(_metric.METRIC_ALIASES),), lambda v: _metric.metric_error(v["metric"], "KMeans")),
     "n_threads": [Interval(int, 1, None), Options((None,))],
 }
 
@@ -119,6 +135,8 @@ or callable, default="k-means++"
 
         A new centre is kept only if it does not raise its cluster's
         objective, so the objective never increases between iterations.
+        scipy's and scikit-learn's names are accepted too ("l2",
+        "sqeuclidean", "cityblock", "l1", "linf", "infinity").
     n_threads : int, optional
         Threads for the kernels (default: all cores).
 
@@ -192,6 +210,9 @@ or callable, default="k-means++"
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        # scipy.sparse CSR/CSC (and other formats, converted once) for the metrics that take it
+        # (an unknown metric is reported by fit, not by asking for the tags)
+        tags.input_tags.sparse = _metric.METRIC_ALIASES.get(self.metric, self.metric) in SPARSE_METRICS
         return tags
 
     def _more_tags(self):  # scikit-learn < 1.6
@@ -202,10 +223,15 @@ or callable, default="k-means++"
         return self.cluster_centers_.shape[0]
 
     def _check_X(self, X, reset, metric=None):
-        X = _sk_validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32],
+        metric = metric or self._metric_name()
+        if is_sparse(X):
+            check_sparse_metric(metric)
+        X = _sk_validate_data(self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
                               order="C", reset=reset)
-        if (metric or self._metric_name()) == "cosine":
-            check_no_zero_rows(X, "X")
+        if is_sparse(X):  # rows stay sparse (never densified), centres dense
+            X = as_rows(X, metric)
+        if metric == "cosine":
+            check_rows_nonzero(X, "X")
         return X
 
     def _metric_name(self):
@@ -218,9 +244,11 @@ or callable, default="k-means++"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data: a NumPy array, a list of rows or a pandas DataFrame.
-            float32 stays float32, other numbers become float64. Not modified.
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            Data: a NumPy array, a list of rows, a pandas DataFrame, or a
+            ``scipy.sparse`` matrix or array (euclidean and cosine; the rows
+            stay sparse, docs/text.md). float32 stays float32, other numbers
+            become float64. Not modified.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weight of each row.
@@ -238,7 +266,9 @@ or callable, default="k-means++"
         """
         params = self.get_params(deep=False)
         validate_params(params, self._param_constraints, "KMeans")
-        metric = self.metric
+        metric = _metric.metric_name(self.metric)
+        if is_dask(X):
+            return self._fit_dask(X, sample_weight, metric)
         X = self._check_X(X, reset=True, metric=metric)
         n, d = X.shape
         k = int(self.n_clusters)
@@ -272,6 +302,35 @@ or callable, default="k-means++"
                           ConvergenceWarning, stacklevel=2)
         return self
 
+    def _fit_dask(self, X, sample_weight, metric):
+        """:meth:`fit` of a Dask array or DataFrame: the same fit path, Lloyd's
+        iterations one task per chunk (docs/scale.md); ``labels_`` is a Dask
+        array with X's row chunks."""
+        columns = getattr(X, "columns", None)
+        X, w, k, init = check_dask_input(X, sample_weight, self.n_clusters, self.init,
+                                         self.algorithm, metric, "KMeans")
+        self.n_features_in_ = X.shape[1]
+        if columns is not None and all(isinstance(c, str) for c in columns):
+            self.feature_names_in_ = np.asarray(list(columns), dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        rng = check_random_state(self.random_state)
+        self._n_init = resolve_n_init(init, self.n_init, "KMeans")
+        res = self._run(X, k, w, init, self._n_init, rng)
+        self._fit_metric = metric
+        self.cluster_centers_ = res.centers
+        self.labels_ = res.labels.astype(np.int32)
+        self.inertia_ = float(res.inertia)
+        self.n_iter_ = int(res.n_iter)
+        return self
+
+    def _check_dask(self, X):
+        X = as_dask_array(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but KMeans is expecting "
+                             f"{self.n_features_in_} features as input.")
+        return X
+
     def _check_init_array(self, init, X, metric):
         k, d = int(self.n_clusters), X.shape[1]
         C = np.asarray(init)
@@ -290,7 +349,7 @@ or callable, default="k-means++"
         iterations and restarts when verbose >= 2."""
         algorithm = self.algorithm if self.algorithm in _solver.ALGORITHMS else "auto"
         kw = dict(init=init, n_init=n_init, max_iter=self.max_iter, tol=self.tol, rng=rng,
-                  algorithm=algorithm, metric=self.metric, n_threads=self.n_threads,
+                  algorithm=algorithm, metric=_metric.metric_name(self.metric), n_threads=self.n_threads,
                   verbose=int(self.verbose), on_few="warn")
         if self.verbose < 2:
             return fit_arrays(X, k, w, **kw)
@@ -312,10 +371,13 @@ or callable, default="k-means++"
         """Fewer distinct rows than clusters: cluster into as many clusters
         as there are distinct rows, and repeat centres to keep n_clusters
         of them (the extra ones own no rows, as in scikit-learn)."""
-        rows = X if w is None else X[w > 0]
-        if metric == "cosine":
-            rows = rows * inverse_norms(rows)[:, None]
-        m = min(k - 1, np.unique(rows, axis=0).shape[0])
+        if isinstance(X, SparseRows):
+            m = min(k - 1, count_distinct_upto(X, k, w, unit=metric == "cosine"))
+        else:
+            rows = X if w is None else X[w > 0]
+            if metric == "cosine":
+                rows = rows * inverse_norms(rows)[:, None]
+            m = min(k - 1, np.unique(rows, axis=0).shape[0])
         while True:
             init = self.init if isinstance(self.init, str) else "k-means++"
             n_init = self._n_init if isinstance(self.init, str) else 1
@@ -356,6 +418,9 @@ or callable, default="k-means++"
         [0, 1]
         """
         check_is_fitted(self)
+        if is_dask(X):
+            return assign_dask(self._check_dask(X), self.cluster_centers_, None,
+                               self._metric_name(), "KMeans.predict")[0]
         X = self._check_X(X, reset=False)
         return self._assign(X)[0]
 
@@ -393,6 +458,8 @@ or callable, default="k-means++"
         [[0.0, 4.0]]
         """
         check_is_fitted(self)
+        if is_dask(X):
+            return transform_dask(self._check_dask(X), self.cluster_centers_, self._metric_name())
         X = self._check_X(X, reset=False)
         return self._transform(X)
 
@@ -410,6 +477,8 @@ or callable, default="k-means++"
         [[1.0], [1.0]]
         """
         self.fit(X, sample_weight=sample_weight)
+        if is_dask(X):
+            return self.transform(X)
         return self._transform(self._check_X(X, reset=False))
 
     def score(self, X, y=None, sample_weight=None):
@@ -424,6 +493,10 @@ or callable, default="k-means++"
         -2.0
         """
         check_is_fitted(self)
+        if is_dask(X):
+            inertia = assign_dask(self._check_dask(X), self.cluster_centers_, sample_weight,
+                                  self._metric_name(), "KMeans.score")[2]
+            return -float(compute(inertia)[0])
         X = self._check_X(X, reset=False)
         return -float(self._assign(X, sample_weight)[2])
 

@@ -106,8 +106,9 @@ def load_model(path: str | os.PathLike):
 
     Returns
     -------
-    KMeans
-        A fitted :class:`kmeanskit.KMeans`: ``cluster_centers_`` (float32 or
+    KMeans or KPrototypes
+        A fitted :class:`kmeanskit.KPrototypes` for a k-prototypes model (numeric
+        and categorical columns), else a fitted :class:`kmeanskit.KMeans`: ``cluster_centers_`` (float32 or
         float64 as saved), ``n_features_in_``, ``feature_names_in_`` (when
         names were saved), ``inertia_`` (NaN if not saved), ``n_iter_``, the
         ``metric``/``n_clusters`` and saved fitting parameters, plus
@@ -145,6 +146,10 @@ def load_model(path: str | os.PathLike):
     from .estimator import kmeans_from_record
 
     record = models.read(path)
+    if record.metric == "kprototypes":  # numeric and categorical columns (Segmentation.save_model)
+        from .kprototypes import KPrototypes
+
+        return KPrototypes.from_record(record)
     s = record.scaling
     scaling = None if s is None else Scaling.from_dict({"kind": s.kind, "center": s.center,
                                                         "scale": s.scale})

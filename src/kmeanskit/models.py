@@ -21,6 +21,14 @@ entry                       content
 ``scaling_scale.npy``       optional, (n_features,) float64, > 0
 ==========================  ===================================================
 
+A k-prototypes model (:class:`kmeanskit.KPrototypes`: categorical columns
+and/or missing values) has ``metric`` "kprototypes" and a ``categorical``
+object in ``meta.json`` (:class:`CategoricalRecord`): its last
+``len(columns)`` centre columns hold category codes (indices into
+``categories``), and the scaling, when present, covers the numeric
+columns only. Readers before this extension refuse such a file (unknown
+metric) rather than misread it; files without it are unchanged.
+
 The ``.npy`` entries are NumPy's format, read with ``allow_pickle=False``;
 nothing in the file is ever executed. See docs/models.md for the version
 policy.
@@ -40,11 +48,12 @@ import numpy as np
 
 from ._fileutil import atomic_write_bytes
 from ._metric import METRICS  # the metrics a file can name
+from ._validation import MODEL_META_MAX_BYTES, check_read_budget, read_npy
 from ._version import __version__
 
 # not_a_model_file and check_feature_names are helpers that io and core share
 # with this module; they stay importable but are not part of the public API.
-__all__ = ["ModelRecord", "ScalingRecord", "read", "write", "META_KEYS", "PARAMS", "FORMAT_NAME",
+__all__ = ["ModelRecord", "ScalingRecord", "CategoricalRecord", "read", "write", "META_KEYS", "PARAMS", "FORMAT_NAME",
            "FORMAT_VERSION"]
 
 #: The ``format`` value in ``meta.json``.
@@ -59,6 +68,8 @@ META_KEYS = ("format", "format_version", "library", "library_version", "created_
 PARAMS = ("init", "n_init", "max_iter", "tol", "random_state", "algorithm")
 #: Scaling kinds a file can name (those of :class:`kmeanskit.scaling.Scaling`).
 SCALING_KINDS = ("zscore", "whiten", "none")
+#: The metric of a k-prototypes model (with a ``categorical`` record).
+KPROTOTYPES = "kprototypes"
 #: Fixed timestamp of every zip entry, so one model always gives the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -97,6 +108,35 @@ class ScalingRecord:
 
 
 @dataclass(frozen=True)
+class CategoricalRecord:
+    """The categorical part of a k-prototypes model.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        The categorical columns' names, in the order of the centres' last
+        columns.
+    categories : tuple of tuple
+        Each column's categories (str, int, float or bool), in code order.
+    gamma : float
+        Weight of one categorical mismatch.
+    missing : str
+        The model's ``missing`` option ("raise", "ignore" or "mean").
+
+    Examples
+    --------
+    >>> r = CategoricalRecord(("region",), (("north", "south"),), gamma=0.5)
+    >>> r.categories[0][1], r.missing
+    ('south', 'raise')
+    """
+
+    columns: tuple
+    categories: tuple
+    gamma: float
+    missing: str = "raise"
+
+
+@dataclass(frozen=True)
 class ModelRecord:
     """The content of a ``.kmk`` file.
 
@@ -125,6 +165,8 @@ class ModelRecord:
     library_version : str, optional
         The kmeanskit version that wrote the file (set by :func:`read`;
         :func:`write` records its own).
+    categorical : CategoricalRecord, optional
+        For metric "kprototypes" only (see the module notes).
 
     Examples
     --------
@@ -146,6 +188,7 @@ class ModelRecord:
     created_by: str | None = None
     params: dict = field(default_factory=dict)
     library_version: str | None = None
+    categorical: CategoricalRecord | None = None
 
 
 def not_a_model_file(path, why) -> ValueError:
@@ -225,17 +268,24 @@ def write(record: ModelRecord, path: str | os.PathLike, *, overwrite: bool = Fal
     if C.ndim != 2 or C.dtype not in (np.float32, np.float64):
         raise ValueError(f"centers must be a 2-D float32 or float64 array, got dtype {C.dtype} "
                          f"and shape {C.shape}.")
-    if record.metric not in METRICS:
+    cat = record.categorical
+    if (record.metric == KPROTOTYPES) != (cat is not None):
+        raise ValueError("a categorical record goes with metric 'kprototypes' and only with it.")
+    if record.metric not in METRICS and record.metric != KPROTOTYPES:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {record.metric!r}.")
     k, d = C.shape
     names = check_feature_names(record.feature_names, d)
+    d_num = d
+    if cat is not None:
+        cat_meta = _categorical_meta(cat, C)
+        d_num = d - len(cat_meta["columns"])
     scaling = record.scaling
     if scaling is not None:
         if not all(hasattr(scaling, a) for a in ("kind", "center", "scale")):
             raise ValueError(f"scaling must be a kmeanskit.scaling.Scaling or None, got "
                              f"{type(scaling).__name__}.")
         n = np.shape(scaling.center)[0]
-        if n != d:
+        if n != d_num:
             raise ValueError(f"scaling is for {n} columns but the model has {d} "
                              "features; pass the Scaling fitted on the training table.")
     spread = record.cluster_spread
@@ -267,6 +317,8 @@ def write(record: ModelRecord, path: str | os.PathLike, *, overwrite: bool = Fal
         "converged": None if record.converged is None else bool(record.converged),
         "params": params,
     }
+    if cat is not None:
+        meta["categorical"] = cat_meta
     entries = {"meta.json": json.dumps(meta, indent=1, sort_keys=True).encode("utf-8"),
                "centers.npy": _npy_bytes(C)}
     if spread is not None:
@@ -282,6 +334,57 @@ def write(record: ModelRecord, path: str | os.PathLike, *, overwrite: bool = Fal
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def _categorical_meta(cat, C) -> dict:
+    """``cat`` as the JSON object of ``meta.json``, checked against the
+    centres ``C`` (codes in range)."""
+    cols = [str(c) for c in cat.columns]
+    cats = []
+    for levels in cat.categories:
+        out = []
+        for v in levels:
+            v = v.item() if isinstance(v, np.generic) else v
+            if not isinstance(v, (str, int, float, bool)):
+                raise ValueError(f"category {v!r} is not a string, number or bool; a .kmk file "
+                                 "stores categories as JSON.")
+            out.append(v)
+        cats.append(out)
+    dc = len(cols)
+    if len(cats) != dc or dc > C.shape[1]:
+        raise ValueError(f"categorical: {dc} columns but {len(cats)} category lists for "
+                         f"{C.shape[1]} centre columns.")
+    gamma = float(cat.gamma)
+    if not np.isfinite(gamma) or gamma <= 0:
+        raise ValueError(f"categorical: gamma must be a positive number, got {cat.gamma!r}.")
+    codes = C[:, C.shape[1] - dc:]
+    for t in range(dc):
+        col = codes[:, t]
+        if not (np.all(col == np.round(col)) and np.all(col >= 0) and np.all(col < len(cats[t]))):
+            raise ValueError(f"categorical: centre codes of column {cols[t]!r} are not indices "
+                             f"into its {len(cats[t])} categories.")
+    return {"columns": cols, "categories": cats, "gamma": gamma, "missing": str(cat.missing)}
+
+
+def _parse_categorical(meta, C) -> CategoricalRecord:
+    raw = meta.get("categorical")
+    if not isinstance(raw, dict):
+        raise _Bad("metric 'kprototypes' without a categorical object")
+    cols, cats, gamma, missing = (raw.get("columns"), raw.get("categories"), raw.get("gamma"),
+                                  raw.get("missing", "raise"))
+    if (not isinstance(cols, list) or not all(isinstance(c, str) for c in cols)
+            or not isinstance(cats, list) or len(cats) != len(cols)
+            or not all(isinstance(c, list) and all(isinstance(v, (str, int, float, bool)) for v in c)
+                       for c in cats)
+            or not isinstance(gamma, (int, float)) or isinstance(gamma, bool)
+            or not np.isfinite(gamma) or gamma <= 0 or missing not in ("raise", "ignore", "mean")):
+        raise _Bad("malformed categorical object")
+    rec = CategoricalRecord(tuple(cols), tuple(tuple(c) for c in cats), float(gamma), missing)
+    try:
+        _categorical_meta(rec, C)
+    except ValueError as exc:
+        raise _Bad(str(exc).rstrip(".")) from None
+    return rec
 
 
 # --- read ----------------------------------------------------------------------
@@ -302,11 +405,30 @@ def _read_npy(zf, name, max_bytes):
     # the declared shape bounds the entry's size: refuse before decompressing more
     if info.file_size > max_bytes:
         raise _Bad(f"entry {name} is {info.file_size} bytes, more than its declared shape needs")
-    data = zf.read(info)
+    # and the entry's size bounds the array its header may declare (read_npy checks both, and
+    # the read budget, before allocating); the zip reader stops at the declared size
+    with zf.open(info) as fh:
+        try:
+            return read_npy(fh, info.file_size, name)
+        except ValueError as exc:
+            raise _Bad(f"entry {name} is not a plain numeric array ({str(exc).rstrip('.')})") from None
+
+
+def _read_meta(zf) -> bytes:
+    """``meta.json``, read no further than MODEL_META_MAX_BYTES whatever its
+    entry declares (a small file can inflate to gigabytes)."""
     try:
-        return np.lib.format.read_array(_io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:
-        raise _Bad(f"entry {name} is not a plain numeric array ({exc})") from None
+        info = zf.getinfo("meta.json")
+    except KeyError:
+        raise _Bad("no meta.json entry") from None
+    if info.file_size > MODEL_META_MAX_BYTES:
+        raise _Bad(f"meta.json declares {info.file_size:,} bytes, more than the "
+                   f"{MODEL_META_MAX_BYTES:,} a model's metadata may take")
+    with zf.open(info) as fh:
+        raw = fh.read(MODEL_META_MAX_BYTES + 1)
+    if len(raw) > MODEL_META_MAX_BYTES:  # pragma: no cover - the zip reader stops at file_size
+        raise _Bad("meta.json is implausibly large")
+    return raw
 
 
 def _float_vector(zf, name, n, what):
@@ -318,12 +440,7 @@ def _float_vector(zf, name, n, what):
 
 
 def _parse(zf) -> ModelRecord:
-    try:
-        raw = zf.read("meta.json")
-    except KeyError:
-        raise _Bad("no meta.json entry") from None
-    if len(raw) > 50_000_000:
-        raise _Bad("meta.json is implausibly large")
+    raw = _read_meta(zf)
     try:
         meta = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -340,10 +457,14 @@ def _parse(zf) -> ModelRecord:
             f"format_version <= {FORMAT_VERSION}. Upgrade kmeanskit to load it.")
     metric = meta.get("metric")
     k, d = meta.get("n_clusters"), meta.get("n_features")
-    if metric not in METRICS:
+    if metric not in METRICS and metric != KPROTOTYPES:
         raise _Bad(f"unknown metric {metric!r}")
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (k, d)):
         raise _Bad(f"bad n_clusters/n_features {k!r}/{d!r}")
+    try:
+        check_read_budget(8 * k * d, f"the centres declared by meta.json ({k} x {d})")
+    except ValueError as exc:
+        raise _Bad(str(exc).rstrip(".")) from None
     C = _read_npy(zf, "centers.npy", 1024 + 8 * k * d)
     if C.dtype not in (np.float32, np.float64) or C.shape != (k, d):
         raise _Bad(f"centers.npy has dtype {C.dtype} and shape {C.shape}, expected float32/float64 "
@@ -352,6 +473,8 @@ def _parse(zf) -> ModelRecord:
         raise _Bad("centers.npy holds NaN or infinity")
     if metric == "cosine" and not (np.abs(C) > 0).any(axis=1).all():
         raise _Bad("a cosine centre is the zero vector")
+    cat = _parse_categorical(meta, C) if metric == KPROTOTYPES else None
+    d_num = d - (0 if cat is None else len(cat.columns))
     names = meta.get("feature_names")
     if names is not None:
         if (not isinstance(names, list) or len(names) != d
@@ -365,8 +488,8 @@ def _parse(zf) -> ModelRecord:
             raise _Bad("cluster_spread.npy holds negative values")
     scaling = None
     if meta.get("scaling") is not None:
-        center = _float_vector(zf, "scaling_center.npy", d, "scaling centre")
-        scale = _float_vector(zf, "scaling_scale.npy", d, "scaling scale")
+        center = _float_vector(zf, "scaling_center.npy", d_num, "scaling centre")
+        scale = _float_vector(zf, "scaling_scale.npy", d_num, "scaling scale")
         kind = meta["scaling"]
         if not isinstance(kind, str) or kind not in SCALING_KINDS or not np.all(scale > 0):
             raise _Bad("malformed scaling record: unknown kind or bad center/scale.")
@@ -390,7 +513,8 @@ def _parse(zf) -> ModelRecord:
         inertia=None if inertia is None else float(inertia), n_iter=n_iter,
         converged=converged if isinstance(converged, bool) else None,
         created_by=created_by if isinstance(created_by, str) else None, params=params,
-        library_version=library_version if isinstance(library_version, str) else None)
+        library_version=library_version if isinstance(library_version, str) else None,
+        categorical=cat)
 
 
 def read(path: str | os.PathLike) -> ModelRecord:
@@ -439,7 +563,9 @@ def read(path: str | os.PathLike) -> ModelRecord:
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a folder, not a kmeanskit model file.")
-    data = path.read_bytes()  # FileNotFoundError propagates as is
+    size = path.stat().st_size  # FileNotFoundError propagates as is
+    check_read_budget(size, f"{path}: a model file of {size:,} bytes")
+    data = path.read_bytes()
     if data[:1] == b"\x80" or data[:2] in (b"(d", b"(l", b"}q", b"]q"):
         raise ValueError(f"{path} is not a kmeanskit model file (it looks like a Python pickle, "
                          "which kmeanskit never loads: it could run code).")

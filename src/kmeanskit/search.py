@@ -164,6 +164,8 @@ class ClusterIndex:
         self._n += m
 
     def _as_rows(self, A, name, min_rows=0):
+        if type(A).__module__.startswith("scipy.sparse") and hasattr(A, "toarray"):
+            A = A.tocsr().toarray()  # the index keeps its vectors dense, batch by batch as added
         arr = np.asarray(A) if not isinstance(A, np.ndarray) else A
         if arr.ndim == 1:
             arr = arr.reshape(1, -1)
@@ -440,7 +442,7 @@ def _image_pixels(item, max_side, max_pixels):
 
 def image_features(images: Sequence[Any], *, bins=DEFAULT_BINS, max_side: int = DEFAULT_MAX_SIDE,
                    errors: str = "raise", max_pixels="pillow",
-                   on_image: Callable[[Any], None] | None = None) -> ImageFeatures:
+                   on_image: Callable[[Any], None] | None = None, recursive: bool = True) -> ImageFeatures:
     """Colour-histogram features of images, for :class:`ClusterIndex`.
 
     Each image becomes a joint CIELAB histogram (``bins`` = L*, a*, b*
@@ -455,8 +457,10 @@ def image_features(images: Sequence[Any], *, bins=DEFAULT_BINS, max_side: int = 
 
     Parameters
     ----------
-    images : sequence of paths, PIL images or arrays
-        Anything :func:`kmeanskit.image.load_image` reads (every Pillow mode).
+    images : sequence of paths, folders, PIL images or arrays
+        Anything :func:`kmeanskit.image.load_image` reads (every Pillow
+        mode); a folder stands for its image files (by suffix, sorted; see
+        :func:`kmeanskit.image.decode.image_files`), as in the CLI.
     bins : (int, int, int)
         Bins for L*, a*, b*; the default (5, 7, 7) gives 245 features.
         Odd a*/b* counts keep the greys inside one bin.
@@ -468,6 +472,8 @@ def image_features(images: Sequence[Any], *, bins=DEFAULT_BINS, max_side: int = 
         Decompression-bomb guard (see :func:`kmeanskit.image.load_image`).
     on_image : callable, optional
         Called with each item after it is processed (progress bars).
+    recursive : bool, default=True
+        Folders: also read the images in their sub-folders.
 
     Returns
     -------
@@ -491,6 +497,9 @@ def image_features(images: Sequence[Any], *, bins=DEFAULT_BINS, max_side: int = 
     max_side = _check_count(max_side, "max_side", 1)
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}.")
+    from .image.decode import image_files
+
+    images = image_files(images, recursive=recursive)
     table = _bin_table(bins)
     nbins = bins[0] * bins[1] * bins[2]
     rows, items, skipped = [], [], []

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _solver
+from . import _chunked, _solver
 from . import metrics as _m
 from ._init import FewDistinctPointsError, kmeans_plusplus_indices, n_local_trials
 from ._kernels.lloyd import count_distinct_upto
@@ -437,6 +437,41 @@ class KSweep:
 
         return plot_sweep(self, ax=ax)
 
+    def to_html(self, path=None, *, source=None, title=None, overwrite: bool = False):
+        """A single-file HTML report of the sweep: the curve with its knee,
+        every criterion per k and the recommendation in words
+        (:func:`kmeanskit.report.sweep_html`).
+
+        Parameters
+        ----------
+        path : str or path, optional
+            Where to write the page (atomically; an existing file only with
+            ``overwrite``). None: return the HTML instead.
+        source : str, optional
+            The data's name shown in the report.
+        title : str, optional
+            The page title.
+        overwrite : bool
+            Replace an existing ``path``.
+
+        Returns
+        -------
+        Path or str
+            The file written, or the HTML when ``path`` is None.
+
+        Examples
+        --------
+        >>> import numpy as np, kmeanskit
+        >>> X = np.r_[np.zeros((6, 2)), np.full((6, 2), 9.0)] + np.arange(12)[:, None] * 0.05
+        >>> page = kmeanskit.choose_k(X, range(1, 5), random_state=0).to_html(source="toy")
+        >>> "Choosing k: toy" in page
+        True
+        """
+        from .report import sweep_html, write_html
+
+        html = sweep_html(self, source=source, title=title)
+        return html if path is None else write_html(html, path, overwrite=overwrite)
+
     def __repr__(self) -> str:
         return (f"KSweep(k={self.k.tolist()}, criteria={list(self.criteria)}, knee={self.knee}, "
                 f"best_k={self.best_k})")
@@ -708,9 +743,11 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
         random_state=random_state, gap_references=gap_references, gap_reference=gap_reference,
         gap_max_samples=gap_max_samples, dedupe=dedupe, presample=presample, keep_models=keep_models,
         n_threads=n_threads, silhouette_max_exact=silhouette_max_exact, silhouette_samples=silhouette_samples))
+    notes = []
+    if _chunked.is_dask(X):  # a uniform sample drawn chunk by chunk (docs/scale.md)
+        X, sample_weight = _dask_sample(X, sample_weight, random_state, notes)
     X, ks, w = _check_data(X, k, sample_weight)
     rng = check_random_state(random_state)
-    notes = []
     data = _collapse_duplicates(X, w, notes) if dedupe is not False else _Rows(X, w, None)
     fits, n_init_used, n_init_ref = _sweep(data, ks, rng, notes, presample=presample, n_init=n_init,
                                            max_iter=max_iter, tol=tol, n_threads=n_threads)
@@ -746,6 +783,23 @@ class _Fits(NamedTuple):
     best: dict
     times: dict
     seed_time: float
+
+
+#: Rows of Dask input that choose_k sweeps: a uniform sample of this many.
+DASK_SAMPLE_ROWS = 200_000
+
+
+def _dask_sample(X, sample_weight, random_state, notes):
+    """choose_k of a Dask array or DataFrame: a uniform sample of about
+    ``DASK_SAMPLE_ROWS`` rows drawn chunk by chunk (all rows when fewer),
+    with weights correcting for the sampling; drawn with ``random_state``."""
+    X = _chunked.as_dask_array(X)
+    w = _chunked.as_dask_weights(sample_weight, X)
+    S, ws = _chunked.uniform_rows(X, w, DASK_SAMPLE_ROWS, check_random_state(random_state))
+    if S.shape[0] < X.shape[0]:
+        notes.append(f"Dask input: k chosen on a uniform sample of {S.shape[0]} of its "
+                     f"{X.shape[0]} rows, drawn chunk by chunk.")
+    return S, ws
 
 
 def _check_params(criteria, params: dict) -> tuple:

@@ -20,10 +20,16 @@ that reaches a lower inertia but a higher *mean distance* (the distortion
 this function minimises by choosing among restarts) than scipy's seeding
 (figures in docs/engine.md, "scipy's kmeans on small d"). When at least
 half the rows are repeats (an image's pixels), ``kmeans`` works on the
-distinct rows weighted by their counts, which is the same k-means;
-``minit='++'`` in ``kmeans2`` is greedy k-means++; more clusters than
+distinct rows weighted by their counts, which is the same k-means; more clusters than
 distinct points is a ``ValueError`` instead of a silent collapse; 3-D and
 empty input raise ``ValueError`` in ``whiten`` as well.
+
+``kmeans2``' seedings ``minit='++'`` (plain k-means++), ``'points'`` and
+``'random'`` draw from the generator exactly as scipy's do, so the same
+``rng`` (or ``seed``) gives scipy's centroids and labels. Greedy k-means++
+(what :func:`kmeanskit.fit` and :class:`kmeanskit.KMeans` seed with: several
+candidates per step, the best kept) is ``minit='greedy++'``, a kmeanskit
+extension.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import warnings
 
 import numpy as np
 
-from . import _solver
+from . import _numeric, _solver
 from ._init import FewDistinctPointsError, kmeans_plusplus, random_points_sample, weight_cdf
 from ._kernels.lloyd import count_distinct_upto, unique_rows
 from ._validation import DataTypeError, check_random_state
@@ -62,9 +68,20 @@ def _float(arr):
 
 
 def _rng(rng, seed):
+    """scipy's generator rule (SPEC 7): ``rng`` goes through
+    ``np.random.default_rng`` (a RandomState's bit generator is shared by a
+    new Generator, as scipy does); the legacy ``seed``
+    is scipy's ``check_random_state``: an int seeds a ``RandomState``, None
+    is NumPy's global RandomState (so ``np.random.seed`` applies)."""
     if rng is not None and seed is not None:
         raise ValueError("pass either rng or seed, not both")
-    return check_random_state(rng if rng is not None else seed)
+    if rng is not None:
+        return np.random.default_rng(rng)
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return np.random.RandomState(seed)
+    return check_random_state(seed)
 
 
 def whiten(obs, check_finite=None):
@@ -99,6 +116,11 @@ def whiten(obs, check_finite=None):
         raise ValueError(f"obs has {obs.ndim} dimensions; whiten takes an (M, N) or (M,) array.")
     if obs.size == 0:
         raise ValueError("obs is empty; pass at least one observation.")
+    if obs.dtype.kind == "f" and obs.dtype != np.float16:
+        # a standard deviation beyond the float range (data near 1e154) or below it: whiten
+        # an exactly scaled copy, which gives the same result (_numeric)
+        scale = _numeric.choose(np.ascontiguousarray(obs.reshape(obs.shape[0], -1)))
+        obs = np.ldexp(obs, scale.x_exp).astype(obs.dtype, copy=False) if scale.x_exp else obs
     std_dev = np.std(obs, axis=0)
     zero = std_dev == 0
     if np.any(zero):
@@ -152,8 +174,9 @@ def vq(obs, code_book, check_finite=True):
         raise ValueError("code_book is empty; pass at least one code.")
     if X.shape[0] == 0:
         return np.empty(0, np.int32), np.empty(0, ct)
-    labels, d2, _ = _assign(X, C)
-    return labels, np.sqrt(d2).astype(ct)
+    scale = _numeric.choose(X, None, C)  # extreme magnitudes: an exactly scaled copy
+    labels, d2, _ = _assign(scale.data(X), scale.data(C))
+    return labels, scale.values_back(np.sqrt(d2), 1, False).astype(ct)
 
 
 def _assign(X, C):
@@ -196,16 +219,19 @@ def _distortion_step(X, w, k):
     return _solver.LloydStep(src, labels_dtype=np.int32, want_sqrt=True)
 
 
-def _kmeans_runs(X, w, k, thresh, n_runs, seed, rng=None):
+def _kmeans_runs(X, w, k, thresh, n_runs, seed, rng=None, scale=_numeric.IDENTITY):
     """The best of ``n_runs`` scipy-style runs (stop when the mean distance
     changes by at most ``thresh``, drop empty clusters), each from
-    ``seed(rng)``. Returns (code_book, mean distance in X's dtype)."""
+    ``seed(rng)``. Returns (code_book, mean distance in X's dtype).
+    ``scale`` (``_numeric.choose``): X and the seeds are on that scale, the
+    results are scaled back."""
     step = _distortion_step(X, w, k)
     total = step.source.total_weight
+    thresh = thresh * 2.0 ** scale.x_exp
     best = _solver.run_kmeans(
         step, rule=lambda: _solver.Distortion(thresh, total, X.dtype), n_init=n_runs,
         max_iter=_UNTIL_CONVERGED, rng=rng, seed=seed)
-    return best.centers, best.inertia
+    return scale.centers_back(best.centers), scale.values_back(best.inertia, 1, False)
 
 
 def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=None, seed=None):
@@ -260,7 +286,9 @@ def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=Non
         if C.ndim != 2 or C.shape[1] != X.shape[1]:
             raise ValueError("Code-book and observation should have same number of features")
         Xu, wu = _distinct_weighted(X)
-        book, dist = _kmeans_runs(Xu, wu, C.shape[0], thresh, 1, lambda rng: C)
+        scale = _numeric.choose(Xu, None, C)  # extreme magnitudes: an exactly scaled copy
+        Xu, C = scale.data(Xu), scale.data(C)
+        book, dist = _kmeans_runs(Xu, wu, C.shape[0], thresh, 1, lambda rng: C, scale=scale)
         return (book.ravel() if one_d else book), dist
     k = int(guess)
     if k != guess:
@@ -277,11 +305,13 @@ def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=Non
         raise ValueError(f"Asked for {k} clusters but obs has only {n_distinct} distinct "
                          f"points; ask for at most {n_distinct}.")
     cdf = None if wu is None else weight_cdf(wu)  # shared by the restarts' seedings
+    scale = _numeric.choose(Xu)  # extreme magnitudes: an exactly scaled copy
+    Xu = scale.data(Xu)
 
     def seed(rng):
         return random_points_sample(Xu, k, wu, rng, cdf=cdf, refine=_solver.refine_on_sample)
 
-    book, dist = _kmeans_runs(Xu, wu, k, thresh, iter, seed, gen)
+    book, dist = _kmeans_runs(Xu, wu, k, thresh, iter, seed, gen, scale)
     return (book.ravel() if one_d else book), dist
 
 
@@ -322,6 +352,35 @@ def _kpoints(data, k, rng):
 
 
 def _kpp(data, k, rng):
+    """Plain k-means++ (Arthur & Vassilvitskii) with scipy's draws: the first
+    centre is ``integers(n)`` (``randint`` for a RandomState), each next one
+    the first row whose cumulative share of the squared distance to the
+    chosen centres (float64) reaches one ``uniform()`` draw. The closest
+    distances are kept from step to step (scipy recomputes them from all
+    chosen centres: the same minimum, with O(n d) work a step instead of
+    O(n d i))."""
+    from scipy.spatial.distance import cdist
+
+    X = data.reshape(-1, 1) if data.ndim == 1 else data
+    n = X.shape[0]
+    init = np.empty((int(k), X.shape[1]))
+    closest = None
+    for i in range(int(k)):
+        if i == 0:
+            idx = int(rng.integers(n) if isinstance(rng, np.random.Generator) else
+                      rng.randint(n, dtype=np.int64))
+        else:
+            probs = closest / closest.sum()
+            idx = int(np.searchsorted(probs.cumsum(), rng.uniform()))
+        init[i] = X[idx]
+        d2 = cdist(init[i:i + 1], X, metric="sqeuclidean")[0]
+        closest = d2 if closest is None else np.minimum(closest, d2)
+    return init[:, 0] if data.ndim == 1 else init
+
+
+def _kpp_greedy(data, k, rng):
+    """Greedy k-means++ (``minit='greedy++'``): 2 + 2 ln k candidates a step,
+    the one lowering the potential most kept (kmeanskit's own seeding)."""
     X = data.reshape(-1, 1) if data.ndim == 1 else data
     try:
         C = kmeans_plusplus(_float(X), k, None, rng)
@@ -330,7 +389,7 @@ def _kpp(data, k, rng):
     return C.ravel() if data.ndim == 1 else C
 
 
-_valid_init_meth = {"random": _krandinit, "points": _kpoints, "++": _kpp}
+_valid_init_meth = {"random": _krandinit, "points": _kpoints, "++": _kpp, "greedy++": _kpp_greedy}
 
 
 def kmeans2(data, k, iter=10, thresh=1e-05, minit="random", missing="warn", check_finite=True,
@@ -348,9 +407,11 @@ def kmeans2(data, k, iter=10, thresh=1e-05, minit="random", missing="warn", chec
         Number of iterations.
     thresh : float
         Unused, as in scipy.
-    minit : {'random', 'points', '++', 'matrix'}
-        Gaussian draws fitted to the data, random rows, greedy k-means++, or
-        ``k`` itself.
+    minit : {'random', 'points', '++', 'matrix', 'greedy++'}
+        Gaussian draws fitted to the data, random rows, k-means++ (these
+        three draw from ``rng`` exactly as scipy does: the same generator
+        gives scipy's result), ``k`` itself, or greedy k-means++ (a
+        kmeanskit extension: the seeding of :func:`kmeanskit.fit`).
     missing : {'warn', 'raise'}
         What an empty cluster does: warn (it keeps its previous centroid) or
         raise :class:`ClusterError`.
@@ -408,14 +469,21 @@ def kmeans2(data, k, iter=10, thresh=1e-05, minit="random", missing="warn", chec
         if nc > n_distinct:
             raise ValueError(f"Asked for {nc} clusters but data has only {n_distinct} distinct "
                              f"points; ask for at most {n_distinct}.")
-        code_book = init_meth(data, nc, _rng(rng, seed))
+        pre = _numeric.choose(X2)  # extreme magnitudes: seed on an exactly scaled copy
+        if pre.identity:
+            code_book = init_meth(data, nc, _rng(rng, seed))
+        else:
+            code_book = init_meth(pre.data(X2).reshape(data.shape), nc, _rng(rng, seed))
+            code_book = np.ldexp(np.asarray(code_book, dtype=np.float64), -pre.x_exp)
     one_d = data.ndim == 1
     X = _float(data.reshape(-1, 1) if one_d else data)
     C = np.ascontiguousarray(code_book.reshape(-1, 1) if one_d else code_book, dtype=X.dtype)
+    scale = _numeric.choose(X, None, C)  # extreme magnitudes: an exactly scaled copy
+    X, C = scale.data(X), scale.data(C)
     step = _solver.LloydStep(_solver.ArraySource(X, None, nc), labels_dtype=np.int32)
     with _solver.thread_context(None, step.source.gemm, work=X.shape[0] * nc * X.shape[1]):
         res = _solver.solve(step, C, _solver.FixedIterations(miss_meth), int(iter))
-    C = res.centers
+    C = scale.centers_back(res.centers)
     return (C.ravel() if one_d else C), res.labels
 
 

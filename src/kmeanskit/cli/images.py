@@ -12,12 +12,19 @@ from pathlib import Path
 
 import click
 
-from ._common import friendly_errors, k_or_auto
-
-#: File suffixes picked up when a folder is given.
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm",
-                  ".pgm", ".pbm", ".tga", ".ico", ".jfif"}
-
+from ..image.decode import IMAGE_SUFFIXES, image_files  # one list for the API and the CLI
+from ._common import (
+    Outputs,
+    announce,
+    force_option,
+    friendly_errors,
+    json_option,
+    k_option,
+    k_or_auto,
+    quiet_option,
+    recursive_option,
+    seed_option,
+)
 
 parse_k = k_or_auto("colours", "-k")
 
@@ -29,18 +36,17 @@ def max_pixels_value(value):
     return None if value == 0 else value
 
 
-def expand_images(paths) -> list[Path]:
-    """Files as given; folders replaced by their image files (sorted)."""
+def expand_images(paths, recursive: bool = True) -> list[Path]:
+    """Files as given; folders replaced by their image files (and those of
+    their sub-folders with ``recursive``), sorted, as
+    :func:`kmeanskit.search.image_features` reads them."""
     out = []
     for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise click.ClickException(f"{p} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}).")
-            out.extend(found)
-        else:
-            out.append(p)
+        found = image_files([Path(p)], recursive=recursive)
+        if not found:
+            raise click.ClickException(f"{p} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
+                                       + ("" if recursive else "; --recursive reads its sub-folders") + ".")
+        out.extend(found)
     return out
 
 
@@ -54,13 +60,16 @@ def notes_on_stderr(name):
         click.echo(f"Note: {name}: {w.message}", err=True)
 
 
-def swatch_path(template: Path, image: Path, many: bool) -> Path:
+def swatch_path(template: Path, image: Path, many: bool, root: Path | None = None) -> Path:
     """The swatch file of ``image``: ``template`` itself for one image, else
-    the template's name with the image's stem added."""
+    the template's name with the image's stem added (with its sub-folders
+    under ``root``, joined by "-", for images found in a folder)."""
     if not many:
         return template
     suffix = template.suffix or ".png"
-    return template.with_name(f"{template.stem}-{image.stem}{suffix}")
+    rel = image.with_suffix("")
+    tag = "-".join(rel.relative_to(root).parts) if root is not None else image.stem
+    return template.with_name(f"{template.stem}-{tag}{suffix}")
 
 
 def print_palette(console, name: str, pal) -> None:
@@ -79,49 +88,66 @@ def print_palette(console, name: str, pal) -> None:
 @click.command("colors")
 @click.argument("images", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
-@click.option("-k", "k", default="5", show_default=True, callback=parse_k,
-              help="Number of colours, or 'auto' to pick k at the elbow of k = 1..10.")
+@k_option("5", "Number of colours, or 'auto' to pick k at the elbow of k = 1..10.", callback=parse_k)
 @click.option("--space", type=click.Choice(["lab", "rgb", "din99o"]), default="lab", show_default=True,
               help="lab: palette minimising CIEDE2000 (perceptual); rgb: k-means on sRGB values; "
                    "din99o: k-means in DIN99o.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 @click.option("--swatch", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a swatch image (several images: SWATCH-<image name>.png each).")
-@click.option("--force", is_flag=True, help="Overwrite existing swatch files.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a single-file HTML report: the photo, the palette (hex, RGB, share) and the "
+                   "quantized photo (several images: HTML-<image name>.html each).")
+@force_option
+@recursive_option
 @click.option("--all-frames", is_flag=True, help="Animated images: pool all frames (default: first).")
 @click.option("--keep-transparent", is_flag=True, help="Count transparent pixels too.")
-@click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same palette).")
+@seed_option()
 @click.option("--max-pixels", type=click.IntRange(min=0), default=None,
               help="Refuse larger images (default: Pillow's decompression-bomb limit; 0: no limit).")
+@quiet_option
 @friendly_errors
-def colors(images, k, space, as_json, swatch, force, all_frames, keep_transparent, seed, max_pixels):
+def colors(images, k, space, as_json, swatch, html_path, force, recursive, all_frames, keep_transparent,
+           seed, max_pixels, quiet):
     """Print the dominant colours of IMAGE(s): hex, RGB and share of pixels.
 
-    IMAGE may be a file or a folder (its image files are used).
+    IMAGE may be a file or a folder (its image files, and with --recursive,
+    the default, those of its sub-folders). With several images, one that
+    cannot be read is reported and the others done; the command then exits
+    with status 1 and writes no swatch.
 
     \b
     Examples:
         kmeanskit colors photo.jpg
         kmeanskit colors photo.jpg -k auto --swatch palette.png
         kmeanskit colors photos/ -k 8 --space rgb --json > palettes.json
+        kmeanskit colors photo.jpg -k auto --html colours.html
     """
     from rich.console import Console
     from rich.progress import Progress
 
-    from ..image import dominant_colors
+    from ..image import dominant_colors, quantize
 
-    files = expand_images(images)
+    files, roots = [], []
+    for p in images:
+        found = expand_images([p], recursive)
+        files.extend(found)
+        roots.extend([Path(p) if Path(p).is_dir() else None] * len(found))
     many = len(files) > 1 or any(Path(p).is_dir() for p in images)
+    outputs = Outputs(inputs=files, force=force)
+    targets = {}
     if swatch is not None:
-        for f in files:
-            target = swatch_path(swatch, f, many)
-            if target.exists() and not force:
-                raise click.ClickException(f"{target} exists; pass --force to overwrite it.")
+        for f, root in zip(files, roots):
+            targets[f] = outputs.add(swatch_path(swatch, f, many, root), "--swatch")
+    pages = {}
+    if html_path is not None:
+        for f, root in zip(files, roots):
+            pages[f] = outputs.add(swatch_path(html_path, f, many, root), "--html")
     console = Console(highlight=False, soft_wrap=True)
     err_console = Console(stderr=True)
     results, failed = [], 0
-    with Progress(console=err_console, transient=True,
-                  disable=not (many and err_console.is_terminal)) as progress:
+    with outputs, Progress(console=err_console, transient=True,
+                           disable=not (many and err_console.is_terminal)) as progress:
         task = progress.add_task("colours", total=len(files))
         for f in files:
             try:
@@ -138,33 +164,47 @@ def colors(images, k, space, as_json, swatch, force, all_frames, keep_transparen
                 progress.advance(task)
                 continue
             if swatch is not None:
-                pal.save_swatch(swatch_path(swatch, f, many))
+                pal.save_swatch(outputs.stage(targets[f]), overwrite=True)
+            if html_path is not None:
+                outputs.write(pages[f], pal.to_html(image=f, quantized=quantize(f, pal))
+                              .encode("utf-8"))
             if as_json:
                 results.append({"image": str(f), **pal.to_dict()})
             else:
                 print_palette(console, str(f), pal)
             progress.advance(task)
+        if failed:
+            if as_json:
+                click.echo(json.dumps(results, indent=2))
+            raise click.ClickException(f"{failed} of {len(files)} images could not be read"
+                                       + ("; nothing written." if swatch or html_path else "."))
     if as_json:
         click.echo(json.dumps(results if many else results[0], indent=2))
-    if failed:
-        raise click.ClickException(f"{failed} of {len(files)} images could not be read.")
+    for f in targets.values():
+        announce(f, "swatch", quiet)
+    for f in pages.values():
+        announce(f, "HTML report", quiet)
 
 
 @click.command("quantize")
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-k", "k", default="8", show_default=True, callback=parse_k,
-              help="Number of colours, or 'auto'.")
+@k_option("8", "Number of colours, or 'auto'.", callback=parse_k)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the quantized image (format from the suffix).")
 @click.option("--space", type=click.Choice(["lab", "rgb", "din99o"]), default="lab", show_default=True,
               help="lab: palette and matching by CIEDE2000; rgb / din99o: k-means and nearest colour in that space.")
 @click.option("--dither", is_flag=True, help="Floyd-Steinberg dithering.")
-@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
-@click.option("--seed", default=0, show_default=True, help="Random seed.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a single-file HTML report: the palette and the quantized image beside the "
+                   "original.")
+@force_option
+@seed_option()
 @click.option("--max-pixels", type=click.IntRange(min=0), default=None,
               help="Refuse larger images (default: Pillow's decompression-bomb limit; 0: no limit).")
+@json_option
+@quiet_option
 @friendly_errors
-def quantize_cmd(image, k, output, space, dither, force, seed, max_pixels):
+def quantize_cmd(image, k, output, space, dither, html_path, force, seed, max_pixels, as_json, quiet):
     """Repaint IMAGE with its k dominant colours and write it to OUTPUT.
 
     Never overwrites IMAGE; an existing OUTPUT only with --force. The file
@@ -174,21 +214,19 @@ def quantize_cmd(image, k, output, space, dither, force, seed, max_pixels):
     Examples:
         kmeanskit quantize photo.jpg -k 8 -o poster.png
         kmeanskit quantize photo.jpg -k 4 --dither -o dithered.png --force
+        kmeanskit quantize photo.jpg -k 8 -o poster.png --html poster.html
     """
     from PIL import Image
 
-    from .._fileutil import atomic_write_bytes as _atomic_write
     from ..image import dominant_colors, quantize
 
-    if output.resolve() == image.resolve():
-        raise click.ClickException(f"refusing to overwrite the input image {image}; "
-                                   "pass a different -o path.")
-    if output.exists() and not force:
-        raise click.ClickException(f"{output} exists; pass --force to overwrite it.")
+    outputs = Outputs(inputs=[image], force=force)
+    outputs.add(output, "-o")
+    outputs.add(html_path, "--html")
     fmt = Image.registered_extensions().get(output.suffix.lower())
     if fmt is None:
-        raise click.ClickException(f"cannot tell the image format from {output.name!r}; "
-                                   "use a suffix such as .png, .jpg or .webp.")
+        raise click.UsageError(f"cannot tell the image format from {output.name!r}; "
+                               "use a suffix such as .png, .jpg or .webp.")
     mp = max_pixels_value(max_pixels)
     with notes_on_stderr(image):
         pal = dominant_colors(image, k, color_space=space, random_state=seed, max_pixels=mp)
@@ -200,11 +238,21 @@ def quantize_cmd(image, k, output, space, dither, force, seed, max_pixels):
         out.save(buf, format=fmt)
     except (OSError, KeyError, ValueError) as exc:
         raise click.ClickException(f"cannot write {fmt} for {output.name} ({exc}); try .png.")
-    if output.exists() and not force:  # appeared while we worked
-        raise click.ClickException(f"{output} exists; pass --force to overwrite it.")
-    _atomic_write(output, buf.getvalue())  # temporary file + rename; usual permissions
-    click.echo(f"wrote {output} ({out.width} x {out.height}, {pal.k} colours"
-               f"{', dithered' if dither else ''}): {' '.join(pal.hex)}")
+    with outputs:
+        outputs.write(output, buf.getvalue())
+        if html_path is not None:
+            outputs.write(html_path, pal.to_html(image=image, quantized=out).encode("utf-8"))
+    if as_json:
+        click.echo(json.dumps({"command": "quantize", "image": str(image), "output": str(output),
+                               "width": out.width, "height": out.height, "dither": bool(dither),
+                               **pal.to_dict(),
+                               "written": [str(p) for p in (output, html_path) if p is not None]}, indent=2))
+    else:
+        click.echo(f"{output}: {out.width} x {out.height}, {pal.k} colours"
+                   f"{', dithered' if dither else ''}: {' '.join(pal.hex)}")
+    announce(output, "quantized image", quiet)
+    if html_path is not None:
+        announce(html_path, "HTML report", quiet)
 
 
 def register(group: click.Group) -> None:

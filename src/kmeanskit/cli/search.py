@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 
-from ._common import friendly_errors, k_or_auto
-from .images import IMAGE_SUFFIXES, max_pixels_value
+from ..image.decode import IMAGE_SUFFIXES, image_files
+from ._common import friendly_errors, json_option, k_option, k_or_auto, recursive_option, seed_option
+from .images import max_pixels_value
 
-parse_k_clusters = k_or_auto("clusters", "--k")
+parse_k_clusters = k_or_auto("clusters", "-k")
 
 
 def auto_k(n: int) -> int:
@@ -24,8 +25,7 @@ def auto_k(n: int) -> int:
 
 def find_images(folder: Path, recursive: bool) -> list[Path]:
     """The image files in ``folder`` (and its subfolders with ``recursive``), sorted."""
-    pattern = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return image_files([folder], recursive=recursive)
 
 
 def _reason_summary(skipped) -> str:
@@ -47,14 +47,12 @@ def _reason_summary(skipped) -> str:
 @click.argument("query", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-n", "n", type=click.IntRange(min=1), default=5, show_default=True,
               help="How many similar images to print.")
-@click.option("--k", "k", default="auto", show_default=True, callback=parse_k_clusters,
-              help="Clusters of the index, or 'auto' = round(sqrt(images / 2)).")
+@k_option("auto", "Clusters of the index, or 'auto' = round(sqrt(images / 2)).", callback=parse_k_clusters)
 @click.option("--probe", type=click.IntRange(min=1), default=2, show_default=True,
               help="Nearest clusters searched (capped at k); higher is slower and more exact.")
-@click.option("--recursive/--no-recursive", default=True, show_default=True,
-              help="Also read images in sub-folders.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--seed", default=0, show_default=True, help="Random seed of the clustering.")
+@recursive_option
+@json_option
+@seed_option("Random seed of the clustering.")
 @click.option("--max-pixels", type=click.IntRange(min=0), default=None,
               help="Skip larger images (default: Pillow's decompression-bomb limit; 0: no limit).")
 @friendly_errors
@@ -118,7 +116,7 @@ def search_images(folder, query, n, k, probe, recursive, as_json, seed, max_pixe
     index.add(X, ids=np.array([str(p) for p in feats.items]))
     ids, dist = index.search(qf.X[0], n=n, probe=probe_used)
     if as_json:
-        out = {"query": str(query), "folder": str(folder), "images": n_img,
+        out = {"command": "search-images", "query": str(query), "folder": str(folder), "images": n_img,
                "skipped": len(feats.skipped), "k": k_used, "probe": probe_used,
                "results": [{"rank": r + 1, "path": str(i), "distance": float(d)}
                            for r, (i, d) in enumerate(zip(ids.tolist(), dist.tolist()))]}

@@ -10,13 +10,16 @@ refused before they are decoded.
 
 from __future__ import annotations
 
+import io
 import os
+import struct
 import threading
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import Interval, Options, validate_params
+from .._validation import Interval, Options, check_read_budget, validate_params
 
 __all__ = ["load_image"]
 
@@ -25,6 +28,11 @@ PILLOW_LIMIT = "pillow"
 # Pillow's own bomb check reads a module global; it is switched off around
 # ``Image.open`` (ours replaces it), so concurrent opens must not interleave.
 _BOMB_LOCK = threading.Lock()
+
+#: What Pillow raises on a damaged or hostile file (besides ValueError): its
+#: plugins parse headers with struct and index tables they read from the file.
+DAMAGED_ERRORS = (OSError, EOFError, SyntaxError, struct.error, IndexError, KeyError, TypeError,
+                  ZeroDivisionError, OverflowError, zlib.error)
 
 LOAD_CONSTRAINTS = {
     "frames": [Options(("first", "all"))],
@@ -73,14 +81,26 @@ def open_image_file(path, max_pixels):
     from PIL import UnidentifiedImageError
 
     limit = Image.MAX_IMAGE_PIXELS if max_pixels == PILLOW_LIMIT else max_pixels
+    # the file's bytes, read once: Pillow's plugins call read(n) with lengths taken from the
+    # file (a PNG chunk's), and a file object allocates n bytes before it finds the file
+    # shorter; from memory a read returns only what there is
+    size = os.stat(path).st_size  # FileNotFoundError as it is
+    check_read_budget(size, f"{path}: an image file of {size:,} bytes")
+    with open(path, "rb") as fh:
+        data = io.BytesIO(fh.read())
     with _BOMB_LOCK:  # Pillow's own check is replaced by ours (same limit by default)
         old = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         try:
-            img = Image.open(path)
+            img = Image.open(data)
         except UnidentifiedImageError:
             raise ValueError(f"{path} is not an image file Pillow can read; pass a PNG, JPEG, GIF, "
                              "TIFF, WebP or BMP image.") from None
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            raise
+        except DAMAGED_ERRORS as exc:  # a damaged header: Pillow's plugins raise all of these
+            raise ValueError(f"could not open {path} ({type(exc).__name__}: {exc}); the file looks "
+                             "damaged or incomplete (truncated).") from None
         finally:
             Image.MAX_IMAGE_PIXELS = old
     w, h = img.size
@@ -139,17 +159,28 @@ def _frame_to_array(img, name) -> tuple[np.ndarray, bool]:
     return np.asarray(conv), False
 
 
-def decode_pil(img, name, frames) -> Pixels:
+def decode_pil(img, name, frames, max_pixels=PILLOW_LIMIT) -> Pixels:
     """Decode an open Pillow image to 8-bit pixels.
 
     Its first frame (``frames="first"``, EXIF orientation applied) or all
     frames stacked (``"all"``); ``name`` names the image in error messages.
+    ``max_pixels`` bounds the pixels of all frames together (the
+    decompression-bomb limit of :func:`open_image_file`, applied to the
+    total: a small GIF can hold many frames of a large canvas), checked
+    before any frame is decoded.
     """
     from PIL import Image
 
     try:
-        img.load()
         n_frames = getattr(img, "n_frames", 1) if frames == "all" else 1
+        limit = Image.MAX_IMAGE_PIXELS if max_pixels == PILLOW_LIMIT else max_pixels
+        w, h = img.size
+        if n_frames > 1 and limit is not None and n_frames * w * h > limit:
+            raise ValueError(
+                f"{name} has {n_frames} frames of {w} x {h} pixels, {n_frames * w * h:,} pixels in all, "
+                f"more than the decompression-bomb limit of {int(limit):,} pixels; read the first "
+                "frame only, or if you trust this file pass max_pixels=None (or a larger number).")
+        img.load()
         arrays = []
         start = img.tell() if n_frames > 1 else 0
         try:
@@ -163,11 +194,11 @@ def decode_pil(img, name, frames) -> Pixels:
                 img.seek(start)  # leave a caller's image on the frame it was on
     except Image.DecompressionBombError as exc:
         raise ValueError(f"{name}: {exc}; pass max_pixels=None if you trust this file.") from None
-    except OSError as exc:
+    except DAMAGED_ERRORS as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise ValueError(f"could not decode {name} ({exc}); the file looks damaged or "
-                         "incomplete (truncated).") from None
+        raise ValueError(f"could not decode {name} ({type(exc).__name__}: {exc}); the file looks damaged "
+                         "or incomplete (truncated).") from None
     has_alpha = any(a for _, a in arrays)
     h, w = arrays[0][0].shape[:2]
     parts = []
@@ -240,9 +271,9 @@ def read_pixels(image, *, frames="first", max_pixels=PILLOW_LIMIT, draft_side=No
                     img.draft(None, (draft_side, draft_side))
                 except Exception:  # pragma: no cover - other formats ignore draft
                     pass
-            pix = decode_pil(img, name, frames)
+            pix = decode_pil(img, name, frames, max_pixels)
     elif isinstance(image, Image.Image):
-        pix = decode_pil(image, "image", frames)
+        pix = decode_pil(image, "image", frames, max_pixels)
     elif isinstance(image, np.ndarray) or hasattr(image, "__array__"):
         pix = pixels_from_array(np.asarray(image))
     else:
@@ -283,3 +314,40 @@ def load_image(image, *, frames: str = "first", max_pixels=PILLOW_LIMIT) -> np.n
     pix = read_pixels(image, frames=frames, max_pixels=max_pixels)
     c = pix.px.shape[1]
     return pix.px.reshape(-1, pix.width, c)
+
+
+#: File suffixes read as images when a folder is given (``image_files``, the CLI).
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm",
+                            ".pgm", ".pbm", ".tga", ".ico", ".jfif"})
+
+
+def image_files(items, *, recursive: bool = True) -> list:
+    """``items`` with every folder replaced by the image files in it (and in
+    its sub-folders with ``recursive``), sorted by path, by suffix
+    (:data:`IMAGE_SUFFIXES`); other items (files, arrays, Pillow images)
+    are kept as given. As the CLI's ``colors`` and ``search-images`` read
+    folders.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "sub").mkdir()
+    >>> for name in ("b.png", "a.JPG", "notes.txt", "sub/c.gif"):
+    ...     _ = (d / name).write_bytes(b"")
+    >>> [p.relative_to(d).as_posix() for p in image_files([d])]
+    ['a.JPG', 'b.png', 'sub/c.gif']
+    >>> [p.name for p in image_files([d], recursive=False)]
+    ['a.JPG', 'b.png']
+    """
+    from pathlib import Path
+
+    out = []
+    for item in items:
+        if isinstance(item, (str, os.PathLike)) and os.path.isdir(item):
+            folder = Path(item)
+            found = folder.rglob("*") if recursive else folder.iterdir()
+            out.extend(sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()))
+        else:
+            out.append(item)
+    return out

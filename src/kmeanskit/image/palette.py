@@ -269,7 +269,45 @@ class Palette:
         ax.set_axis_off()
         return ax
 
-    def save_swatch(self, path, *, dpi: int = 100) -> Path:
+    def to_html(self, path=None, image=None, *, quantized=None, name=None, title=None,
+                overwrite: bool = False):
+        """A single-file HTML report of the palette: each colour with its
+        hex code, RGB, share and a copy button, with ``image`` the photo, and
+        with ``quantized`` its repainted version beside it
+        (:func:`kmeanskit.report.palette_html`).
+
+        Parameters
+        ----------
+        path : str or path, optional
+            Where to write the page (atomically; an existing file only with
+            ``overwrite``). None: return the HTML instead.
+        image : path or PIL.Image.Image, optional
+            The photo the palette is of.
+        quantized : PIL.Image.Image, optional
+            The photo repainted with the palette, shown beside it: pass
+            ``kmeanskit.quantize(image, palette)``.
+        name, title : str, optional
+            The photo's name and the page title.
+        overwrite : bool
+            Replace an existing ``path``.
+
+        Returns
+        -------
+        Path or str
+            The file written, or the HTML when ``path`` is None.
+
+        Examples
+        --------
+        >>> page = Palette.from_colors(["#ff0000", "#0000ff"]).to_html(name="flag")
+        >>> 'data-copy="#0000ff"' in page
+        True
+        """
+        from ..report import palette_html, write_html
+
+        html = palette_html(self, image, quantized=quantized, name=name, title=title)
+        return html if path is None else write_html(html, path, overwrite=overwrite)
+
+    def save_swatch(self, path, *, dpi: int = 100, overwrite: bool = False) -> Path:
         """Write the :meth:`plot` swatch to ``path`` atomically.
 
         Parameters
@@ -278,22 +316,44 @@ class Palette:
             Output file; the format follows the suffix (.png, .svg, .pdf...).
         dpi : int
             Resolution of raster formats.
+        overwrite : bool, default=False
+            Replace an existing file (refused otherwise, as every save).
 
         Returns
         -------
         Path
             The path written.
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists and ``overwrite`` is False.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "swatch.png"
+        >>> pal = Palette.from_colors(["#102030", "#e0c0a0"])
+        >>> pal.save_swatch(p).stat().st_size > 0
+        True
+        >>> try:
+        ...     pal.save_swatch(p)
+        ... except FileExistsError:
+        ...     print("refused")
+        refused
         """
         from matplotlib.figure import Figure
 
         path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
         fig = Figure(figsize=(8, 1.6))
         ax = fig.add_axes((0, 0, 1, 1))
         self.plot(ax=ax)
         buf = io.BytesIO()
         fmt = path.suffix.lstrip(".").lower() or "png"
         fig.savefig(buf, format=fmt, dpi=dpi)
-        return atomic_write_bytes(path, buf.getvalue())
+        return atomic_write_bytes(path, buf.getvalue(), overwrite=overwrite)
 
 
 def _rectangle(xy, w, h, color):

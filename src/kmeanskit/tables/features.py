@@ -99,20 +99,23 @@ def select_columns(df, columns, categorical):
             raise ValueError(f"column(s) {quoted(other)} are neither numbers nor categories "
                              f"({', '.join(str(df[c].dtype) for c in other)}); leave them out of columns.")
         cat = [c for c in columns if kinds[c] == "categorical"]
-        if cat and categorical != "onehot":
+        if cat and categorical not in ("onehot", "kprototypes"):
             raise ValueError(f"column(s) {quoted(cat)} are categorical (text); k-means needs numbers: "
-                             "leave them out, or one-hot encode them with categorical='onehot' (--onehot).")
+                             "leave them out, one-hot encode them with categorical='onehot' (--onehot), or cluster "
+                             "them as categories with categorical='kprototypes' (--kprototypes).")
         return [c for c in columns if kinds[c] == "numeric"], cat, []
     num = [c for c in df.columns if kinds[c] == "numeric"]
     cat = []
-    if categorical == "onehot":
+    if categorical in ("onehot", "kprototypes"):
+        # k-prototypes leaves out a text column with one level too: it cannot tell rows apart
+        low = 2 if categorical == "kprototypes" else 1
         cat = [c for c in df.columns if kinds[c] == "categorical"
-               and df[c].nunique(dropna=True) <= MAX_AUTO_LEVELS]
+               and low <= df[c].nunique(dropna=True) <= MAX_AUTO_LEVELS]
     skipped = [c for c in df.columns if c not in num and c not in cat]
     if not num and not cat:
         raise ValueError(f"no numeric columns among {quoted(df.columns)}"
                          + ("; name categorical ones with columns= and pass categorical='onehot' (--onehot)."
-                            if categorical != "onehot" else "."))
+                            if categorical not in ("onehot", "kprototypes") else "."))
     return num, cat, skipped
 
 

@@ -21,6 +21,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from .._fileutil import atomic_write_bytes
+from .._validation import check_read_budget, read_npy
 
 __all__ = ["Table", "read_table", "TABLE_SUFFIXES", "read_frame", "write_frame", "FRAME_OUTPUT_SUFFIXES"]
 
@@ -75,6 +76,7 @@ def _need(module: str, what: str):
 def _select(names: list, numeric: list, columns, path) -> tuple[list, list]:
     """Pick the columns to use: ``columns`` if given (all must exist and be
     numeric), else every numeric one. Returns (used, skipped)."""
+    numeric = set(numeric)  # membership tests below: linear, not quadratic, in the columns
     if columns is not None:
         columns = [str(c) for c in columns]
         missing = [c for c in columns if c not in names]
@@ -107,11 +109,59 @@ def _locate(path, format) -> tuple[Path, str]:
 
 
 def _load_npy(path: Path) -> np.ndarray:
-    """A ``.npy`` array, never unpickled."""
+    """A ``.npy`` array, never unpickled; its header's shape is checked
+    against the file's size and the read budget before anything is
+    allocated (``_validation.read_npy``)."""
+    with open(path, "rb") as fh:
+        A = read_npy(fh, os.fstat(fh.fileno()).st_size, str(path))
+    # an array of no rows holds no data whatever its columns: their names ("0", "1", ...) are
+    # what a table of it would allocate (about 100 bytes each in a DataFrame)
+    if A.ndim >= 2:
+        check_read_budget(100 * int(np.prod(A.shape[1:], dtype=object)),
+                          f"{path}: the column names of an array of shape {A.shape}")
+    return A
+
+
+def _load_parquet(path: Path):
+    """A Parquet file as a DataFrame, after checking its footer: the row
+    groups' declared sizes against the file's size, and their decoded size
+    against the read budget. pyarrow's errors on a damaged file become one
+    ValueError."""
+    pq = _need("pyarrow.parquet", "reading Parquet")
+    import pyarrow as pa
+
+    size = path.stat().st_size
     try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise ValueError(f"{path}: cannot read as .npy without unpickling ({exc}).") from None
+        meta = pq.ParquetFile(path).metadata
+        groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+        stored = sum(g.column(j).total_compressed_size for g in groups for j in range(g.num_columns))
+        if stored > size:
+            raise ValueError(f"{path}: the Parquet footer declares {stored:,} bytes of column data in a "
+                             f"{size:,}-byte file; the file is truncated or damaged.")
+        # decoded columns, then their copy as a DataFrame
+        check_read_budget(2 * sum(max(g.total_byte_size, 8 * g.num_rows * g.num_columns)
+                                  for g in groups), f"{path}: a Parquet table of {meta.num_rows:,} rows")
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError, IndexError, OverflowError, RuntimeError, KeyError, TypeError,
+            AttributeError) as exc:  # damaged pandas metadata makes to_pandas raise KeyError, ...
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: not a readable Parquet file ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else 'damaged'}).") from None
+
+
+def _load_csv(pd, path: Path, sep: str):
+    """A CSV/TSV file as a DataFrame: its parsed size (at most about four
+    times the text, two characters a value) checked against the read budget
+    first; pandas' parse errors as one ValueError."""
+    check_read_budget(4 * path.stat().st_size, f"{path}: a CSV table of {path.stat().st_size:,} bytes")
+    try:
+        return pd.read_csv(path, sep=sep)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: the file is empty; pass a table with a header row.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OverflowError, MemoryError) as exc:
+        raise ValueError(f"{path}: not a readable {'CSV' if sep == ',' else 'TSV'} table "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}).") from None
 
 
 def _finish(X, used, skipped, path) -> Table:
@@ -228,20 +278,14 @@ def read_table(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
         X = X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
         return _finish(X, used, skipped, path)
     if fmt == "parquet":
-        pq = _need("pyarrow.parquet", "reading Parquet")
-        df = pq.read_table(path).to_pandas()
-        return _from_frame(df, columns, path)
+        return _from_frame(_load_parquet(path), columns, path)
     if fmt in ("csv", "tsv"):
         sep = "," if fmt == "csv" else "\t"
         try:
             import pandas as pd
         except ImportError:
             return _read_csv_plain(path, sep, columns)
-        try:
-            df = pd.read_csv(path, sep=sep)
-        except pd.errors.EmptyDataError:
-            raise ValueError(f"{path}: the file is empty; pass a table with a header row.") from None
-        return _from_frame(df, columns, path)
+        return _from_frame(_load_csv(pd, path, sep), columns, path)
     raise ValueError(f"unknown format {fmt!r}; use csv, tsv, parquet or npy.")
 
 
@@ -302,13 +346,9 @@ def read_frame(path: str | os.PathLike, *, format: str | None = None):
             raise ValueError(f"{path}: the array has shape {A.shape}; save a 2-D table (rows x columns).")
         return pd.DataFrame(A, columns=[str(j) for j in range(A.shape[1])])
     if fmt == "parquet":
-        pq = _need("pyarrow.parquet", "reading Parquet")
-        df = pq.read_table(path).to_pandas()
+        df = _load_parquet(path)
     elif fmt in ("csv", "tsv"):
-        try:
-            df = pd.read_csv(path, sep="," if fmt == "csv" else "\t")
-        except pd.errors.EmptyDataError:
-            raise ValueError(f"{path}: the file is empty; pass a table with a header row.") from None
+        df = _load_csv(pd, path, "," if fmt == "csv" else "\t")
     else:
         raise ValueError(f"unknown format {fmt!r}; use csv, tsv, parquet or npy.")
     df.columns = [str(c) for c in df.columns]

@@ -64,8 +64,16 @@ class Scaling:
         if kind == "none":
             return cls(kind, np.zeros(d), np.ones(d))
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        mean = np.average(X, axis=0, weights=w)
-        std = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
+        if np.isnan(X).any():  # missing values (segment(missing="ignore")): each column's observed ones
+            wt = np.ones(X.shape[0]) if w is None else w
+            ok = ~np.isnan(X)
+            ws = (wt[:, None] * ok).sum(axis=0)
+            ws = np.where(ws > 0, ws, 1.0)
+            mean = (wt[:, None] * np.where(ok, X, 0.0)).sum(axis=0) / ws
+            std = np.sqrt((wt[:, None] * np.where(ok, X - mean, 0.0) ** 2).sum(axis=0) / ws)
+        else:
+            mean = np.average(X, axis=0, weights=w)
+            std = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
         std = np.where(std > 0, std, 1.0)
         center = mean if kind == "zscore" else np.zeros(d)
         return cls(kind, center, std)

@@ -34,11 +34,25 @@ STANDARDIZE_KINDS = SCALING_KINDS
 
 
 def _wmean(A, w):
+    if np.isnan(A).any():  # missing values kept in the fit (missing="ignore"): the observed ones
+        wt = np.ones(A.shape[0]) if w is None else w
+        ok = ~np.isnan(A)
+        ws = (wt[:, None] * ok).sum(axis=0)
+        with np.errstate(invalid="ignore"):
+            return (wt[:, None] * np.where(ok, A, 0.0)).sum(axis=0) / ws
     return A.mean(axis=0) if w is None else np.average(A, axis=0, weights=w)
 
 
 def _wmedian(A, w):
-    """Column medians; weighted: the smallest value reaching half the weight."""
+    """Column medians; weighted: the smallest value reaching half the weight
+    (over the observed values)."""
+    if np.isnan(A).any():
+        out = np.full(A.shape[1], np.nan)
+        for j in range(A.shape[1]):
+            ok = ~np.isnan(A[:, j])
+            if ok.any():
+                out[j] = _wmedian(A[ok, j:j + 1], None if w is None else w[ok])[0]
+        return out
     if w is None:
         return np.median(A, axis=0)
     out = np.empty(A.shape[1])
@@ -47,6 +61,17 @@ def _wmedian(A, w):
         cum = np.cumsum(w[o])
         out[j] = A[o[np.searchsorted(cum, cum[-1] / 2)], j]
     return out
+
+
+def _mode_share(values, w):
+    """The most frequent observed value (weighted; ties: the first in sorted
+    order) and its share of the rows (missing ones included)."""
+    pd = need_pandas()
+    wt = np.ones(len(values)) if w is None else w
+    s = pd.Series(wt).groupby(pd.Series(values, dtype=object).to_numpy(), dropna=True, sort=True).sum()
+    if s.empty:
+        return None, 0.0
+    return s.idxmax(), float(s.max() / wt.sum())
 
 
 def _fmt_sd(z):
@@ -64,8 +89,10 @@ class Segmentation:
         because of missing values (``dropna=True``).
     k : int
         Number of clusters.
-    model : kmeanskit.KMeans
-        Fitted on the scaled features of the rows kept.
+    model : kmeanskit.KMeans or kmeanskit.KPrototypes
+        Fitted on the scaled features of the rows kept (a KPrototypes, with
+        the categorical columns as categories, for
+        ``categorical="kprototypes"`` or ``missing="ignore"``).
     scaling : kmeanskit.tables.Scaling
         Maps the features to the space the model was fitted in.
     columns : list of str
@@ -119,6 +146,10 @@ class Segmentation:
     _display: list = field(repr=False)        # feature names in input terms (x, not log1p(x))
     _profile: object = field(default=None, repr=False)
     _profile_z: object = field(default=None, repr=False)
+    #: k-prototypes (categorical="kprototypes" or missing="ignore"): the kept rows'
+    #: categorical columns (DataFrame) and each kept row's number of missing values
+    _cat: object = field(default=None, repr=False)
+    _n_missing: object = field(default=None, repr=False)
 
     # -- numbers --
     @property
@@ -162,6 +193,13 @@ class Segmentation:
             for j, name in enumerate(self._display):
                 row[f"{name} mean"] = float(mean[j])
                 row[f"{name} median"] = float(med[j])
+            if self._cat is not None:  # each categorical column's mode and its share of the segment
+                for col in self._cat.columns:
+                    mode, share = _mode_share(self._cat[col].to_numpy()[m], wc)
+                    row[f"{col} mode"] = mode
+                    row[f"{col} share"] = share
+            if self._n_missing is not None:
+                row["missing values"] = int(self._n_missing[m].sum())
             order = sorted(range(len(z)), key=lambda j: -abs(z[j]) if np.isfinite(z[j]) else 0.0)
             row["distinguishing"] = ", ".join(f"{self._display[j]} {_fmt_sd(z[j])}" for j in order[:3])
             rows.append(row)
@@ -283,12 +321,17 @@ class Segmentation:
         """The profile as a Markdown table (sizes, shares, means, the
         distinguishing features; medians are in ``profile.csv``)."""
         p = self.profile
+        cats = [] if self._cat is None else list(self._cat.columns)
+        extra = [f"{c} mode (share)" for c in cats] + (["missing values"] if self._n_missing is not None else [])
         cols = ["size", "share"] + [f"{n} mean" for n in self._display] + ["distinguishing"]
-        head = ["cluster"] + cols
+        head = ["cluster"] + cols[:-1] + extra + cols[-1:]
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---:"] * (len(head) - 1) + [":---"]) + "|"]
-        for c, row in p[cols].iterrows():
+        for c, row in p.iterrows():
             cells = [str(c), str(int(row["size"])), f"{row['share']:.1%}"]
             cells += [_num(row[f"{n} mean"], digits) for n in self._display]
+            cells += [f"{row[f'{n} mode']} ({row[f'{n} share']:.0%})" for n in cats]
+            if self._n_missing is not None:
+                cells.append(str(int(row["missing values"])))
             cells.append(str(row["distinguishing"]))
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
@@ -324,6 +367,43 @@ class Segmentation:
             blobs["elbow.png"] = _png(lambda fig: plot_sweep(self.sweep, ax=fig.add_subplot()), (5, 3.5))
         return [atomic_write_bytes(d / n, blobs[n]) for n in names]
 
+    def to_html(self, path=None, *, source=None, title=None, overwrite: bool = False):
+        """A single-file HTML report of the segmentation: the data, the
+        choice of k, each segment's size, share and profile, a 2-D
+        projection, per-column distributions and a sortable, filterable
+        table of the rows (:func:`kmeanskit.report.segmentation_html`).
+
+        Parameters
+        ----------
+        path : str or path, optional
+            Where to write the page (atomically; an existing file only with
+            ``overwrite``). None: return the HTML instead.
+        source : str, optional
+            The table's name (a file name) shown in the report.
+        title : str, optional
+            The page title.
+        overwrite : bool
+            Replace an existing ``path``.
+
+        Returns
+        -------
+        Path or str
+            The file written, or the HTML when ``path`` is None.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from kmeanskit import segment
+        >>> df = pd.DataFrame({"spend": [10.0, 12.0, 11.0, 90.0, 95.0, 92.0], "visits": [1, 2, 1, 9, 8, 9]})
+        >>> page = segment(df, k=2).to_html(source="shop.csv")
+        >>> page.startswith("<!DOCTYPE html>"), "Segments of shop.csv" in page
+        (True, True)
+        """
+        from ..report import segmentation_html, write_html
+
+        html = segmentation_html(self, source=source, title=title)
+        return html if path is None else write_html(html, path, overwrite=overwrite)
+
     def save_model(self, path, *, overwrite: bool = False):
         """Save the model with its scaling, feature names and per-cluster
         spread on the training rows (for ``kmeanskit outliers``), in the
@@ -334,6 +414,8 @@ class Segmentation:
         from ..anomaly import cluster_spread
         from ..core import model_record
 
+        if hasattr(self.model, "to_record"):  # k-prototypes: categories, gamma and scaling in the file
+            return models.write(self.model.to_record(scaling=self.scaling), path, overwrite=overwrite)
         spread = cluster_spread(self.model, self._Z)
         record = model_record(self.model, scaling=self.scaling, feature_names=list(self.features),
                               cluster_spread=spread)
@@ -377,8 +459,13 @@ def _png(draw, size) -> bytes:
 SEGMENT_PARAMS = {
     "standardize": Rule((Options(STANDARDIZE_KINDS),),
                         f"unknown standardize={{standardize!r}}; use one of {', '.join(STANDARDIZE_KINDS)}."),
-    "categorical": Rule((Options(("refuse", "onehot")),),
-                        "unknown categorical={categorical!r}; use 'refuse' or 'onehot'."),
+    "categorical": Rule((Options(("refuse", "onehot", "kprototypes")),),
+                        "unknown categorical={categorical!r}; use 'refuse' or 'onehot'. Or 'kprototypes' to "
+                        "cluster text columns as categories."),
+    "missing": Rule((Options((None, "ignore")),), "unknown missing={missing!r}; use None or 'ignore'."),
+    ("missing", "dropna", "impute"): Rule(
+        (Kind(lambda v: v[0] is None or (not v[1] and v[2] is None), "alone"),),
+        "pass one of missing='ignore', dropna=True or impute='mean'."),
     "impute": Rule((Options((None, "mean")),), "unknown impute={impute!r}; use None or 'mean'."),
     ("dropna", "impute"): Rule((Kind(lambda v: not (v[0] and v[1] is not None), "not both"),),
                                "pass either dropna=True or impute='mean', not both."),
@@ -482,16 +569,105 @@ def _fit(Z, k, w, *, n_init, random_state):
     return KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(Z, sample_weight=w)
 
 
+def _segment_kprototypes(df, k, used, num, cat, skipped, w, *, standardize, log, dropna, impute, missing,
+                         random_state, n_init):
+    """:func:`segment` with :class:`kmeanskit.KPrototypes`: the numeric (and
+    one-hot) features scaled as usual, the columns in ``cat`` as
+    categories, missing values per ``missing`` / ``dropna`` / ``impute``."""
+    from ..kprototypes import KPrototypes
+
+    if k == "auto":
+        raise ValueError("k='auto' is for numeric features only; pass a number for k with categorical "
+                         "columns or missing='ignore'.")
+    n = len(df)
+    feats_used = [c for c in used if c not in cat]
+    if feats_used:
+        V, F, feats, display = table_features(df, feats_used, num, log)
+    else:
+        V = F = np.empty((n, 0))
+        feats, display = [], []
+    C = df[cat].astype(object) if cat else None
+    cat_miss = C.isna().to_numpy() if cat else np.zeros((n, 0), dtype=bool)
+    n_missing = np.isnan(V).sum(axis=1) + cat_miss.sum(axis=1)
+    kept = np.arange(n)
+    imputed = {}
+    if n_missing.any():
+        counts = {c: int(np.isnan(V[:, display.index(c)]).sum()) if c in display else int(df[c].isna().sum())
+                  for c in used}
+        counts = {c: m for c, m in counts.items() if m}
+        if missing is None and not dropna and impute is None:
+            listed = ", ".join(f"{c!r} ({m})" for c, m in counts.items())
+            raise ValueError(f"missing values in column(s) {listed}; pass missing='ignore' (--missing ignore) "
+                             "to cluster rows on their observed values, dropna=True (--missing drop) to "
+                             "leave those rows out, or impute='mean' (--missing mean) to fill them.")
+        if dropna:
+            kept = np.flatnonzero(n_missing == 0)
+            if kept.size == 0:
+                raise ValueError("every row has a missing value in the used columns; nothing left to cluster.")
+        elif impute == "mean":
+            imputed = counts
+    Vk, Fk = V[kept], F[kept]
+    wk = None if w is None else w[kept]
+    scaling = Scaling.fit(Fk, standardize, sample_weight=wk)
+    Z = np.ascontiguousarray(scaling.transform(Fk)) if Fk.shape[1] else Fk
+    pd = need_pandas()
+    table = pd.DataFrame({f: Z[:, j] for j, f in enumerate(feats)})  # named: the model keeps the names
+    for c in cat:
+        table[c] = C[c].to_numpy()[kept]
+    if k > kept.size:
+        raise ValueError(f"k = {k} is more than the {kept.size} rows to cluster; pass a smaller k.")
+    model = KPrototypes(int(k), categorical=list(cat),
+                        missing="ignore" if missing == "ignore" else ("mean" if impute == "mean" else "raise"),
+                        # "auto": Cao's deterministic seeding with categories (one run), else 10
+                        # k-means++ starts (on the penguins' measurements one start ended at a cost
+                        # of 486, the best of ten at 379: docs/tables.md)
+                        n_init=(1 if cat else 10) if n_init == "auto" else int(n_init),
+                        random_state=random_state)
+    model.fit(table, sample_weight=wk)
+    if impute == "mean":  # the profile describes the values the model saw
+        Vk, Fk = _fill_means(Vk, wk), _fill_means(Fk, wk)
+        Z = np.ascontiguousarray(scaling.transform(Fk)) if Fk.shape[1] else Fk
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[kept] = model.labels_
+    # for the 2-D projection: a missing scaled value drawn at its segment's centre
+    Zp = np.where(np.isnan(Z), model.cluster_centers_[model.labels_], Z) if Z.shape[1] else Z
+    return Segmentation(labels=labels, k=int(k), model=model, scaling=scaling, columns=list(used),
+                        features=feats, skipped=list(skipped), dropped=np.setdiff1d(np.arange(n), kept),
+                        imputed=imputed, sweep=None, log=bool(log), _frame=df, _values=Vk, _F=Fk, _Z=Zp,
+                        _w=wk, _kept=kept, _display=display,
+                        _cat=None if C is None else C.iloc[kept].reset_index(drop=True),
+                        _n_missing=n_missing[kept])
+
+
+def _fill_means(A, w):
+    """``A`` with each missing value replaced by its column's (weighted) mean."""
+    if not np.isnan(A).any():
+        return A
+    return np.where(np.isnan(A), _wmean(A, w), A)
+
+
+def _other_frame_to_pandas(data):
+    """A polars (or pyarrow) table as a pandas DataFrame with its column
+    names and dtypes (``to_pandas``, through Arrow); anything else as is.
+    Without this, ``np.asarray`` would turn it into an unnamed array."""
+    mod = type(data).__module__.split(".")[0]
+    if mod in ("polars", "pyarrow") and hasattr(data, "to_pandas") and hasattr(data, "columns"):
+        return data.to_pandas()
+    return data
+
+
 def segment(data, k=5, *, columns=None, standardize="zscore", log=False, categorical="refuse",
             dropna=False, impute=None, sample_weight=None, random_state=0, n_init="auto",
-            k_range=range(2, 11)) -> Segmentation:
+            k_range=range(2, 11), missing=None) -> Segmentation:
     """Cluster the rows of a table and describe the clusters.
 
     Parameters
     ----------
     data : DataFrame, array-like or path
-        The table (a path is read with :func:`kmeanskit.tables.read_frame`: CSV,
-        TSV, Parquet, ``.npy``). Never modified.
+        The table: a pandas or polars DataFrame (polars through Arrow: needs
+        pyarrow, the ``tables`` extra), an array, or a path read with
+        :func:`kmeanskit.tables.read_frame` (CSV, TSV, Parquet, ``.npy``).
+        Never modified.
     k : int or "auto"
         Number of clusters, or "auto": sweep ``k_range`` with
         :func:`kmeanskit.choose_k` and take its ``best_k`` (the sweep is kept
@@ -507,11 +683,15 @@ def segment(data, k=5, *, columns=None, standardize="zscore", log=False, categor
         Replace each numeric column x by ``log(1 + x)`` before scaling (for
         skewed non-negative amounts such as spending or counts; negative
         values are refused). Profiles stay in the input units.
-    categorical : {"refuse", "onehot"}
+    categorical : {"refuse", "onehot", "kprototypes"}
         Text or category columns named in ``columns`` are refused (with a
         message naming them) unless "onehot", which encodes each level as a
-        0/1 feature ``column=level``. Without ``columns``, "onehot" encodes
-        the text columns with at most 20 levels and skips the rest.
+        0/1 feature ``column=level``, or "kprototypes", which clusters them
+        as categories (:class:`kmeanskit.KPrototypes`: a differing category
+        costs ``gamma``, half the mean standard deviation of the scaled
+        numeric columns, i.e. 0.5 with "zscore"; the profile gives each
+        segment's mode and its share). Without ``columns``, both take the
+        text columns with at most 20 levels and skip the rest.
     dropna : bool
         Leave rows with missing values in the used columns out of the fit;
         they keep their place in the output with no cluster (label -1).
@@ -525,6 +705,11 @@ def segment(data, k=5, *, columns=None, standardize="zscore", log=False, categor
         Restarts of k-means (see :class:`kmeanskit.KMeans`).
     k_range : range or sequence of int
         Values of k tried when ``k="auto"``.
+    missing : None or "ignore"
+        "ignore": cluster rows with missing values on their observed values
+        (:class:`kmeanskit.KPrototypes` with ``missing="ignore"``); every
+        row gets a segment and the profile counts each segment's missing
+        values. Not with ``dropna`` or ``impute``.
 
     Returns
     -------
@@ -557,14 +742,20 @@ def segment(data, k=5, *, columns=None, standardize="zscore", log=False, categor
     >>> seg.profile.loc[seg.labels[3], "distinguishing"]
     'spend +1.0 sd, visits +1.0 sd'
     """
-    _check_params(dict(standardize=standardize, categorical=categorical, impute=impute, dropna=dropna, k=k))
-    df, _ = as_frame(data)
+    _check_params(dict(standardize=standardize, categorical=categorical, impute=impute, dropna=dropna, k=k,
+                       missing=missing))
+    df, _ = as_frame(_other_frame_to_pandas(data))
     n = len(df)
     if n == 0:
         raise ValueError("the table has no rows; pass a table with data.")
     num, cat, skipped = select_columns(df, columns, categorical)
     used = _used_columns(df, columns, num, cat)
     w = _row_weights(sample_weight, n)
+    if missing == "ignore" or (categorical == "kprototypes" and cat):
+        return _segment_kprototypes(df, k, used, num, cat if categorical == "kprototypes" else [],
+                                    skipped, w, standardize=standardize, log=log, dropna=dropna,
+                                    impute=impute, missing=missing, random_state=random_state,
+                                    n_init=n_init)
     V, F, feats, display = table_features(df, used, num, log)
     V, F, kept, imputed = _missing_values(df, used, cat, V, F, display, w, dropna=dropna, impute=impute)
     Vk, Fk = V[kept], F[kept]

@@ -1,0 +1,192 @@
+"""Suite ``dask``: kmeanskit on a Dask ``LocalCluster`` against the same fit in
+memory and against dask-ml, side by side in one run.
+
+    python benchmarks/run.py --only dask            # 20M x 16 (k = 32) and 10M x 3 (k = 8)
+    python benchmarks/run.py --only dask --quick    # 1.5M x 8 (k = 16) and 2M x 3 (k = 8)
+
+One LocalCluster of 2 worker processes with 1 thread each (the data is
+generated on the workers, chunk by chunk, and persisted there); the
+in-memory runs use the same rows computed into this process. Per data set:
+
+- a Lloyd pass: 10 iterations from the same centres (tol = 0), seconds per
+  iteration, in memory and on the cluster;
+- a default fit (seeding included): ``kmeanskit.fit(X, k, random_state=0)``
+  in memory (greedy k-means++ on a sample) and on the cluster (k-means||);
+- dask-ml's ``KMeans`` with its defaults (k-means||, 300 iterations,
+  tol 1e-4), and from the same centres as kmeanskit's Lloyd runs;
+- memory: this process's peak RSS increase during the Dask fit (the client
+  holds the centres and small per-chunk results) and each worker's RSS
+  before and after (its chunks and labels).
+
+Inertia is recomputed in float64 for every result (the same way for all).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .common import section, table
+
+
+def _blobs_block(block_info=None, *, k, d, seed, spread):
+    info = block_info[None]
+    (start, stop), _ = info["array-location"]
+    i = info["chunk-location"][0]
+    rng = np.random.default_rng([seed, i])
+    centres = np.random.default_rng(seed).uniform(0, 10, size=(k, d))
+    lab = rng.integers(0, k, size=stop - start)
+    return (centres[lab] + rng.normal(0, spread, size=(stop - start, d))).astype(np.float32)
+
+
+def make_data(n, d, k_true, seed, chunk_rows):
+    import dask.array as da
+
+    chunks = [chunk_rows] * (n // chunk_rows) + ([n % chunk_rows] if n % chunk_rows else [])
+    return da.map_blocks(_blobs_block, dtype=np.float32, chunks=(tuple(chunks), (d,)),
+                         k=k_true, d=d, seed=seed, spread=1.0)
+
+
+def _rss():
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+def _peak_during(fn):
+    """(result, seconds, peak RSS increase of this process in bytes), RSS
+    sampled every 20 ms by a thread."""
+    import threading
+
+    base = _rss()
+    peak = [base]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.02)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    t = time.perf_counter()
+    try:
+        out = fn()
+    finally:
+        dt = time.perf_counter() - t
+        stop.set()
+        th.join()
+    return out, dt, peak[0] - base
+
+
+def _inertia(Xd, C):
+    import kmeanskit
+
+    return float(kmeanskit.assign(Xd, np.asarray(C, dtype=np.float64).astype(Xd.dtype))[2].compute())
+
+
+def bench_shape(client, n, d, k, chunk_rows, repeats, with_dask_ml, log, seeds=0):
+    import distributed
+
+    import kmeanskit
+
+    # the workers' baseline includes kmeanskit and its kernels (imported by their first task)
+    client.run(lambda: __import__("kmeanskit._chunked"))
+    workers_before = client.run(_rss)
+    Xd = make_data(n, d, k, seed=7, chunk_rows=chunk_rows).persist()
+    distributed.wait(Xd)
+    Xm = Xd.compute()  # the same rows, in this process
+    C0 = Xm[np.random.default_rng(0).choice(n, k, replace=False)].copy()
+    rows, notes = [], []
+
+    def best(fn):
+        ts = []
+        out = None
+        for _ in range(repeats):
+            t = time.perf_counter()
+            out = fn()
+            ts.append(time.perf_counter() - t)
+        return out, min(ts)
+
+    # warm up both paths (compilation, worker imports)
+    kmeanskit.fit(Xm[:20000], k, init=C0, max_iter=2)
+    kmeanskit.fit(Xd[:chunk_rows * 2], k, init=C0, max_iter=2)
+
+    r_mem, t_mem = best(lambda: kmeanskit.fit(Xm, k, init=C0, max_iter=10, tol=0.0, algorithm="lloyd"))
+    r_dsk, t_dsk = best(lambda: kmeanskit.fit(Xd, k, init=C0, max_iter=10, tol=0.0))
+    it_mem, it_dsk = t_mem / (r_mem.n_iter + 1), t_dsk / (r_dsk.n_iter + 1)
+    rows.append(["Lloyd, s per iteration (10 from the same centres)", it_mem, it_dsk, it_dsk / it_mem,
+                 "", ""])
+    log(f"  lloyd pass: memory {it_mem:.3f} s, dask {it_dsk:.3f} s")
+
+    d_mem, t_dmem = best(lambda: kmeanskit.fit(Xm, k, random_state=0))
+    (d_dsk, t_ddsk, peak) = _peak_during(lambda: kmeanskit.fit(Xd, k, random_state=0))
+    in_mem = _inertia(Xd, d_mem.centers)
+    in_dsk = _inertia(Xd, d_dsk.centers)
+    rows.append(["default fit, s (seeding included)", t_dmem, t_ddsk, t_ddsk / t_dmem, "", ""])
+    rows.append(["default fit, inertia / in-memory - 1", 0.0, in_dsk / in_mem - 1, "", "", ""])
+    log(f"  default fit: memory {t_dmem:.2f} s, dask {t_ddsk:.2f} s")
+    workers = client.run(_rss)
+    notes.append(f"client peak RSS increase during the Dask default fit: {peak / 2**20:.0f} MiB "
+                 f"(the data: {Xm.nbytes / 2**20:.0f} MiB); each worker's RSS increase from before the "
+                 "data was loaded to after the fits: "
+                 + ", ".join(f"{(workers[a] - workers_before[a]) / 2**20:.0f} MiB" for a in workers)
+                 + f" (its half of the chunks: about {Xm.nbytes / 2 / 2**20:.0f} MiB)")
+    if seeds:
+        # k-means|| on Dask against greedy k-means++ on all rows in memory: inertia after
+        # convergence, mean over the seeds
+        par = [_inertia(Xd, kmeanskit.fit(Xd, k, init="k-means||", random_state=s).centers)
+               for s in range(seeds)]
+        pp = [_inertia(Xd, kmeanskit.fit(Xm, k, init="k-means++", random_state=s).centers)
+              for s in range(seeds)]
+        notes.append(f"inertia after convergence, mean over {seeds} seeds: k-means|| on Dask / greedy "
+                     f"k-means++ in memory - 1 = {np.mean(par) / np.mean(pp) - 1:+.4f}")
+        log(f"  k-means|| vs k-means++ over {seeds} seeds: {np.mean(par) / np.mean(pp) - 1:+.4f}")
+    if with_dask_ml:
+        from dask_ml.cluster import KMeans as DKM
+
+        t = time.perf_counter()
+        m = DKM(n_clusters=k, random_state=0).fit(Xd)
+        t_ml = time.perf_counter() - t
+        in_ml = _inertia(Xd, m.cluster_centers_)
+        log(f"  dask-ml default: {t_ml:.1f} s")
+        t = time.perf_counter()
+        m2 = DKM(n_clusters=k, init=C0.astype(np.float64), max_iter=10, tol=0.0).fit(Xd)
+        t_ml2 = time.perf_counter() - t
+        log(f"  dask-ml 10 iterations from the same centres: {t_ml2:.1f} s")
+        it_ml = t_ml2 / max(1, int(m2.n_iter_))
+        rows[0][4] = it_ml
+        rows[0][5] = it_dsk / it_ml
+        rows[1][4] = t_ml
+        rows[1][5] = t_ddsk / t_ml
+        rows[2][4] = in_ml / in_mem - 1
+        notes.append(f"dask-ml default fit: {t_ml:.1f} s, {int(m.n_iter_)} iterations; "
+                     f"kmeanskit on Dask: {t_ddsk:.2f} s, {d_dsk.n_iter} iterations")
+
+    body = table(["", "in memory", "kmeanskit on Dask", "Dask / memory", "dask-ml", "kmeanskit / dask-ml"],
+                 rows)
+    return body, notes
+
+
+def run(quick: bool = False):
+    """The suite's markdown sections (the benchmark runner's hook)."""
+    from distributed import Client, LocalCluster
+
+    shapes = [(1_500_000, 8, 16, 250_000), (2_000_000, 3, 8, 250_000)] if quick else \
+        [(20_000_000, 16, 32, 1_000_000), (10_000_000, 3, 8, 1_000_000)]
+    out = []
+
+    def log(msg):
+        print(msg, flush=True)
+
+    for n, d, k, chunk in shapes:
+        log(f"dask: {n} x {d}, k = {k}")
+        # a fresh cluster per data set: nothing of the previous one left in the workers
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                          silence_logs=40, memory_limit=0) as cl, Client(cl) as client:
+            body, notes = bench_shape(client, n, d, k, chunk, repeats=2 if quick else 1,
+                                      with_dask_ml=True, log=log, seeds=5 if d <= 8 else 0)
+        out.append(section(f"Dask: {n:,} x {d} float32, k = {k} (LocalCluster: 2 workers x 1 thread, "
+                           f"chunks of {chunk:,} rows)", body, notes))
+    return out

@@ -1,0 +1,933 @@
+"""Data in chunks of rows as a source of the one solver loop: Dask arrays and
+DataFrames, on a ``distributed`` cluster or in this process.
+
+The loop (``_solver.solve``) runs in the caller's process and sees a step
+like any other. Each pass is one task per chunk, running the in-memory
+kernels (``_solver.ArraySource``) on that chunk and returning only small
+results: the chunk's per-cluster weighted sums, weights and statistics.
+The chunks' labels (and the seeding's distances) stay where the chunk is:
+on a worker, next to the chunk (``distributed``), or in this process.
+Partial results are added in chunk order, never in completion order, so a
+fit gives the same bits for any number of workers, threads or timings.
+
+Two executors run the tasks:
+
+- :class:`DistributedChunks`, when a ``distributed.Client`` is active: the
+  chunks are computed once and kept on the workers (``client.compute``),
+  each pass submits one task per chunk; lost chunks or labels (a worker
+  that died) are recomputed by the scheduler from their lineage, which is
+  deterministic, so the fit ends with the same result. Every wait has a
+  timeout (Dask config ``kmeanskit.timeout``, seconds, default 3600).
+- :class:`LocalChunks`: chunks computed one at a time in this process by
+  Dask's synchronous scheduler at every pass (the data is read again from
+  its source: Parquet, zarr, a memmap; only one chunk is in memory at a
+  time), or plain NumPy row blocks (``k-means||`` in memory).
+
+Seeding: ``k-means||`` (Bahmani et al., "Scalable K-Means++", VLDB 2012):
+one row drawn in proportion to the weights, then ``rounds`` rounds, each
+drawing every row independently with probability ``l w d^2 / phi``
+(``l = oversampling x k`` rows a round on average), the candidates weighted
+by the weight of the rows nearest to them, reduced to ``k`` centres by the
+weighted greedy k-means++ of ``_init`` and a few Lloyd iterations on the
+weighted candidates. Also a uniform sample drawn chunk by chunk, seeded in
+memory (``k-means++sample``), and random rows of such a sample ("random").
+
+Steps: :class:`ChunkedLloydStep` and :class:`ChunkedHamerlyStep` (its
+labels and bounds stay with each chunk; a pass returns the changes of the
+sums), chosen by :func:`make_step` as the in-memory engine chooses.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from . import _solver
+from ._init import INITS, FewDistinctPointsError, sample_size
+from ._kernels import lloyd as K
+from ._solver import ArraySource, PassResult, Step, label_dtype
+
+#: Candidates per k-means|| round, as a multiple of k (Bahmani et al.'s l = 2k).
+OVERSAMPLING = 2.0
+#: k-means|| rounds (Bahmani et al. find 5 enough; each round is one pass over the data).
+ROUNDS = 5
+#: Named initialisations on chunked data; "auto" and "k-means++" are k-means||.
+CHUNKED_INITS = ("auto", "k-means++", "k-means||", "k-means++sample", "random")
+#: Default seconds any wait on the cluster may take (Dask config ``kmeanskit.timeout``).
+DEFAULT_TIMEOUT = 3600.0
+#: Rows per chunk when the user's data comes as a NumPy array for k-means||.
+LOCAL_CHUNK_ROWS = 1 << 18
+
+
+class ChunkTaskError(RuntimeError):
+    """A task on a chunk failed (its original exception is chained)."""
+
+
+# --- Dask input -----------------------------------------------------------------
+
+def is_dask(X) -> bool:
+    """Whether ``X`` is a Dask collection (array, DataFrame or Series),
+    without importing Dask."""
+    return type(X).__module__.split(".")[0] in ("dask", "dask_expr") and \
+        hasattr(X, "__dask_graph__")
+
+
+def require_dask():
+    """Import dask, or say which extra to install."""
+    try:
+        import dask
+        import dask.array  # noqa: F401
+    except ImportError:  # pragma: no cover - the test extra has dask
+        raise ImportError("Dask input needs the dask extra: pip install 'kmeanskit[dask]' "
+                          "(or pip install 'dask[array,dataframe,distributed]').") from None
+    return dask
+
+
+def compute(*collections):
+    """``dask.compute`` on the active ``distributed.Client``, else on Dask's
+    synchronous scheduler in this process (not whatever a closed client
+    left in Dask's config)."""
+    import dask
+
+    if active_client() is not None:
+        return dask.compute(*collections)
+    return dask.compute(*collections, scheduler="sync")
+
+
+def as_dask_array(X, name: str = "X"):
+    """A validated 2-D float32/float64 Dask array with known row chunks and
+    one chunk of columns. A DataFrame must have numeric columns only."""
+    require_dask()
+    import dask.array as da
+
+    if hasattr(X, "to_dask_array") and hasattr(X, "dtypes"):  # DataFrame
+        bad = [str(c) for c, t in X.dtypes.items() if t.kind not in "fiub"]
+        if bad:
+            raise ValueError(f"{name} has non-numeric columns {bad}; select numeric columns, e.g. "
+                             f"df[[...]], before clustering.")
+        lengths = compute(X.map_partitions(len))[0]
+        X = X.to_dask_array(lengths=[int(v) for v in lengths])
+    elif hasattr(X, "to_dask_array"):  # Series
+        raise ValueError(f"{name} is a Dask Series; pass a DataFrame of columns, e.g. s.to_frame().")
+    if not isinstance(X, da.Array):
+        raise ValueError(f"{name} is a {type(X).__name__}; pass a Dask array or DataFrame.")
+    if X.dtype.kind not in "fiub":
+        raise ValueError(f"{name} has dtype {X.dtype} which is not numeric; pass numbers only.")
+    if X.ndim != 2:
+        raise ValueError(f"{name} has {X.ndim} dimensions (shape {X.shape}); pass a 2-D array "
+                         "(n_samples, n_features).")
+    if any(np.isnan(c) for c in X.chunks[0]):
+        from dask import delayed
+
+        rows = compute(*[delayed(len)(b) for b in X.to_delayed()[:, 0]])
+        X = da.Array(X.dask, X.name, (tuple(int(r) for r in rows), X.chunks[1]), dtype=X.dtype)
+    if X.shape[0] < 1:
+        raise ValueError(f"{name} is empty (shape {X.shape}); pass at least 1 row.")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no features (shape {X.shape}); pass at least one column.")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float32 if X.dtype == np.float16 else np.float64)
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def as_dask_weights(w, X):
+    """Sample weights as a Dask array with X's row chunks (None stays None;
+    a scalar or a NumPy vector is cut into X's chunks)."""
+    if w is None:
+        return None
+    import dask.array as da
+
+    if not is_dask(w):
+        w = np.asarray(w, dtype=np.float64)
+        if w.ndim == 0:
+            w = np.full(X.shape[0], float(w))
+        if w.shape != (X.shape[0],):
+            raise ValueError(f"sample_weight has shape {w.shape} but X has {X.shape[0]} rows; "
+                             f"pass {X.shape[0]} weights.")
+        w = da.from_array(w, chunks=(X.chunks[0],))
+    else:
+        w = as_dask_array(w.reshape(-1, 1) if getattr(w, "ndim", 1) == 1 else w,
+                          "sample_weight")[:, 0]
+        if w.shape[0] != X.shape[0]:
+            raise ValueError(f"sample_weight has {w.shape[0]} rows but X has {X.shape[0]}; "
+                             "pass one weight per row.")
+        if w.chunks[0] != X.chunks[0]:
+            w = w.rechunk((X.chunks[0],))
+    return w.astype(X.dtype)
+
+
+def active_client():
+    """The active ``distributed.Client``, or None (then Dask's local,
+    synchronous scheduler runs the tasks in this process)."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_client
+
+    try:
+        client = get_client()
+    except ValueError:
+        return None
+    return client if client.status == "running" else None  # a closed default client: none
+
+
+def timeout() -> float:
+    import dask
+
+    return float(dask.config.get("kmeanskit.timeout", DEFAULT_TIMEOUT))
+
+
+# --- executors --------------------------------------------------------------------
+
+class LocalChunks:
+    """Chunks processed in order in this process: NumPy blocks, or Dask
+    chunks computed (synchronously) each time a task needs them."""
+
+    distributed = False
+
+    def __init__(self, xs, ws):
+        self.xs = xs
+        self.ws = ws
+
+    @staticmethod
+    def _value(a):
+        if a is None or isinstance(a, np.ndarray):
+            return a
+        return np.asarray(a.compute(scheduler="sync"))
+
+    def map(self, fn, states, *args, skip_none=False):
+        out = []
+        for i in range(len(self.xs)):
+            if skip_none and states[i] is None:
+                out.append(None)
+                continue
+            x = self._value(self.xs[i])
+            w = None if self.ws is None else self._value(self.ws[i])
+            out.append(fn(x, w, None if states is None else states[i], *args))
+        return out
+
+    def field(self, handles, j):
+        return [None if h is None else h[j] for h in handles]
+
+    def gather(self, handles):
+        return list(handles)
+
+    def to_dask(self, parts, sizes, dtype, chunks_of):
+        import dask.array as da
+
+        return da.concatenate([da.from_array(p, chunks=p.shape) for p in parts]) \
+            if len(parts) > 1 else da.from_array(parts[0], chunks=parts[0].shape)
+
+
+class DistributedChunks:
+    """Chunks kept on the workers of a ``distributed`` cluster; one task per
+    chunk per pass, small results gathered in chunk order."""
+
+    distributed = True
+
+    def __init__(self, client, X, w):
+        self.client = client
+        self.timeout = timeout()
+        self.xs = client.compute(list(X.to_delayed().ravel()))
+        self.ws = None if w is None else client.compute(list(w.to_delayed().ravel()))
+
+    def _submit(self, fn, *args):
+        try:
+            return self.client.submit(fn, *args, pure=False)
+        except Exception as exc:
+            if self.client.status in ("closing", "closed"):
+                raise ChunkTaskError("The Dask client was closed during the computation; "
+                                     "keep it open until the fit returns.") from exc
+            raise
+
+    def map(self, fn, states, *args, skip_none=False):
+        return [None if skip_none and states[i] is None else
+                self._submit(fn, self.xs[i], None if self.ws is None else self.ws[i],
+                             None if states is None else states[i], *args)
+                for i in range(len(self.xs))]
+
+    def field(self, handles, j):
+        return [None if h is None else self._submit(operator.getitem, h, j) for h in handles]
+
+    def gather(self, futures):
+        from concurrent.futures import CancelledError
+
+        from distributed import wait
+
+        client = self.client
+        try:
+            if client.status in ("closing", "closed"):
+                raise CancelledError()
+            _, pending = wait([f for f in futures if f is not None], timeout=self.timeout)
+            if pending:
+                raise TimeoutError()
+            got = client.gather([f for f in futures if f is not None])
+            it = iter(got)
+            return [None if f is None else next(it) for f in futures]
+        except (CancelledError, TimeoutError) as exc:
+            if client.status in ("closing", "closed"):
+                raise ChunkTaskError("The Dask client was closed during the computation; "
+                                     "keep it open until the fit returns.") from exc
+            if isinstance(exc, TimeoutError):
+                raise ChunkTaskError(
+                    f"Dask tasks did not finish within {self.timeout:g} s (config "
+                    "'kmeanskit.timeout'); check the cluster's workers, or raise the timeout "
+                    "with dask.config.set({'kmeanskit.timeout': seconds}).") from exc
+            raise ChunkTaskError("Dask tasks were cancelled during the computation "
+                                 "(the cluster lost them); run the fit again.") from exc
+        except ValueError:
+            raise
+        except ChunkTaskError:
+            raise
+        except Exception as exc:
+            raise ChunkTaskError(f"A Dask task failed: {type(exc).__name__}: {exc}") from exc
+
+    def to_dask(self, parts, sizes, dtype, chunks_of):
+        import dask.array as da
+        from dask import delayed
+
+        arrs = [da.from_delayed(delayed(p), shape=chunks_of(s), dtype=dtype)
+                for p, s in zip(parts, sizes)]
+        return da.concatenate(arrs) if len(arrs) > 1 else arrs[0]
+
+
+def _task_threads():
+    """Numba threads for one task on a worker: one (a worker runs as many
+    tasks at once as it has threads); unchanged in this process."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return None
+    return 1
+
+
+# --- chunk tasks (module-level functions: they are pickled to the workers) ----------
+
+def _summary_chunk(x, w, _state):
+    """(rows, weight, column means, column M2, finite) of one chunk, float64."""
+    x64 = x.astype(np.float64, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = bool(np.isfinite(np.sum(x64))) or bool(np.isfinite(x64).all())
+    if w is not None:
+        wf = w.astype(np.float64)
+        finite = finite and bool(np.isfinite(wf).all()) and bool((wf >= 0).all())
+        wsum = float(wf.sum())
+    else:
+        wsum = float(x.shape[0])
+    n = x.shape[0]
+    if n == 0 or not finite:
+        return n, wsum, np.zeros(x.shape[1]), np.zeros(x.shape[1]), finite
+    mean = x64.mean(axis=0)
+    m2 = ((x64 - mean) ** 2).sum(axis=0)
+    return n, wsum, mean, m2, finite
+
+
+def _lloyd_chunk(x, w, labels, C, update, want_inertia, want_dist):
+    """One pass on a chunk: ``(labels, (stats, sums, wsums), dist)``."""
+    k = C.shape[0]
+    lab = np.full(x.shape[0], -1, dtype=label_dtype(k)) if labels is None else labels.copy()
+    dist = np.empty(x.shape[0]) if want_dist else None
+    if x.shape[0] == 0:
+        return lab, (np.zeros(K.N_STATS), np.zeros((k, x.shape[1])), np.zeros(k)), dist
+    src = ArraySource(np.ascontiguousarray(x), None if w is None else np.ascontiguousarray(w), k)
+    with _solver.thread_context(_task_threads(), src.gemm):
+        stats, sums, wsums = src.assign(C, lab, update=update, dist_out=dist,
+                                        want_inertia=want_inertia)
+    return lab, (stats.copy(), sums.copy() if update else None, wsums.copy() if update else None), dist
+
+
+def _labels_of(state):
+    """A chunk's labels: the state itself (Lloyd) or its first array (Hamerly)."""
+    return state if isinstance(state, np.ndarray) else state[0]
+
+
+def _farthest_chunk(x, w, state, C, m):
+    """The ``m`` rows of the chunk farthest from their centre:
+    ``(scores, local indices, rows, labels, weights)``, largest first, ties
+    by lower index."""
+    labels = _labels_of(state)
+    dist = np.empty(x.shape[0])
+    K.sq_dist_to_assigned(np.ascontiguousarray(x), C, labels, dist)
+    if w is not None:
+        dist[w == 0] = -1.0
+    idx = _solver.farthest_rows(dist, m)
+    return (dist[idx], idx, np.array(x[idx]), labels[idx],
+            np.ones(idx.size) if w is None else w[idx].astype(np.float64))
+
+
+def _parallel_chunk(x, w, state, seed, C, offset, l):
+    """One k-means|| round on a chunk: each row's squared distance ``d2`` to
+    the nearest candidate so far and that candidate's index, updated with
+    the new candidates ``C`` (numbered from ``offset``); then, with a
+    ``seed``, the rows the next round may draw.
+
+    A row is drawn when ``u phi / l < w d2`` (probability ``l w d2 / phi``,
+    ``u`` uniform, ``phi`` the sum of ``w d2`` over all chunks). ``phi`` is
+    only known once every chunk is done, but it is at least this chunk's
+    part ``phi_i``: the rows with ``u phi_i / l < w d2`` include every row
+    that will be drawn, and are about ``l`` rows at most. They are returned
+    with their ``w d2`` and ``u`` and the caller keeps those that pass with
+    the total ``phi``: one pass a round instead of a distance pass and a
+    sampling pass.
+
+    Returns ``((d2, nearest), (phi_i, weight nearest to each candidate,
+    rows, w d2, u))``."""
+    n = x.shape[0]
+    m = offset + C.shape[0]
+    wf = None if w is None else w.astype(np.float64)
+    if C.shape[0] == 0:
+        d2, nearest = state
+    elif n == 0:
+        d2, nearest = np.empty(0), np.empty(0, np.int32)
+    else:
+        lab = np.empty(n, dtype=label_dtype(C.shape[0]))
+        d2 = np.empty(n)
+        src = ArraySource(np.ascontiguousarray(x), None, C.shape[0])
+        with _solver.thread_context(_task_threads(), src.gemm):
+            src.assign(np.ascontiguousarray(C, dtype=x.dtype), lab, update=False, dist_out=d2,
+                       want_inertia=False)
+        np.maximum(d2, 0.0, out=d2)
+        if state is None:
+            nearest = lab.astype(np.int32) + offset
+        else:
+            mind2, nearest = state
+            closer = d2 < mind2
+            nearest = np.where(closer, lab.astype(np.int32) + offset, nearest)
+            d2 = np.where(closer, d2, mind2)
+    wd2 = d2 if wf is None else d2 * wf
+    phi = float(wd2.sum())
+    counts = np.bincount(nearest, weights=wf, minlength=m).astype(np.float64)
+    rows = score = u = None
+    if seed is not None:
+        u_all = np.random.default_rng(seed).random(n)
+        idx = np.flatnonzero(u_all * (phi / l) < wd2)
+        rows, score, u = np.array(x[idx]), wd2[idx], u_all[idx]
+    return (d2, nearest), (phi, counts, rows, score, u)
+
+
+def _uniform_chunk(x, w, _state, seed, rate):
+    """A Bernoulli sample of the chunk (each row with probability ``rate``,
+    or ``rate w / mean w`` with weights): ``(rows, weights)``, each row's
+    weight divided by its probability (an unbiased sample of the weighted
+    rows)."""
+    rng = np.random.default_rng(seed)
+    u = rng.random(x.shape[0])
+    if w is None:
+        idx = np.flatnonzero(u < rate)
+        return np.array(x[idx]), np.full(idx.size, 1.0 / rate)
+    p = np.minimum(1.0, rate * w.astype(np.float64))
+    idx = np.flatnonzero(u < p)
+    return np.array(x[idx]), w[idx].astype(np.float64) / p[idx]
+
+
+def _hamerly_chunk(x, w, state, C, p, full, want_objective):
+    """One pass of Hamerly's algorithm on a chunk (the in-memory step's
+    kernels on the chunk's rows): ``((labels, u, lo), (stats, sums, wsums,
+    objective))``. The first pass (no state) is Lloyd's, giving the bounds;
+    later passes return the sums' changes (the moved rows), or the chunk's
+    full sums with ``full``."""
+    k, n = C.shape[0], x.shape[0]
+    if n == 0:
+        return ((np.empty(0, label_dtype(k)), np.empty(0), np.empty(0)),
+                (np.zeros(K.N_STATS), np.zeros((k, x.shape[1])), np.zeros(k), 0.0))
+    src = ArraySource(np.ascontiguousarray(x), None if w is None else np.ascontiguousarray(w), k)
+    with _solver.thread_context(_task_threads(), src.gemm):
+        if state is None:
+            labels = np.full(n, -1, dtype=label_dtype(k))
+            u, lo = np.empty(n), np.empty(n)
+            src.assign(C, labels, update=True, dist_out=u, want_inertia=False, lb_out=lo)
+            np.sqrt(u, out=u)
+        else:
+            step = _solver.HamerlyStep(src)
+            step.labels, step.u, step.lo = (a.copy() for a in state)
+            step.p = p
+            step.full = full
+            step.bounded_pass(C)
+            src.reduce()
+            labels, u, lo = step.labels, step.u, step.lo
+        objective = 0.0
+        if want_objective:
+            objective = float(K.weighted_sse(src.X, src.ww, src.use_w, C, labels, src.n_blocks))
+    return (labels, u, lo), (src.tot_stats.copy(), src.tot_sums.copy(), src.tot_wsums.copy(),
+                             objective)
+
+
+def _rows_chunk(x, _w, idx):
+    return np.array(x[idx])
+
+
+# --- the source ---------------------------------------------------------------------
+
+class ChunkSource:
+    """Rows in chunks (see the module docstring) with ``k`` centres.
+
+    ``X`` is a validated Dask array (:func:`as_dask_array`) or a NumPy array
+    cut into blocks of ``LOCAL_CHUNK_ROWS`` rows; ``w`` the matching weights.
+    """
+
+    gemm = False
+
+    def __init__(self, X, w, k: int, executor=None):
+        self.X = X
+        self.w = w
+        self.k = k
+        self.use_w = w is not None
+        if executor is None:
+            executor = make_executor(X, w)
+        self.ex = executor
+        if isinstance(X, np.ndarray):
+            n = X.shape[0]
+            self.sizes = [min(LOCAL_CHUNK_ROWS, n - s) for s in range(0, n, LOCAL_CHUNK_ROWS)]
+        else:
+            self.sizes = [int(c) for c in X.chunks[0]]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        self._summary = None
+
+    @property
+    def dtype(self):
+        return np.dtype(self.X.dtype)
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.sizes)
+
+    def with_k(self, k: int) -> "ChunkSource":
+        if k == self.k:
+            return self
+        other = object.__new__(ChunkSource)
+        other.__dict__.update(self.__dict__)
+        other.k = k
+        return other
+
+    def run(self, fn, states, *args):
+        """One task per chunk; returns the handles (results stay remote)."""
+        return self.ex.map(fn, states, *args)
+
+    def gather(self, handles):
+        return self.ex.gather(handles)
+
+    def summary(self):
+        """(total weight, column means, column variances), float64, from one
+        pass; raises ValueError when a chunk holds NaN or infinity or a
+        negative weight."""
+        if self._summary is None:
+            parts = self.gather(self.run(_summary_chunk, None))
+            for i, (_, _, _, _, finite) in enumerate(parts):
+                if not finite:
+                    a, b = self.offsets[i], self.offsets[i + 1]
+                    raise ValueError(f"X (or sample_weight) contains NaN, infinity or a negative "
+                                     f"weight in rows {a} to {b - 1} (chunk {i}); remove or impute "
+                                     "those values first.")
+            # Chan et al.'s pairwise combination of means and M2, in chunk order
+            n_tot, mean, m2 = 0, None, None
+            for n_i, _, mean_i, m2_i, _ in parts:
+                if n_i == 0:
+                    continue
+                if mean is None:
+                    n_tot, mean, m2 = n_i, mean_i.copy(), m2_i.copy()
+                    continue
+                delta = mean_i - mean
+                tot = n_tot + n_i
+                mean = mean + delta * (n_i / tot)
+                m2 = m2 + m2_i + delta * delta * (n_tot * n_i / tot)
+                n_tot = tot
+            wsum = float(sum(p[1] for p in parts))
+            self._summary = (wsum, mean, m2 / n_tot)
+        return self._summary
+
+    @property
+    def total_weight(self) -> float:
+        return self.summary()[0]
+
+    def rows(self, global_idx):
+        """The rows of the given global indices, fetched from their chunks
+        (only the chunks holding them are read)."""
+        global_idx = np.asarray(global_idx, dtype=np.int64)
+        chunk = np.searchsorted(self.offsets, global_idx, side="right") - 1
+        states = [(global_idx[chunk == i] - self.offsets[i]) if np.any(chunk == i) else None
+                  for i in range(self.n_chunks)]
+        got = self.gather(self.ex.map(_rows_chunk, states, skip_none=True))
+        out = np.empty((global_idx.size, self.X.shape[1]), dtype=self.dtype)
+        for i, r in enumerate(got):
+            if r is not None:
+                out[chunk == i] = r
+        return out
+
+
+def make_executor(X, w):
+    """The executor for ``X``: a distributed cluster's when a client is
+    active (Dask input), else this process."""
+    if isinstance(X, np.ndarray):
+        n = X.shape[0]
+        xs = [X[s:s + LOCAL_CHUNK_ROWS] for s in range(0, n, LOCAL_CHUNK_ROWS)]
+        ws = None if w is None else [w[s:s + LOCAL_CHUNK_ROWS] for s in range(0, n, LOCAL_CHUNK_ROWS)]
+        return LocalChunks(xs, ws)
+    client = active_client()
+    if client is not None:
+        return DistributedChunks(client, X, w)
+    return LocalChunks(list(X.to_delayed().ravel()),
+                       None if w is None else list(w.to_delayed().ravel()))
+
+
+# --- the step -----------------------------------------------------------------------
+
+class ChunkedLloydStep(Step):
+    """Lloyd's iterations on chunked rows: one task per chunk per pass; the
+    labels stay with the chunks (``self.parts``)."""
+
+    def __init__(self, source: ChunkSource, labels_dtype=None):
+        super().__init__(source, labels_dtype)
+        self.parts = None
+
+    @property
+    def dtype(self):
+        return self.source.dtype
+
+    def start(self, C):
+        self.source = self.base_source.with_k(C.shape[0])
+        self.parts = None
+        self._cands = None
+
+    def _pass(self, C, update, want_inertia):
+        src = self.source
+        C = np.ascontiguousarray(C, dtype=src.dtype)
+        handles = src.run(_lloyd_chunk, self.parts, C, update, want_inertia, False)
+        small = src.gather(src.ex.field(handles, 1))
+        self.parts = src.ex.field(handles, 0)
+        k, d = C.shape
+        stats = np.zeros(K.N_STATS)
+        sums = np.zeros((k, d))
+        wsums = np.zeros(k)
+        for st, s, ws in small:  # chunk order
+            stats += st
+            if update:
+                sums += s
+                wsums += ws
+        return stats, sums, wsums
+
+    def assign(self, C, want_objective):
+        stats, self.sums, self.wsums = self._pass(C, True, want_objective)
+        return PassResult(stats[K.STAT_CHANGED],
+                          float(stats[K.STAT_INERTIA]) if want_objective else None)
+
+    def relocate(self, C, on_few):
+        empty = self.empty_clusters()
+        if empty.size == 0:
+            return 0
+        src = self.source
+        C = np.ascontiguousarray(C, dtype=src.dtype)
+        m = int(empty.size)
+        got = src.gather(src.run(_farthest_chunk, self.parts, C, m))
+        # candidates in chunk order, each chunk's by row order: position order = row order
+        order = [np.argsort(g[1], kind="stable") for g in got]
+        scores = np.concatenate([g[0][o] for g, o in zip(got, order)])
+        self._cands = dict(rows=np.concatenate([g[2][o] for g, o in zip(got, order)]),
+                           labels=np.concatenate([g[3][o] for g, o in zip(got, order)]),
+                           weights=np.concatenate([g[4][o] for g, o in zip(got, order)]))
+        return _solver.relocate_empty(self, empty, scores, on_few)
+
+    def take(self, row, j):
+        c = self._cands
+        wi = float(c["weights"][row])
+        x = c["rows"][row].astype(np.float64)
+        old = int(c["labels"][row])
+        self.sums[old] -= wi * x
+        self.wsums[old] -= wi
+        self.sums[j] = wi * x
+        self.wsums[j] = wi
+
+    def few_distinct_message(self):
+        return (f"n_clusters={self.k} but X has fewer than {self.k} distinct points (with "
+                "positive weight); ask for fewer clusters or remove duplicates.")
+
+    def tolerance(self, tol):
+        if tol == 0:
+            return 0.0
+        return float(np.mean(self.source.summary()[2]) * tol)
+
+    def initial_centers(self, init, rng):
+        src = self.source
+        if isinstance(init, str):
+            return SEEDINGS[init](src, self.k, rng)
+        if callable(init):
+            raise ValueError("a callable init needs the data in memory; with Dask input pass "
+                             "init='k-means||', 'k-means++sample', 'random' or an array of centres.")
+        return np.ascontiguousarray(init, dtype=src.dtype)
+
+    def final(self, C, strict, last):
+        if not (strict and last.objective is not None):
+            stats, _, _ = self._pass(C, False, True)
+            objective = float(stats[K.STAT_INERTIA])
+        else:
+            objective = float(last.objective)
+        return self.labels, objective
+
+    @property
+    def labels(self):
+        """The labels as a Dask array with the data's row chunks (kept where
+        the chunks are)."""
+        return labels_array(self.source, self.parts)
+
+
+class ChunkedHamerlyStep(ChunkedLloydStep):
+    """Hamerly's algorithm on chunked rows: each chunk keeps its labels and
+    bounds (8 + 16 bytes a row) where it is; a pass returns the changes of
+    the per-cluster sums (the rows that moved), added in chunk order. The
+    same labels and iterations as Lloyd's, most distances skipped."""
+
+    def start(self, C):
+        super().start(C)
+        k, d = C.shape
+        self.p = np.zeros(k)
+        self.full = True
+        self.sums = np.zeros((k, d))
+        self.wsums = np.zeros(k)
+
+    def _bounded(self, C, want_objective, full):
+        src = self.source
+        C = np.ascontiguousarray(C, dtype=src.dtype)
+        first = self.parts is None
+        handles = src.run(_hamerly_chunk, self.parts, C, self.p, full, want_objective)
+        small = src.gather(src.ex.field(handles, 1))
+        self.parts = src.ex.field(handles, 0)  # (labels, u, lo) stay with the chunks
+        stats = np.zeros(K.N_STATS)
+        sums = np.zeros_like(self.sums)
+        wsums = np.zeros_like(self.wsums)
+        objective = 0.0
+        for st, s, ws, obj in small:  # chunk order
+            stats += st
+            sums += s
+            wsums += ws
+            objective += obj
+        return first, stats, sums, wsums, objective
+
+    def assign(self, C, want_objective):
+        first, stats, sums, wsums, objective = self._bounded(C, want_objective, self.full)
+        if first or self.full:
+            self.sums, self.wsums = sums, wsums
+        else:
+            self.sums += sums
+            self.wsums += wsums
+        self.full = False
+        ws = self.wsums  # a cluster emptied by moves may keep a rounding residue
+        ws[np.abs(ws) < 1e-12 * max(1.0, float(np.max(np.abs(ws))))] = 0.0
+        return PassResult(stats[K.STAT_CHANGED], objective if want_objective else None)
+
+    def relocate(self, C, on_few):
+        moved = super().relocate(C, on_few)
+        self.full = self.full or moved > 0
+        return moved
+
+    def moved(self, C, C_new):
+        diff = C_new.astype(np.float64) - C
+        self.p = np.sqrt(np.sum(diff * diff, axis=1))
+
+    def final(self, C, strict, last):
+        # labels for the returned centres: one more bounded pass, with the exact inertia
+        _, _, _, _, objective = self._bounded(C, True, False)
+        return self.labels, objective
+
+    @property
+    def labels(self):
+        if self.parts is None:
+            return None
+        return labels_array(self.source, self.source.ex.field(self.parts, 0))
+
+
+#: The chunked steps by algorithm name ("auto" resolves as in memory).
+CHUNKED_ALGORITHMS = {"lloyd": ChunkedLloydStep, "hamerly": ChunkedHamerlyStep}
+
+
+def make_step(X, w, k: int, algorithm: str = "auto") -> Step:
+    """The chunked step for ``algorithm``: "auto" picks Hamerly or Lloyd by
+    the shape, as the in-memory engine does (``_solver.resolve_algorithm``)."""
+    name = _solver.resolve_algorithm(algorithm, X.shape[0], X.shape[1], k, X.dtype)
+    return CHUNKED_ALGORITHMS[name](ChunkSource(X, w, k))
+
+
+def labels_array(src: ChunkSource, parts):
+    """Chunk results (1-D, one per chunk) as one Dask array."""
+    if parts is None:
+        return None
+    dt = label_dtype(src.k)
+    if isinstance(src.X, np.ndarray):
+        return np.concatenate(src.gather(parts))
+    return src.ex.to_dask(parts, src.sizes, dt, lambda s: (s,))
+
+
+# --- seeding --------------------------------------------------------------------------
+
+def _chunk_seeds(rng, n):
+    return [int(s) for s in rng.integers(0, 2 ** 63 - 1, size=n)]
+
+
+def _first_row(src: ChunkSource, rng) -> np.ndarray:
+    """One row drawn in proportion to the weights (uniformly without)."""
+    if src.use_w:
+        wtot = src.gather(src.run(_weight_chunk, None))
+        cum = np.cumsum(np.asarray(wtot, dtype=np.float64))
+        u = rng.random() * cum[-1]
+        i = int(min(np.searchsorted(cum, u, side="right"), len(cum) - 1))
+        while wtot[i] == 0:
+            i = (i + 1) % len(cum)
+        u_in = (u - (cum[i - 1] if i else 0.0)) / wtot[i]
+        states = [None] * src.n_chunks
+        states[i] = u_in
+        got = src.gather(src.run(_weighted_row_chunk, states))
+        return got[i][None, :]
+    n = int(src.offsets[-1])
+    g = min(int(rng.random() * n), n - 1)
+    return src.rows([g])
+
+
+def _weight_chunk(x, w, _state):
+    return float(w.astype(np.float64).sum())
+
+
+def _weighted_row_chunk(x, w, u):
+    if u is None:
+        return None
+    c = np.cumsum(w.astype(np.float64))
+    i = int(min(np.searchsorted(c, u * c[-1], side="right"), len(c) - 1))
+    while w[i] == 0:
+        i = (i + 1) % len(c)
+    return np.array(x[i])
+
+
+def kmeans_parallel(src: ChunkSource, k: int, rng, oversampling: float = OVERSAMPLING,
+                    rounds: int = ROUNDS) -> np.ndarray:
+    """k-means|| centres (see the module docstring): one pass a round
+    (:func:`_parallel_chunk`), the candidates' weights from the last one."""
+    C_new = _first_row(src, rng).astype(src.dtype)
+    cands = []
+    total = 0
+    state = None
+    l = oversampling * k
+    r = 0
+    while True:
+        total_after = total + C_new.shape[0]
+        sample = (r < rounds or total_after < k) and r < rounds + 10
+        seeds = _chunk_seeds(rng, src.n_chunks) if sample else [None] * src.n_chunks
+        handles = _run_seeded(src, _parallel_chunk, state, seeds, C_new, total, l)
+        cands.append(C_new)
+        total = total_after
+        small = src.gather(src.ex.field(handles, 1))
+        state = src.ex.field(handles, 0)
+        phi = 0.0
+        counts = np.zeros(total)
+        for part in small:  # chunk order
+            phi += part[0]
+            counts += part[1]
+        if not sample or phi <= 0:
+            break
+        # the rows drawn with the total phi (each chunk sent a superset), in chunk order
+        drawn = [part[2][part[4] * (phi / l) < part[3]] for part in small]
+        C_new = np.ascontiguousarray(np.concatenate(drawn), dtype=src.dtype)
+        r += 1
+    cand = np.ascontiguousarray(np.concatenate(cands), dtype=src.dtype)
+    keep = counts > 0
+    cand, wc = cand[keep], counts[keep].astype(src.dtype)
+    C0 = INITS["k-means++"](cand, k, wc, rng)
+    return _solver.refine_on_sample(cand, wc, C0)
+
+
+def _run_seeded(src, fn, states, seeds, *args):
+    """``fn(x, w, state, seed, *args)`` per chunk, each chunk its own seed."""
+    pairs = [(None if states is None else states[i], seeds[i]) for i in range(src.n_chunks)]
+    return src.run(_with_seed, pairs, fn, *args)
+
+
+def _with_seed(x, w, pair, fn, *args):
+    state, seed = pair
+    return fn(x, w, state, seed, *args)
+
+
+def _uniform_sample(src: ChunkSource, k: int, rng):
+    """A sample of about ``sample_size(n, k)`` rows (:func:`uniform_rows`)."""
+    S, ws = uniform_rows(src.X, src.w, sample_size(int(src.offsets[-1]), k), rng, src=src)
+    if ws is not None:
+        ws = ws.astype(src.dtype)
+    if S.shape[0] < k:
+        raise FewDistinctPointsError(f"n_clusters={k} but the sample drawn has only {S.shape[0]} "
+                                     "rows; ask for fewer clusters.")
+    return S, ws
+
+
+def sample_seeding(src: ChunkSource, k: int, rng) -> np.ndarray:
+    """Greedy k-means++ on a uniform sample drawn chunk by chunk, refined by
+    a few Lloyd iterations on the sample."""
+    S, ws = _uniform_sample(src, k, rng)
+    C = INITS["k-means++"](S, k, ws, rng)
+    return _solver.refine_on_sample(S, ws, C)
+
+
+def random_seeding(src: ChunkSource, k: int, rng) -> np.ndarray:
+    """``k`` distinct rows of a uniform sample drawn chunk by chunk (in
+    proportion to the weights)."""
+    S, ws = _uniform_sample(src, k, rng)
+    return INITS["random"](S, k, ws, rng)
+
+
+#: Seedings of chunked data by name.
+SEEDINGS = {
+    "auto": kmeans_parallel,
+    "k-means++": kmeans_parallel,
+    "k-means||": kmeans_parallel,
+    "k-means++sample": sample_seeding,
+    "random": random_seeding,
+}
+
+
+# --- fitted centres on Dask input: lazy, with the input's chunks ----------------------------
+
+def _assign_block(x, C):
+    """``[label, squared distance]`` of each row of a block (float64 columns)."""
+    k = C.shape[0]
+    lab = np.empty(x.shape[0], dtype=label_dtype(k))
+    d2 = np.empty(x.shape[0])
+    if x.shape[0]:
+        src = ArraySource(np.ascontiguousarray(x), None, k)
+        with _solver.thread_context(_task_threads(), src.gemm):
+            src.assign(C, lab, update=False, dist_out=d2, want_inertia=False)
+    return np.column_stack([lab.astype(np.float64), d2])
+
+
+def assign_lazy(X, C, w=None, dtype=np.int32):
+    """Nearest centre of each row of a Dask array: lazy ``(labels,
+    squared distances, inertia)`` with X's row chunks (one task per chunk
+    computes both; the inertia is a Dask scalar summed in a fixed order)."""
+    C = np.ascontiguousarray(C, dtype=X.dtype)
+    both = X.map_blocks(_assign_block, C, dtype=np.float64, chunks=(X.chunks[0], (2,)))
+    labels = both[:, 0].astype(dtype)
+    d2 = both[:, 1]
+    inertia = (d2 * w.astype(np.float64)).sum() if w is not None else d2.sum()
+    return labels, d2, inertia
+
+
+def map_rows(X, fn, n_out: int, dtype):
+    """``fn(block)`` (a 2-D result of ``n_out`` columns per row) on each row
+    chunk of a Dask array, lazily."""
+    return X.map_blocks(fn, dtype=dtype, chunks=(X.chunks[0], (n_out,)))
+
+
+def uniform_rows(X, w, m: int, rng, src=None):
+    """About ``m`` rows of a Dask array drawn uniformly (each row with
+    probability m / n, or in proportion to its weight), chunk by chunk with
+    one seed per chunk: ``(rows, weights)`` in memory, the weights
+    correcting for the sampling (None when every row was taken unweighted)."""
+    src = ChunkSource(X, w, 1) if src is None else src
+    n = int(src.offsets[-1])
+    rate = (m / src.summary()[0]) if w is not None else min(1.0, m / n)
+    seeds = _chunk_seeds(rng, src.n_chunks)
+    got = src.gather(_run_seeded(src, _uniform_chunk, None, seeds, rate))
+    S = np.ascontiguousarray(np.concatenate([g[0] for g in got]), dtype=src.dtype)
+    ws = np.concatenate([g[1] for g in got])
+    if w is None and rate >= 1.0:
+        ws = None
+    return S, ws

@@ -1,0 +1,390 @@
+"""Dask input (kmeanskit._chunked): the same answers as in memory, the same
+bits for any number of workers and threads, and faults that end cleanly.
+
+The distributed tests start their own ``distributed.LocalCluster`` of worker
+processes (no external service)."""
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+import kmeanskit
+from kmeanskit import _chunked, core
+
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
+
+
+def blobs(n_per=3000, centres=((0, 0, 0), (6, 0, 1), (0, 7, 2), (6, 7, 3), (3, 3, 9)), seed=0,
+          dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([rng.normal(c, 1.0, size=(n_per, len(c))) for c in centres])
+    rng.shuffle(X)
+    return X.astype(dtype)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return blobs()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two worker processes with one thread each, as the issue asks."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=40) as cl:
+        yield cl
+
+
+@pytest.fixture
+def client(cluster):
+    with distributed.Client(cluster, set_as_default=True) as c:
+        yield c
+
+
+def same_fit(a, b, labels_b):
+    assert a.n_iter == b.n_iter
+    np.testing.assert_array_equal(np.asarray(a.labels), labels_b)
+    np.testing.assert_allclose(b.centers, a.centers, rtol=1e-9, atol=1e-12)
+    assert b.inertia == pytest.approx(a.inertia, rel=1e-9)
+
+
+# --- exactness on the local scheduler -------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_same_fit_as_in_memory_from_the_same_start(X, dtype, weighted):
+    Xt = X.astype(dtype)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, Xt.shape[0]) if weighted else None
+    C0 = Xt[[0, 1, 2, 3, 4]].copy()
+    mem = kmeanskit.fit(Xt, 5, init=C0, sample_weight=w, algorithm="lloyd")
+    Xd = da.from_array(Xt, chunks=(2000, 3))
+    wd = None if w is None else da.from_array(w, chunks=(2000,))
+    dist = kmeanskit.fit(Xd, 5, init=C0, sample_weight=wd)
+    assert isinstance(dist.labels, da.Array) and dist.labels.chunks == ((2000,) * 7 + (1000,),)
+    assert dist.centers.dtype == dtype
+    if dtype == np.float64:
+        same_fit(mem, dist, dist.labels.compute())
+    else:  # float32 sums are float64 in both; the labels and iterations are the same
+        assert mem.n_iter == dist.n_iter
+        np.testing.assert_array_equal(np.asarray(mem.labels), dist.labels.compute())
+        np.testing.assert_allclose(dist.centers, mem.centers, rtol=1e-6)
+
+
+def test_empty_cluster_relocation_matches_in_memory():
+    # a start with a centre far from every row: the cluster empties at once and
+    # moves onto the row farthest from its centre, in memory and on chunks alike
+    X = blobs(n_per=500, seed=3)
+    C0 = np.vstack([X[:3], [[100.0, 100.0, 100.0]], X[3:4]])
+    mem = kmeanskit.fit(X, 5, init=C0, algorithm="lloyd")
+    dist = kmeanskit.fit(da.from_array(X, chunks=(700, 3)), 5, init=C0)
+    same_fit(mem, dist, dist.labels.compute())
+
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "lloyd"])
+def test_hamerly_on_chunks_matches_in_memory(algorithm):
+    # 40,000 rows and k = 16: "auto" is Hamerly in memory and on chunks; its bounds
+    # stay with the chunks, and the iterations are Lloyd's
+    rng = np.random.default_rng(8)
+    centres = rng.uniform(0, 12, size=(16, 3))
+    X = centres[rng.integers(0, 16, 40_000)] + rng.normal(0, 1.0, size=(40_000, 3))
+    C0 = X[rng.choice(X.shape[0], 16, replace=False)].copy()
+    C0[3] = [500.0, 500.0, 500.0]  # a cluster that empties at once: relocation with bounds
+    mem = kmeanskit.fit(X, 16, init=C0, algorithm=algorithm)
+    got = kmeanskit.fit(da.from_array(X, chunks=(7000, 3)), 16, init=C0, algorithm=algorithm)
+    same_fit(mem, got, got.labels.compute())
+    assert _chunked.make_step(da.from_array(X, chunks=(7000, 3)), None, 16).__class__ is \
+        _chunked.ChunkedHamerlyStep
+
+
+def test_dataframe_input_and_lazy_outputs(X):
+    pdf = pd.DataFrame(X, columns=["a", "b", "c"])
+    ddf = dd.from_pandas(pdf, npartitions=4)
+    C0 = X[:5].copy()
+    km = kmeanskit.KMeans(5, init=C0, algorithm="lloyd").fit(ddf)
+    ref = kmeanskit.KMeans(5, init=C0, algorithm="lloyd").fit(pdf)
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_, rtol=1e-9)
+    assert list(km.feature_names_in_) == ["a", "b", "c"]
+    Xd = da.from_array(X, chunks=(4000, 3))
+    pred = km.predict(Xd)
+    tr = km.transform(Xd)
+    assert isinstance(pred, da.Array) and pred.chunks[0] == Xd.chunks[0]
+    assert isinstance(tr, da.Array) and tr.chunks == (Xd.chunks[0], (5,))
+    np.testing.assert_array_equal(pred.compute(), ref.predict(pdf))
+    np.testing.assert_allclose(tr.compute(), ref.transform(pdf), rtol=1e-12)
+    assert km.score(Xd) == pytest.approx(ref.score(pdf), rel=1e-12)
+    labels, d2, inertia = kmeanskit.assign(Xd, ref.cluster_centers_)
+    ref_l, ref_d2, ref_i = kmeanskit.assign(X, ref.cluster_centers_)
+    assert isinstance(inertia, da.Array)
+    np.testing.assert_array_equal(labels.compute(), ref_l)
+    np.testing.assert_allclose(d2.compute(), ref_d2, rtol=1e-12, atol=1e-12)
+    assert float(inertia.compute()) == pytest.approx(ref_i, rel=1e-12)
+
+
+def test_bad_dask_input_says_what_to_do(X):
+    ddf = dd.from_pandas(pd.DataFrame({"a": [1.0, 2.0, 3.0], "s": ["x", "y", "z"]}), npartitions=1)
+    with pytest.raises(ValueError, match=r"non-numeric columns \['s'\]"):
+        kmeanskit.fit(ddf, 2)
+    Xn = X.copy()
+    Xn[7777, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN, infinity .* rows 6000 to 7999"):
+        kmeanskit.fit(da.from_array(Xn, chunks=(2000, 3)), 3, random_state=0)
+    with pytest.raises(ValueError, match="metric='euclidean' only"):
+        kmeanskit.fit(da.from_array(X, chunks=(2000, 3)), 3, metric="manhattan")
+    with pytest.raises(ValueError, match="Dask input runs 'lloyd' or 'hamerly'"):
+        kmeanskit.fit(da.from_array(X, chunks=(2000, 3)), 3, algorithm="elkan")
+    with pytest.raises(ValueError, match="callable init needs the data in memory"):
+        kmeanskit.fit(da.from_array(X, chunks=(2000, 3)), 3, init=lambda X, k, rng: X[:k])
+    with pytest.raises(ValueError, match="n_clusters"):
+        kmeanskit.fit(da.from_array(X[:3], chunks=(2, 3)), 4)
+
+
+def test_missing_dask_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dask", None)
+    with pytest.raises(ImportError, match=r"kmeanskit\[dask\]"):
+        _chunked.require_dask()
+
+
+# --- seeding ----------------------------------------------------------------------------
+
+def test_kmeans_parallel_is_within_one_percent_of_greedy_kmeanspp():
+    # 12 overlapping clusters: the seeding matters. Mean over 5 seeds of the inertia after
+    # convergence, k-means|| on chunks against in-memory greedy k-means++.
+    rng = np.random.default_rng(5)
+    centres = rng.uniform(0, 20, size=(12, 4))
+    X = np.concatenate([rng.normal(c, 1.5, size=(1500, 4)) for c in centres])
+    Xd = da.from_array(X, chunks=(3000, 4))
+    par = [kmeanskit.fit(Xd, 12, init="k-means||", random_state=s).inertia for s in range(5)]
+    pp = [kmeanskit.fit(X, 12, init="k-means++", random_state=s).inertia for s in range(5)]
+    assert np.mean(par) <= 1.01 * np.mean(pp)
+    # greedy k-means++ on a sample drawn chunk by chunk is as good; random rows of
+    # that sample converge, to a local optimum more often (as in memory)
+    sample = [kmeanskit.fit(Xd, 12, init="k-means++sample", random_state=s).inertia for s in range(5)]
+    assert np.mean(sample) <= 1.01 * np.mean(pp)
+    r = kmeanskit.fit(Xd, 12, init="random", n_init=3, random_state=0)
+    assert r.converged and r.inertia <= 1.5 * np.mean(pp)
+
+
+def test_kmeans_parallel_parameters_and_in_memory_use():
+    X = blobs(n_per=400, seed=2)
+    src = _chunked.ChunkSource(X, None, 5)
+    C = _chunked.kmeans_parallel(src, 5, np.random.default_rng(0), oversampling=3.0, rounds=2)
+    assert C.shape == (5, 3)
+    # every centre is near a blob centre (a seeding that found all five blobs)
+    true = np.array([(0, 0, 0), (6, 0, 1), (0, 7, 2), (6, 7, 3), (3, 3, 9)], float)
+    d = np.sqrt(((C[:, None, :] - true[None]) ** 2).sum(-1)).min(axis=0)
+    assert d.max() < 1.0
+    r = kmeanskit.fit(X, 5, init="k-means||", random_state=0)
+    assert r.inertia < 1.1 * 3 * X.shape[0]  # about the noise variance per row
+
+
+def test_choose_k_on_dask_input():
+    X = blobs(n_per=800, seed=4)
+    sweep = kmeanskit.choose_k(da.from_array(X, chunks=(1000, 3)), range(2, 9), random_state=0)
+    assert sweep.best_k == 5
+
+
+# --- larger than memory on one machine ----------------------------------------------------
+
+def test_memmap_input_is_not_copied(tmp_path, X):
+    path = tmp_path / "x.npy"
+    np.save(path, X.astype(np.float32))
+    M = np.load(path, mmap_mode="r")
+    from kmeanskit._validation import as_float_array
+
+    assert np.shares_memory(as_float_array(M), M)
+    C0 = np.array(M[:5])
+    a = kmeanskit.fit(M, 5, init=C0)
+    b = kmeanskit.fit(np.array(M), 5, init=C0)
+    np.testing.assert_array_equal(a.centers, b.centers)
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_parquet_folder_and_zarr_store(tmp_path, X):
+    pdf = pd.DataFrame(X, columns=["a", "b", "c"])
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i in range(3):
+        pdf.iloc[i * 5000:(i + 1) * 5000].to_parquet(folder / f"part{i}.parquet")
+    C0 = X[:5].copy()
+    ref = kmeanskit.fit(X, 5, init=C0, algorithm="lloyd")
+    got = kmeanskit.fit(dd.read_parquet(str(folder / "*.parquet"))[["a", "b", "c"]], 5, init=C0)
+    same_fit(ref, got, got.labels.compute())
+    zarr = pytest.importorskip("zarr")
+    z = zarr.open(str(tmp_path / "x.zarr"), mode="w", shape=X.shape, chunks=(4000, 3), dtype="f8")
+    z[:] = X
+    got = kmeanskit.fit(da.from_zarr(str(tmp_path / "x.zarr")), 5, init=C0)
+    same_fit(ref, got, got.labels.compute())
+
+
+# --- on a distributed cluster ----------------------------------------------------------------
+
+def test_distributed_fit_equals_local_and_in_memory(client, X):
+    Xd = da.from_array(X, chunks=(2000, 3))
+    C0 = X[:5].copy()
+    mem = kmeanskit.fit(X, 5, init=C0, algorithm="lloyd")
+    got = kmeanskit.fit(Xd, 5, init=C0)
+    same_fit(mem, got, got.labels.compute())
+    local = kmeanskit.fit(Xd, 5, random_state=3)  # the default seeding, on the cluster
+    km = kmeanskit.KMeans(5, random_state=3).fit(Xd)
+    assert km.inertia_ == local.inertia
+    np.testing.assert_array_equal(km.predict(Xd).compute(), local.labels.compute())
+    fp = kmeanskit.KMeans(5, random_state=3).fit_predict(Xd)
+    ft = kmeanskit.KMeans(5, random_state=3).fit_transform(Xd)
+    assert isinstance(fp, da.Array) and isinstance(ft, da.Array)
+    np.testing.assert_array_equal(fp.compute(), local.labels.compute())
+    np.testing.assert_allclose(ft.compute(), km.transform(X), rtol=1e-12)
+
+
+def test_same_bits_for_any_number_of_workers_and_threads(cluster, X):
+    Xd = da.from_array(X, chunks=(1500, 3))
+    w = da.from_array(np.random.default_rng(2).uniform(0.1, 3, X.shape[0]), chunks=(1500,))
+
+    def run():
+        r = kmeanskit.fit(Xd, 6, sample_weight=w, random_state=11)
+        return r.centers.tobytes(), r.inertia, r.labels.compute().tobytes(), r.n_iter
+
+    ref = run()  # the local, synchronous scheduler
+    with distributed.Client(cluster):  # 2 workers x 1 thread
+        assert run() == ref
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None, silence_logs=40) as cl2:
+        with distributed.Client(cl2) as c2:  # 1 worker x 2 threads
+            assert run() == ref
+            cl2.scale(3)  # 3 workers x 2 threads
+            c2.wait_for_workers(3, timeout=60)
+            assert run() == ref
+
+
+def test_worker_killed_between_passes_gives_the_same_result(client, X):
+    Xd = da.from_array(X, chunks=(2000, 3))
+    undisturbed = kmeanskit.fit(Xd, 5, random_state=4)
+    killed = []
+
+    def kill_one(run, it):
+        if it == 0 and not killed:
+            addr = sorted(client.scheduler_info()["workers"])[0]
+            killed.append(addr)
+            try:
+                client.run(os._exit, 1, workers=[addr])
+            except Exception:  # the worker's connection drops as it exits
+                pass
+
+    X_, w, k, init = core.check_dask_input(Xd, None, 5, "auto", "auto", "euclidean", "test")
+    res = core.fit_arrays(X_, k, w, init=init, n_init=1, max_iter=300, tol=1e-4,
+                          rng=np.random.default_rng(4), callback=kill_one)
+    assert killed
+    np.testing.assert_array_equal(res.centers, undisturbed.centers)
+    assert res.inertia == undisturbed.inertia and res.n_iter == undisturbed.n_iter
+    np.testing.assert_array_equal(res.labels.compute(), undisturbed.labels.compute())
+    client.wait_for_workers(2, timeout=60)
+
+
+def _fail_on_third(block, block_info=None):
+    if block_info[0]["chunk-location"][0] == 2:
+        raise ZeroDivisionError("boom in chunk 2")
+    return block
+
+
+def test_exception_in_a_task_reaches_the_caller(client, X):
+    Xd = da.from_array(X, chunks=(2000, 3)).map_blocks(_fail_on_third, dtype=X.dtype)
+    t = time.monotonic()
+    with pytest.raises(_chunked.ChunkTaskError, match="ZeroDivisionError: boom in chunk 2"):
+        kmeanskit.fit(Xd, 5, random_state=0)
+    assert time.monotonic() - t < 60
+
+
+def _slow(block):
+    time.sleep(3)
+    return block
+
+
+def test_every_wait_has_a_timeout(client, X):
+    import dask
+
+    Xd = da.from_array(X, chunks=(8000, 3)).map_blocks(_slow, dtype=X.dtype)
+    with dask.config.set({"kmeanskit.timeout": 0.5}):
+        with pytest.raises(_chunked.ChunkTaskError, match="did not finish within 0.5 s"):
+            kmeanskit.fit(Xd, 5, random_state=0)
+
+
+def test_client_closed_mid_fit_fails_cleanly(cluster, X):
+    Xd = da.from_array(X, chunks=(2000, 3))
+    c = distributed.Client(cluster)
+
+    def close(run, it):
+        if it == 1:
+            c.close()
+
+    X_, w, k, init = core.check_dask_input(Xd, None, 5, "auto", "auto", "euclidean", "test")
+    with pytest.raises(_chunked.ChunkTaskError, match="client was closed"):
+        core.fit_arrays(X_, k, w, init=init, n_init=1, max_iter=300, tol=0.0,
+                        rng=np.random.default_rng(0), callback=close)
+
+
+# --- the command line: Parquet streamed, on a running cluster ------------------------------
+
+@pytest.fixture(scope="module")
+def parquet_folder(tmp_path_factory, X):
+    folder = tmp_path_factory.mktemp("pq")
+    pdf = pd.DataFrame(X, columns=["a", "b", "c"]).assign(name="row")
+    for i in range(3):
+        pdf.iloc[i * 5000:(i + 1) * 5000].to_parquet(folder / f"part{i}.parquet")
+    return folder
+
+
+def _cli(args):
+    from click.testing import CliRunner
+
+    from kmeanskit.cli import main
+
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def test_cli_streams_a_parquet_glob_to_parquet(parquet_folder, tmp_path, X):
+    out = tmp_path / "labels.parquet"
+    r = _cli(["cluster", str(parquet_folder / "*.parquet"), "-k", "5", "--seed", "0", "-o", str(out),
+              "--model", str(tmp_path / "m.kmk"), "--json"])
+    assert r.exit_code == 0, r.output
+    got = pd.read_parquet(out)
+    assert list(got.columns) == ["a", "b", "c", "name", "cluster"] and len(got) == 15000
+    # the same clustering as kmeanskit.fit on the z-scored rows with the same seed
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    ref = kmeanskit.fit(da.from_array(Z, chunks=(5000, 3)), 5, random_state=0)
+    np.testing.assert_array_equal(got["cluster"].to_numpy(), ref.labels.compute())
+    import json
+
+    info = json.loads(r.stdout)
+    assert info["streamed"] and info["rows"] == 15000 and info["skipped_columns"] == ["name"]
+    assert sorted(c["size"] for c in info["clusters"]) == sorted(np.bincount(ref.labels.compute()))
+    assert kmeanskit.load(tmp_path / "m.kmk").cluster_centers_.shape == (5, 3)
+
+
+def test_cli_streamed_input_refuses_whole_table_options(parquet_folder, tmp_path):
+    r = _cli(["cluster", str(parquet_folder), "-k", "2", "--log"])
+    assert r.exit_code != 0 and "--log: not available for streamed Parquet input" in r.output
+    r = _cli(["cluster", str(tmp_path / "none" / "*.parquet"), "-k", "2"])
+    assert r.exit_code == 1 and "no Parquet files match" in r.output
+
+
+def test_cli_scheduler_option_runs_on_the_cluster(cluster, parquet_folder, tmp_path):
+    out = tmp_path / "labels.csv"
+    r = _cli(["cluster", str(parquet_folder), "-k", "5", "--seed", "0", "-o", str(out),
+              "--scheduler", cluster.scheduler_address, "--quiet"])
+    assert r.exit_code == 0, r.output
+    local = _cli(["cluster", str(parquet_folder), "-k", "5", "--seed", "0", "-o",
+                  str(tmp_path / "local.csv"), "--quiet"])
+    assert local.exit_code == 0
+    assert out.read_bytes() == (tmp_path / "local.csv").read_bytes()
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        r = _cli(["cluster", str(parquet_folder), "-k", "2", "--scheduler", "tcp://127.0.0.1:9"])
+    assert r.exit_code == 1 and "cannot connect to the Dask scheduler" in r.output
