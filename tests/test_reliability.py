@@ -644,7 +644,12 @@ def test_read_budget_is_applied(tmp_path, monkeypatch):
     for name in ("a.npy", "a.csv", "a.parquet"):
         with pytest.raises(ValueError, match=r"more than the read budget of 1000 bytes \(\$KMEANSKIT_MAX"):
             _read_table(tmp_path / name)
+    from kmeanskit.tables.read import _read_csv_plain  # the reader used without pandas
+
+    with pytest.raises(ValueError, match=r"read without pandas needs .* more than the read budget"):
+        _read_csv_plain(tmp_path / "a.csv", ",", None)
     monkeypatch.setenv("KMEANSKIT_MAX_READ_BYTES", "1e9")
+    assert _read_csv_plain(tmp_path / "a.csv", ",", None).X.shape == (2000, 2)
     assert _read_table(tmp_path / "a.npy").X.shape == (1000, 4)
     monkeypatch.setenv("KMEANSKIT_MAX_READ_BYTES", "lots")
     with pytest.raises(ValueError, match="is not a number of bytes"):

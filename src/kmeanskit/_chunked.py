@@ -715,8 +715,7 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
             self.sums += sums
             self.wsums += wsums
         self.full = False
-        ws = self.wsums  # a cluster emptied by moves may keep a rounding residue
-        ws[np.abs(ws) < 1e-12 * max(1.0, float(np.max(np.abs(ws))))] = 0.0
+        _solver.drop_rounding_residue(self.wsums)
         return PassResult(stats[K.STAT_CHANGED], objective if want_objective else None)
 
     def relocate(self, C, on_few):
@@ -724,9 +723,8 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
         self.full = self.full or moved > 0
         return moved
 
-    def moved(self, C, C_new):
-        diff = C_new.astype(np.float64) - C
-        self.p = np.sqrt(np.sum(diff * diff, axis=1))
+    #: how far each centre moved (``p``), as the in-memory bounded steps record it
+    moved = _solver._BoundedStep.moved
 
     def final(self, C, strict, last):
         # labels for the returned centres: one more bounded pass, with the exact inertia

@@ -420,6 +420,13 @@ class Step:
         return self.labels, float(stats[K.STAT_INERTIA])
 
 
+def drop_rounding_residue(wsums: np.ndarray) -> None:
+    """Zero, in place, the weights of clusters that moves of rows emptied
+    but that kept a rounding residue (the bounded steps update the sums by
+    differences)."""
+    wsums[np.abs(wsums) < 1e-12 * max(1.0, float(np.max(np.abs(wsums))))] = 0.0
+
+
 def new_centers(sums, wsums, C_old, dtype):
     """Weighted means; a cluster left with no weight keeps its old centre."""
     C = np.array(C_old, dtype=dtype, copy=True)
@@ -488,9 +495,7 @@ class _BoundedStep(Step):
         objective = None
         if want_objective:
             objective = K.weighted_sse(src.X, src.ww, src.use_w, C, self.labels, src.n_blocks)
-        # a cluster emptied by moves may keep a rounding residue
-        ws = self.wsums
-        ws[np.abs(ws) < 1e-12 * max(1.0, float(np.max(np.abs(ws))))] = 0.0
+        drop_rounding_residue(self.wsums)
         return PassResult(changed, objective)
 
     def relocate(self, C, on_few):

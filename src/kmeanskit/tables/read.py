@@ -177,7 +177,12 @@ def _finish(X, used, skipped, path) -> Table:
 
 def _read_csv_plain(path: Path, delimiter: str, columns) -> Table:
     """CSV without pandas: header row, then values; a column is numeric when
-    every non-empty cell parses as a float."""
+    every non-empty cell parses as a float. The cells are Python strings
+    (about 64 bytes each with their list slot, and a cell takes at least two
+    bytes of the file): 32 times the file's size is checked against the read
+    budget first."""
+    size = path.stat().st_size
+    check_read_budget(32 * size, f"{path}: a CSV table of {size:,} bytes read without pandas")
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh, delimiter=delimiter))
     rows = [r for r in rows if r and any(c.strip() for c in r)]
