@@ -355,3 +355,19 @@ def test_property_same_as_naive_reference(seed, n, dn, dc, k, gap, gamma):
     np.testing.assert_allclose(res.centers[:, :dn], Cn, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(res.centers[:, dn:], Cc)
     assert res.inertia == pytest.approx(cost, rel=1e-12, abs=1e-12)
+
+
+def test_outliers_cli_says_kprototypes_models_are_not_scored_yet(tmp_path, rng):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from kmeanskit.cli import main
+
+    X, _ = mixed_table(rng, n=120)
+    model = KPrototypes(3, random_state=0).fit(X).save(tmp_path / "m.kmk")
+    pd.DataFrame(X).to_csv(tmp_path / "t.csv", index=False)
+    r = CliRunner().invoke(main, ["outliers", str(tmp_path / "t.csv"), "--model", str(model)])
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines() == [
+        f"Error: {model} is a k-prototypes model (categorical columns); outlier scores are available "
+        "for k-means models only so far."]

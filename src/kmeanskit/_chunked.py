@@ -216,11 +216,11 @@ class LocalChunks:
     def gather(self, handles):
         return list(handles)
 
-    def to_dask(self, parts, sizes, dtype, chunks_of):
+    def to_dask(self, parts, sizes, dtype):
+        """1-D chunk results (NumPy arrays here) as one Dask array."""
         import dask.array as da
 
-        return da.concatenate([da.from_array(p, chunks=p.shape) for p in parts]) \
-            if len(parts) > 1 else da.from_array(parts[0], chunks=parts[0].shape)
+        return da.concatenate([da.from_array(p, chunks=p.shape) for p in parts])
 
 
 class DistributedChunks:
@@ -286,13 +286,13 @@ class DistributedChunks:
         except Exception as exc:
             raise ChunkTaskError(f"A Dask task failed: {type(exc).__name__}: {exc}") from exc
 
-    def to_dask(self, parts, sizes, dtype, chunks_of):
+    def to_dask(self, parts, sizes, dtype):
+        """1-D chunk results (futures on the workers) as one Dask array."""
         import dask.array as da
         from dask import delayed
 
-        arrs = [da.from_delayed(delayed(p), shape=chunks_of(s), dtype=dtype)
-                for p, s in zip(parts, sizes)]
-        return da.concatenate(arrs) if len(arrs) > 1 else arrs[0]
+        return da.concatenate([da.from_delayed(delayed(p), shape=(s,), dtype=dtype)
+                               for p, s in zip(parts, sizes)])
 
 
 def _task_threads():
@@ -756,7 +756,7 @@ def labels_array(src: ChunkSource, parts):
     dt = label_dtype(src.k)
     if isinstance(src.X, np.ndarray):
         return np.concatenate(src.gather(parts))
-    return src.ex.to_dask(parts, src.sizes, dt, lambda s: (s,))
+    return src.ex.to_dask(parts, src.sizes, dt)
 
 
 # --- seeding --------------------------------------------------------------------------

@@ -112,37 +112,33 @@ def inverse_norms(X) -> np.ndarray:
     return out
 
 
-def kmeanspp_metric(X, k, w, rng, metric: str, xinv=None, n_trials=None):
-    """Greedy k-means++ under another ``metric`` ("manhattan", "cosine",
-    "chebyshev"): candidates are drawn with probability proportional to
-    ``w * D(x)``, D the metric's distance to the closest chosen centre (the
-    objective's own per-row cost, as k-means++ draws by squared distance for
-    the squared-distance objective); of ``2 + 2 ln k`` candidates the one
-    lowering the potential most is kept. ``xinv``: :func:`inverse_norms` of
-    X for cosine, when the caller has it. Returns row indices.
+def greedy_kmeanspp(n: int, k: int, w, rng, dist_to_row, few_message, n_trials=None):
+    """Greedy k-means++ over any per-row cost: ``dist_to_row(i, out)`` writes
+    every row's cost to row ``i`` as a centre (a distance, or the mixed
+    dissimilarity) into ``out`` (n,) float64. The first row is drawn in
+    proportion to the weights; then candidates are drawn with probability
+    proportional to ``w * cost to the closest chosen centre`` and, of
+    ``2 + 2 ln k`` candidates, the one lowering the total cost most is kept.
+    Returns row indices. Raises ``FewDistinctPointsError(few_message(m))``
+    when the cost reaches zero with ``m < k`` centres chosen.
 
-    Raises FewDistinctPointsError when the potential reaches zero before k
-    centres (fewer distinct rows with positive weight than k).
+    The in-memory Euclidean seeding is the compiled ``kmeanspp_greedy``;
+    this loop serves the other metrics (:func:`kmeanspp_metric`) and the
+    mixed distance (``_mixed.kmeanspp_indices``).
     """
-    n = X.shape[0]
-    code = MK.CODES[metric]
-    if xinv is None:
-        xinv = inverse_norms(X) if code == MK.COSINE else np.ones(1)
     trials = n_local_trials(k) if n_trials is None else int(n_trials)
     wf = None if w is None else np.asarray(w, dtype=np.float64)
     first = _weighted_index(rng, n, w)
     uniforms = np.asarray(rng.random(max(k - 1, 0) * trials), dtype=np.float64)
     idx = [first]
     closest = np.empty(n)
-    MK.dist_to_row(X, first, code, xinv, closest)
+    dist_to_row(first, closest)
     pot_of = (lambda d: float(np.sum(d))) if wf is None else (lambda d: float(np.dot(wf, d)))
     pot = pot_of(closest)
     buf = np.empty(n)
     for step in range(1, k):
         if not pot > 0:
-            raise FewDistinctPointsError(
-                f"n_clusters={k} but X has only {step} distinct points (with positive weight) "
-                f"under the {metric} distance; ask for at most {step} clusters or remove duplicates.")
+            raise FewDistinctPointsError(few_message(step))
         p = closest if wf is None else wf * closest
         cum = np.cumsum(p)
         best = None
@@ -153,7 +149,7 @@ def kmeanspp_metric(X, k, w, rng, metric: str, xinv=None, n_trials=None):
                 c = int(np.flatnonzero(p > 0)[-1]) if c >= n else c
                 while p[c] <= 0:
                     c = (c + 1) % n
-            MK.dist_to_row(X, c, code, xinv, buf)
+            dist_to_row(c, buf)
             new = np.minimum(closest, buf)
             new_pot = pot_of(new)
             if best is None or new_pot < best[0]:
@@ -161,6 +157,29 @@ def kmeanspp_metric(X, k, w, rng, metric: str, xinv=None, n_trials=None):
         pot, c, closest = best
         idx.append(c)
     return np.asarray(idx, dtype=np.int64)
+
+
+def kmeanspp_metric(X, k, w, rng, metric: str, xinv=None, n_trials=None):
+    """Greedy k-means++ under another ``metric`` ("manhattan", "cosine",
+    "chebyshev"): candidates are drawn with probability proportional to
+    ``w * D(x)``, D the metric's distance to the closest chosen centre (the
+    objective's own per-row cost, as k-means++ draws by squared distance for
+    the squared-distance objective); of ``2 + 2 ln k`` candidates the one
+    lowering the potential most is kept (:func:`greedy_kmeanspp`). ``xinv``:
+    :func:`inverse_norms` of X for cosine, when the caller has it. Returns
+    row indices.
+
+    Raises FewDistinctPointsError when the potential reaches zero before k
+    centres (fewer distinct rows with positive weight than k).
+    """
+    code = MK.CODES[metric]
+    if xinv is None:
+        xinv = inverse_norms(X) if code == MK.COSINE else np.ones(1)
+    return greedy_kmeanspp(
+        X.shape[0], k, w, rng, lambda i, out: MK.dist_to_row(X, i, code, xinv, out),
+        lambda m: (f"n_clusters={k} but X has only {m} distinct points (with positive weight) "
+                   f"under the {metric} distance; ask for at most {m} clusters or remove duplicates."),
+        n_trials)
 
 
 #: Sample size for seeding at scale: max(SAMPLE_MIN, SAMPLE_PER_CLUSTER * k)

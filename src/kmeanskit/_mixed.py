@@ -39,7 +39,7 @@ import numba
 import numpy as np
 
 from . import _solver
-from ._init import FewDistinctPointsError, n_local_trials
+from ._init import FewDistinctPointsError, greedy_kmeanspp
 from ._kernels import mixed as MX
 from ._solver import ArraySource, PassResult, Step, n_blocks_for, relocate_empty
 
@@ -308,49 +308,11 @@ def kmeanspp_indices(data: MixedData, k: int, w, gamma: float, rng, fill) -> np.
     """Greedy k-means++ under the mixed distance: candidates drawn with
     probability ``w * d(x, nearest chosen centre)`` (the objective's own
     per-row cost), of ``2 + 2 ln k`` candidates the one lowering the total
-    cost most is kept (as ``_init.kmeanspp_metric``)."""
-    n = data.n
-    wf = None if w is None else np.asarray(w, dtype=np.float64)
-    trials = n_local_trials(k)
-    if wf is None:
-        first = min(int(rng.random() * n), n - 1)
-    else:
-        first = int(min(np.searchsorted(np.cumsum(wf), rng.random() * wf.sum(), side="right"),
-                        n - 1))
-        while wf[first] == 0:
-            first = (first + 1) % n
-    uniforms = np.asarray(rng.random(max(k - 1, 0) * trials), dtype=np.float64)
-    idx = [first]
-    closest = np.empty(n)
-    _dist_to(data, data.row(first, fill), gamma, closest)
-
-    def pot_of(dd):
-        return float(np.sum(dd)) if wf is None else float(np.dot(wf, dd))
-
-    pot = pot_of(closest)
-    buf = np.empty(n)
-    for step in range(1, k):
-        if not pot > 0:
-            raise FewDistinctPointsError(
-                f"n_clusters={k} but the table has only {step} distinct rows (with positive "
-                f"weight); ask for at most {step} clusters.")
-        p = closest if wf is None else wf * closest
-        cum = np.cumsum(p)
-        best = None
-        for t in range(trials):
-            u = uniforms[(step - 1) * trials + t]
-            c = int(np.searchsorted(cum, u * cum[-1], side="right"))
-            c = min(c, n - 1)
-            while p[c] <= 0:
-                c = (c + 1) % n
-            _dist_to(data, data.row(c, fill), gamma, buf)
-            new = np.minimum(closest, buf)
-            new_pot = pot_of(new)
-            if best is None or new_pot < best[0]:
-                best = (new_pot, c, new)
-        pot, c, closest = best
-        idx.append(c)
-    return np.asarray(idx, dtype=np.int64)
+    cost most is kept (``_init.greedy_kmeanspp``, as the other metrics)."""
+    return greedy_kmeanspp(
+        data.n, k, w, rng, lambda i, out: _dist_to(data, data.row(i, fill), gamma, out),
+        lambda m: (f"n_clusters={k} but the table has only {m} distinct rows (with positive "
+                   f"weight); ask for at most {m} clusters."))
 
 
 def initial_centers(data: MixedData, k, w, gamma, init, rng, fill=None) -> np.ndarray:

@@ -362,7 +362,9 @@ def outliers(input_path, model_path, contamination, threshold, normalize, fmt, o
     outputs.add(html_path, "--html")
     check_table_output(output, "-o")
     km = load_model(model_path)
-    if getattr(km, "metric", None) == "kprototypes" or type(km).__name__ == "KPrototypes":
+    from ..kprototypes import KPrototypes
+
+    if isinstance(km, KPrototypes):  # kmeanskit.load gives one for a k-prototypes model
         raise click.ClickException(f"{model_path} is a k-prototypes model (categorical columns); "
                                    "outlier scores are available for k-means models only so far.")
     model = fitted(km)  # centres, metric, scaling and spreads, used for every row below
