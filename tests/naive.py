@@ -425,3 +425,57 @@ def nearest_ciede2000(lab, centers):
         labels.append(j)
         dist.append(d[j])
     return np.array(labels), np.array(dist)
+
+
+# --- k-prototypes outlier scores (mixed tables, missing values) ------------------------
+
+def mixed_outlier_scores(num, cat, Cn, Cc, gamma, normalize=False, reference=None):
+    """(labels, scores) of k-prototypes rows, one row and one centre at a time.
+
+    ``num`` holds numbers with NaN for a missing value; ``cat`` category codes
+    with -1 for a missing value and -2 for a category the model never saw
+    (present, equal to no centre's). The nearest centre minimises the
+    distance over the present entries, the unseen ones left out (they add
+    the same gamma to every centre; lowest index on ties). The score is
+    sqrt(d * p / p_obs): d the distance to that centre over the present
+    entries, unseen ones counting gamma, p the number of columns, p_obs the
+    present entries; NaN when nothing is present. ``normalize``: divided by
+    the median score of the cluster's rows of ``reference`` = (num, cat)
+    (default: the rows themselves), with the fill rule of cluster_spread.
+    """
+    import math
+
+    num, cat = np.asarray(num, dtype=np.float64), np.asarray(cat)
+    n, dn = num.shape
+    dc = cat.shape[1]
+    p = dn + dc
+    labels, scores = np.zeros(n, dtype=np.int64), np.zeros(n)
+    for i in range(n):
+        best, bj = math.inf, 0
+        for j in range(len(Cn)):
+            d = 0.0
+            for f in range(dn):
+                if not math.isnan(num[i, f]):
+                    d += (num[i, f] - Cn[j][f]) ** 2
+            for f in range(dc):
+                if cat[i, f] >= 0 and cat[i, f] != Cc[j][f]:
+                    d += gamma
+            if d < best:
+                best, bj = d, j
+        unseen = sum(1 for f in range(dc) if cat[i, f] == -2)
+        present = sum(1 for f in range(dn) if not math.isnan(num[i, f])) + sum(
+            1 for f in range(dc) if cat[i, f] != -1)
+        labels[i] = bj
+        scores[i] = math.sqrt((best + gamma * unseen) * p / present) if present else math.nan
+    if not normalize:
+        return labels, scores
+    rl, rs = (labels, scores) if reference is None else mixed_outlier_scores(*reference, Cn, Cc, gamma)
+    spread = []
+    for j in range(len(Cn)):
+        members = [rs[i] for i in range(len(rs)) if rl[i] == j and not math.isnan(rs[i])]
+        spread.append(float(np.median(members)) if members else 0.0)
+    spread = np.array(spread)
+    good = [j for j in range(len(Cn)) if spread[j] > 0 and spread[j] > 1e-9 * spread.max()]
+    fill = float(np.median(spread[good])) if good else 1.0
+    spread = np.array([spread[j] if j in good else fill for j in range(len(Cn))])
+    return labels, np.array([scores[i] / spread[labels[i]] for i in range(n)])

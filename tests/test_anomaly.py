@@ -1,7 +1,8 @@
 """Anomaly scores: against the slow reference in every metric, planted
 outliers ranked first (raw and normalised), tight-versus-loose clusters,
 exact contamination counts with deterministic ties, saved spreads, bad
-arguments."""
+arguments; k-prototypes models (mixed rows, missing values) against their
+own slow reference."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import kmeanskit
 import naive
 from conftest import blobs
 from kmeanskit import KMeans, cluster_spread, detect_outliers, outlier_scores
+from test_mixed import mixed_table
 
 METRICS = ["euclidean", "manhattan", "cosine", "chebyshev"]
 
@@ -195,3 +197,165 @@ def test_bad_models_and_data(data):
         outlier_scores(km, data, normalize=True, reference=data[:, :2])
     with pytest.raises(ValueError, match="NaN"):
         outlier_scores(km, np.full((2, 3), np.nan))
+
+
+# --- k-prototypes models: mixed numeric / categorical rows, missing values -----------------
+
+
+def _kp_hand():
+    """Centres (1, 'a') and (11, 'b'), gamma 1: every training row at distance 1."""
+    from kmeanskit import KPrototypes
+
+    T = np.array([[0.0, "a"], [2.0, "a"], [10.0, "b"], [12.0, "b"]], dtype=object)
+    kp = KPrototypes(2, gamma=1.0, init=T[[0, 2]], missing="ignore").fit(T)
+    assert kp.cluster_centroids_.tolist() == [[1.0, "a"], [11.0, "b"]]
+    return kp
+
+
+def test_kprototypes_hand_computed():
+    kp = _kp_hand()
+    rows = np.array([[5.0, "b"],     # nearest (1, a): 16 + a mismatch (1)
+                     [7.0, None],    # no category: 16 to (11, b), rescaled by 2 columns / 1 present
+                     [1.0, "z"],     # a category never seen: present, matches no centre (+1)
+                     [None, None],   # nothing present: no score
+                     [None, "b"],    # only its category, equal to (11, b)'s
+                     [11.0, "a"]],   # 0 + a mismatch
+                    dtype=object)
+    scores = outlier_scores(kp, rows)
+    np.testing.assert_allclose(scores, [np.sqrt(17.0), np.sqrt(32.0), 1.0, np.nan, 0.0, 1.0],
+                               rtol=1e-15)
+    # the training rows are all at distance 1: spreads 1 (fitted, kept on the model)
+    assert kp.cluster_spread_.tolist() == [1.0, 1.0]
+    np.testing.assert_allclose(outlier_scores(kp, rows, normalize=True), scores, rtol=1e-15)
+    # spreads from other rows: cluster 0 median of [1, 2] = 1.5; cluster 1 [0, 0] is filled with 1.5
+    ref = np.array([[0.0, "a"], [3.0, "a"], [11.0, "b"], [11.0, "b"]], dtype=object)
+    assert cluster_spread(kp, ref).tolist() == [1.5, 1.5]
+    np.testing.assert_allclose(outlier_scores(kp, rows, normalize=True, reference=ref), scores / 1.5,
+                               rtol=1e-15)
+    found = detect_outliers(kp, rows, threshold=1.0)
+    assert found.indices.tolist() == [1, 0, 2, 5]  # NaN is never flagged
+    assert found.labels.tolist() == kp.predict(rows).tolist() == [0, 1, 0, 0, 1, 1]
+    # the report lists the unscored row last, with no score or cluster, and empty cells as "-"
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"x": [5.0, 7.0, 1.0, np.nan, np.nan, 11.0], "c": ["b", None, "z", None, "b", "a"]})
+    page = found.to_html(frame=frame, top=6)
+    body = page[page.index("<tbody>", page.index("top-table")):]
+    rows_html = body[:body.index("</tbody>")].split("</tr>")[:-1]
+    assert [r.count('class="picked"') for r in rows_html] == [1, 1, 1, 1, 0, 0]
+    assert rows_html[0].endswith('<td class="num" data-value="7.0">7</td><td>-</td>')
+    assert rows_html[5].endswith('<td class="num" data-value="">-</td><td></td><td class="num" data-value="">-'
+                                 '</td><td class="num" data-value="">-</td><td>-</td>')
+    found = detect_outliers(kp, rows, contamination=0.3)  # ceil(0.3 x 5 scored rows) = 2
+    assert found.indices.tolist() == [1, 0] and found.threshold == pytest.approx(np.sqrt(17.0))
+
+
+def test_kprototypes_against_reference(rng):
+    from kmeanskit import KPrototypes
+    from kmeanskit._mixed import UNSEEN
+
+    X, _ = mixed_table(rng, n=240)
+    X[rng.random(X.shape) < 0.15] = None
+    km = KPrototypes(3, missing="ignore", random_state=0).fit(X)
+    Y, _ = mixed_table(rng, n=80)
+    Y[rng.random(Y.shape) < 0.2] = None
+    Y[:4, 3] = "never-seen"
+    Y[5] = None  # nothing present
+    codes = km._codes
+    ny, nx = codes.encode(Y, unseen=UNSEEN), codes.encode(X)
+    assert (ny.cat == UNSEEN).sum() == 4 and (ny.cat == -1).any() and np.isnan(ny.num).any()
+    Cn, Cc = km._C[:, :3], km._C[:, 3:].astype(int)
+    labels, ref = naive.mixed_outlier_scores(ny.num, ny.cat, Cn, Cc, km.gamma_)
+    np.testing.assert_allclose(outlier_scores(km, Y), ref, rtol=1e-12, equal_nan=True)
+    found = detect_outliers(km, Y, threshold=0.0)
+    np.testing.assert_array_equal(found.labels[~np.isnan(ref)], labels[~np.isnan(ref)])
+    assert found.mask.sum() == 79 and not found.mask[5]
+    # normalised by the fitted spreads (the training rows' median scores) or by a reference
+    _, train = naive.mixed_outlier_scores(nx.num, nx.cat, Cn, Cc, km.gamma_)
+    tl = km.predict(X)
+    np.testing.assert_allclose(km.cluster_spread_, [np.median(train[tl == j]) for j in range(3)],
+                               rtol=1e-12)
+    _, ref_n = naive.mixed_outlier_scores(ny.num, ny.cat, Cn, Cc, km.gamma_, normalize=True,
+                                          reference=(nx.num, nx.cat))
+    np.testing.assert_allclose(outlier_scores(km, Y, normalize=True), ref_n, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(outlier_scores(km, Y, normalize=True, reference=X), ref_n, rtol=1e-12,
+                               equal_nan=True)
+    _, self_n = naive.mixed_outlier_scores(ny.num, ny.cat, Cn, Cc, km.gamma_, normalize=True)
+    del km.cluster_spread_  # a model without saved spreads measures them on the rows scored
+    np.testing.assert_allclose(outlier_scores(km, Y, normalize=True), self_n, rtol=1e-12, equal_nan=True)
+
+
+def test_kprototypes_numeric_only_scores_as_kmeans(data):
+    """Without categorical columns or gaps a k-prototypes model scores as
+    k-means with the same centres: the Euclidean distance."""
+    from kmeanskit import KPrototypes
+
+    kp = KPrototypes(4, random_state=0).fit(data)
+    r = kmeanskit.fit(data, 4, init=kp.cluster_centers_, algorithm="lloyd")
+    np.testing.assert_allclose(r.centers, kp.cluster_centers_, rtol=1e-10)
+    Y = data[::3] + 0.5
+    np.testing.assert_allclose(outlier_scores(kp, Y), outlier_scores(r, Y), rtol=1e-9)
+    np.testing.assert_allclose(outlier_scores(kp, Y), naive.outlier_scores(Y, kp.cluster_centers_, "euclidean"),
+                               rtol=1e-9)
+    # the square of a complete row's score is the dissimilarity to the nearest prototype
+    np.testing.assert_allclose(outlier_scores(kp, Y) ** 2, kp.transform(Y).min(axis=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kprototypes_planted_outlier_ranks_first(seed):
+    """A row with a rare category combination and extreme numbers gets the
+    top score, raw and normalised, with and without gaps elsewhere."""
+    from kmeanskit import KPrototypes
+
+    g = np.random.default_rng(seed)
+    X, y = mixed_table(g, n=300, noise=0.05)
+    X[g.random(X.shape) < 0.1] = None
+    km = KPrototypes(3, missing="ignore", random_state=seed).fit(X)
+    Y, _ = mixed_table(g, n=100, noise=0.05)
+    Y[g.random(Y.shape) < 0.1] = None
+    # group y has categories (c_y, c_{y+1}) 95 % of the time: (c0, c2) is rare; the numbers far out
+    num = np.asarray(X[:, :3], dtype=float)
+    Y[37] = [*(np.nanmax(num, axis=0) + 3 * np.nanstd(num, axis=0)), "c0", "c2"]
+    for normalize in (False, True):
+        scores = outlier_scores(km, Y, normalize=normalize)
+        assert int(np.nanargmax(scores)) == 37
+        assert scores[37] > 1.5 * np.sort(scores[~np.isnan(scores)])[-2]
+        found = detect_outliers(km, Y, contamination=0.005, normalize=normalize)
+        assert found.indices.tolist() == [37]
+
+
+def test_kprototypes_saved_spreads_and_report(tmp_path, rng):
+    from kmeanskit import KPrototypes, models
+
+    X, _ = mixed_table(rng, n=150)
+    X[rng.random(X.shape) < 0.1] = None
+    km = KPrototypes(3, missing="ignore", random_state=0).fit(X)
+    p = km.save(tmp_path / "m.kmk")
+    rec = models.read(p)
+    np.testing.assert_array_equal(rec.cluster_spread, km.cluster_spread_)
+    expected = outlier_scores(km, X, normalize=True)
+    for loaded in (kmeanskit.load(p), KPrototypes.load(p), rec):  # estimator or plain record
+        np.testing.assert_array_equal(outlier_scores(loaded, X, normalize=True), expected)
+    found = detect_outliers(km, X, contamination=0.02)
+    assert found.n_outliers == 3
+    page = found.to_html(source="mixed.csv")
+    assert "3 of 150 rows flagged" in page
+    top = found.indices[0]
+    assert f">{top}<" in page and f">{found.labels[top]}<" in page
+
+
+def test_kprototypes_bad_input():
+    from kmeanskit import KPrototypes
+
+    kp = _kp_hand()
+    with pytest.raises(ValueError, match="normalize must be True or False"):
+        outlier_scores(kp, [[1.0, "a"]], normalize="median")
+    with pytest.raises(ValueError, match="X has 1 columns but the model was fitted on 2"):
+        outlier_scores(kp, [[1.0]])
+    with pytest.raises(ValueError, match="not fitted"):
+        outlier_scores(KPrototypes(2), [[1.0, "a"]])
+    complete = KPrototypes(2, gamma=1.0, random_state=0).fit(
+        np.array([[0.0, "a"], [2.0, "a"], [10.0, "b"], [12.0, "b"]], dtype=object))
+    with pytest.raises(ValueError, match=r"1 missing value\(s\).*missing='raise'"):
+        outlier_scores(complete, np.array([[None, "a"]], dtype=object))
+    # an unseen category is a value, not a gap: scored even without missing="ignore"
+    assert outlier_scores(complete, np.array([[1.0, "q"]], dtype=object)).tolist() == [1.0]

@@ -62,7 +62,7 @@ def test_json_matches_the_api(tmp_path):
     assert d["best_k"] == api.best_k == 4
     assert [row["k"] for row in d["per_k"]] == list(range(2, 8))
     assert [row["inertia"] for row in d["per_k"]] == pytest.approx(api.inertia.tolist(), rel=1e-12)
-    assert d["columns"] == ["x", "y"] and d["knee"] == api.knee
+    assert d["columns"] == ["x", "y"] and d["knee"] == api.knee and d["metric"] == "euclidean"
     assert d["votes"]["silhouette"] == 4
 
 

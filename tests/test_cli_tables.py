@@ -225,3 +225,102 @@ def test_commands_documented():
     for cmd in ("cluster", "outliers"):
         res = run(cmd, "--help")
         assert res.exit_code == 0 and "Examples:" in res.output and "kmeanskit " + cmd in res.output
+
+
+# --- k-prototypes models: text columns and empty cells ----------------------------------
+
+
+def _mixed_tables(tmp_path):
+    """A training CSV (numbers, two text columns, empty cells) and a new
+    CSV in another column order with a planted row, gaps, a row with no
+    value in the model's columns and a category never seen."""
+    g = np.random.default_rng(5)
+    n = 300
+    y = g.integers(0, 3, n)
+    train = pd.DataFrame({"spend": g.normal(y * 8.0, 1.0), "visits": g.normal(y * 3.0, 1.0),
+                          "region": np.array(["north", "south", "east"])[y],
+                          "plan": np.array(["basic", "plus", "pro"])[y], "id": [f"c{i}" for i in range(n)]})
+    for col, rate in (("spend", 0.1), ("region", 0.1), ("plan", 0.05)):
+        train.loc[g.random(n) < rate, col] = None
+    _write(train, tmp_path / "train.csv")
+    new = train.iloc[:40].copy().reset_index(drop=True)
+    new.loc[11, ["spend", "visits", "region", "plan"]] = [80.0, -20.0, "north", "pro"]  # rare and extreme
+    new.loc[3, ["spend", "region", "plan"]] = None                                     # only visits
+    new.loc[5, ["spend", "visits", "region", "plan"]] = None                           # nothing
+    new.loc[8, "region"] = "west"                                                      # never seen
+    new = new[["id", "plan", "visits", "region", "spend"]]
+    _write(new, tmp_path / "new.csv")
+    return train, new
+
+
+def test_outliers_kprototypes_model_end_to_end(tmp_path):
+    import json
+
+    from kmeanskit.anomaly import outlier_scores
+    from kmeanskit.tables import model_inputs
+
+    _, new = _mixed_tables(tmp_path)
+    model = tmp_path / "m.kmk"
+    r = run("cluster", tmp_path / "train.csv", "-k", 3, "--missing", "ignore", "--model", model)
+    assert r.exit_code == 0, r.output
+    km = kmeanskit.load(model)
+    assert list(km.feature_names_in_) == ["spend", "visits", "region", "plan"] and km.missing == "ignore"
+    r = run("outliers", tmp_path / "new.csv", "--model", model, "--contamination", 0.05, "--json", "--top", 3)
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout)
+    assert rec["outlier_rows"][0] == 11 and rec["n_outliers"] == 2  # ceil(0.05 x 39 scored rows)
+    assert rec["categorical"] == ["region", "plan"] and rec["scaling"] == "zscore"
+    assert rec["unscored_rows"] == [5]
+    assert rec["incomplete_rows"] == int(new.drop(columns="id").isna().any(axis=1).sum()) - 1
+    # the scores are the Python API's on the same rows, and row 3 (visits only) by hand
+    scores = outlier_scores(km, model_inputs(pd.read_csv(tmp_path / "new.csv"), km))
+    assert [t["row"] for t in rec["top"]] == np.argsort(-np.nan_to_num(scores, nan=-1), kind="stable")[:3].tolist()
+    np.testing.assert_allclose([t["score"] for t in rec["top"]], -np.sort(-scores[~np.isnan(scores)])[:3],
+                               rtol=1e-12)
+    z = (new.loc[3, "visits"] - km.scaling_.center[1]) / km.scaling_.scale[1]
+    assert scores[3] == pytest.approx(np.sqrt(((z - km.cluster_centers_[:, 1]) ** 2).min() * 4 / 1), rel=1e-12)
+    # -o: every row, the unscored one with an empty score and cluster; --html
+    out = tmp_path / "scores.csv"
+    r = run("outliers", tmp_path / "new.csv", "--model", model, "--normalize", "--threshold", 3, "-o", out,
+            "--html", tmp_path / "o.html")
+    assert r.exit_code == 0, r.output
+    assert "1 row(s) with no value in the model's columns: not scored (rows 5)" in r.output
+    assert "categorical region, plan; scaling zscore" in r.output
+    s = pd.read_csv(out)
+    assert list(s.columns) == list(new.columns) + ["outlier_score", "is_outlier", "cluster"]
+    assert s["outlier_score"].isna().tolist() == [i == 5 for i in range(40)]
+    assert s["cluster"].isna().tolist() == [i == 5 for i in range(40)]
+    assert s.loc[11, "is_outlier"] and not s.loc[5, "is_outlier"]
+    np.testing.assert_allclose(s["outlier_score"], outlier_scores(km, model_inputs(new, km), normalize=True),
+                               rtol=1e-12)
+    page = (tmp_path / "o.html").read_text()
+    assert f"{int(s['is_outlier'].sum())} of 40 rows flagged" in page
+
+
+def test_outliers_kprototypes_bad_input(tmp_path):
+    train, new = _mixed_tables(tmp_path)
+    model = tmp_path / "m.kmk"
+    assert run("cluster", tmp_path / "train.csv", "-k", 3, "--missing", "ignore", "--model", model).exit_code == 0
+    _write(new.drop(columns=["plan", "visits"]), tmp_path / "lacks.csv")
+    _one_line_error(run("outliers", tmp_path / "lacks.csv", "--model", model),
+                    r"lacks\.csv: the table lacks column\(s\) 'visits', 'plan' that the model was fitted on")
+    bad = new.copy()
+    bad["spend"] = bad["spend"].astype(object)
+    bad.loc[0, "spend"] = "lots"
+    _write(bad, tmp_path / "text.csv")
+    _one_line_error(run("outliers", tmp_path / "text.csv", "--model", model),
+                    r"column 'spend' is not numeric")
+    # a model fitted without --missing ignore refuses rows with gaps, naming the columns
+    complete = train.dropna()
+    _write(complete, tmp_path / "complete.csv")
+    strict = tmp_path / "strict.kmk"
+    assert run("cluster", tmp_path / "complete.csv", "-k", 3, "--model", strict).exit_code == 0
+    _one_line_error(run("outliers", tmp_path / "new.csv", "--model", strict),
+                    r"missing or non-finite values in column\(s\) 'spend' \(\d+\).*missing='ignore'")
+    # ... and scores complete rows, an unseen category included
+    ok = new.dropna()
+    _write(ok, tmp_path / "ok.csv")
+    r = run("outliers", tmp_path / "ok.csv", "--model", strict, "--top", 1)
+    assert r.exit_code == 0, r.output
+    _one_line_error(run("outliers", tmp_path / "new.csv", "--model", model, "--normalize", "--threshold", 0.0,
+                        "-o", tmp_path / "new.csv", "--force"), "input")

@@ -357,17 +357,124 @@ def test_property_same_as_naive_reference(seed, n, dn, dc, k, gap, gamma):
     assert res.inertia == pytest.approx(cost, rel=1e-12, abs=1e-12)
 
 
-def test_outliers_cli_says_kprototypes_models_are_not_scored_yet(tmp_path, rng):
+def test_outliers_cli_scores_kprototypes_models(tmp_path, rng):
+    """`kmeanskit outliers` takes a saved k-prototypes model (it used to
+    refuse it): the scores are those of kmeanskit.anomaly."""
+    import json
+
     import pandas as pd
     from click.testing import CliRunner
 
+    from kmeanskit.anomaly import outlier_scores
     from kmeanskit.cli import main
 
     X, _ = mixed_table(rng, n=120)
-    model = KPrototypes(3, random_state=0).fit(X).save(tmp_path / "m.kmk")
-    pd.DataFrame(X).to_csv(tmp_path / "t.csv", index=False)
-    r = CliRunner().invoke(main, ["outliers", str(tmp_path / "t.csv"), "--model", str(model)])
-    assert r.exit_code == 1
-    assert r.output.strip().splitlines() == [
-        f"Error: {model} is a k-prototypes model (categorical columns); outlier scores are available "
-        "for k-means models only so far."]
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d", "e"]).infer_objects()  # numbers, then text
+    km = KPrototypes(3, random_state=0).fit(df)
+    model = km.save(tmp_path / "m.kmk")
+    df.to_csv(tmp_path / "t.csv", index=False)
+    r = CliRunner().invoke(main, ["outliers", str(tmp_path / "t.csv"), "--model", str(model), "--json",
+                                  "--top", "3"])
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout)
+    assert rec["categorical"] == ["d", "e"] and rec["n_outliers"] == 2
+    table = pd.read_csv(tmp_path / "t.csv")
+    scores = outlier_scores(km, table)
+    assert [t["row"] for t in rec["top"]] == np.argsort(-scores, kind="stable")[:3].tolist()
+    np.testing.assert_allclose([t["score"] for t in rec["top"]], np.sort(scores)[::-1][:3], rtol=1e-12)
+
+
+# --- outlier scores: the kernel against the reference -----------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), dn=st.integers(0, 3), dc=st.integers(0, 3),
+       k=st.integers(1, 4), gap=st.sampled_from([0.0, 0.3, 0.9]), gamma=st.sampled_from([0.3, 1.0, 2.5]))
+def test_property_outlier_distances_same_as_naive(seed, n, dn, dc, k, gap, gamma):
+    """Any shape and share of gaps (and unseen categories): the kernel's
+    labels are predict's, its scores the reference's, for any thread count."""
+    import naive
+    from kmeanskit._kernels.mixed import UNSEEN
+
+    if dn + dc == 0:
+        dn = 1
+    rng = np.random.default_rng(seed)
+    num = rng.normal(0, 2, (n, dn))
+    cat = rng.integers(0, 3, (n, dc)).astype(np.int32)
+    num[rng.random(num.shape) < gap] = np.nan
+    cat[rng.random(cat.shape) < gap] = -1
+    cat[rng.random(cat.shape) < 0.1] = UNSEEN
+    data = _mixed.MixedData(num, cat, [3] * dc)
+    C = np.concatenate([rng.normal(0, 2, (k, dn)), rng.integers(0, 3, (k, dc))], axis=1)
+    labels, scores, n_obs = _mixed.outlier_distances(data, C, gamma, n_threads=1)
+    ref_labels, ref = naive.mixed_outlier_scores(num, cat, C[:, :dn], C[:, dn:].astype(int), gamma)
+    np.testing.assert_allclose(scores, ref, rtol=1e-12, atol=1e-300, equal_nan=True)
+    np.testing.assert_array_equal(labels, ref_labels)
+    np.testing.assert_array_equal(n_obs, (~np.isnan(num)).sum(axis=1) + (cat != -1).sum(axis=1))
+    pred, _, _ = _mixed.assign_mixed(data, C, gamma)  # the labels of predict (unseen as missing)
+    np.testing.assert_array_equal(labels, pred)
+    two = _mixed.outlier_distances(data, C, gamma, n_threads=2)
+    np.testing.assert_array_equal(two[1], scores)
+
+
+def test_unseen_category_code_only_for_the_scores(rng):
+    from kmeanskit._kernels.mixed import UNSEEN
+
+    X, _ = mixed_table(rng, n=50)
+    codes = _mixed.TableCodes().fit(X)
+    Z = X[:6].copy()
+    Z[0, 3] = "new"
+    Z[1, 4] = None
+    Z[2, 3] = "other"
+    plain, scored = codes.encode(Z), codes.encode(Z, unseen=UNSEEN)
+    # predict's encoding: an unseen category is missing (-1); the scores' keeps it apart
+    assert plain.cat[[0, 2], 0].tolist() == [-1, -1] and plain.cat[1, 1] == -1
+    assert scored.cat[[0, 2], 0].tolist() == [UNSEEN, UNSEEN] and scored.cat[1, 1] == -1
+    np.testing.assert_array_equal(np.delete(scored.cat, [0, 2], axis=0), np.delete(plain.cat, [0, 2], axis=0))
+
+
+def test_fit_keeps_the_training_spreads(rng):
+    """cluster_spread_: per cluster the median score of its training rows,
+    saved and read back with the model."""
+    import naive
+
+    X, _ = mixed_table(rng, n=200)
+    X[rng.random(X.shape) < 0.1] = None
+    w = rng.uniform(0.5, 2.0, 200)
+    km = KPrototypes(3, missing="ignore", random_state=0).fit(X, sample_weight=w)
+    _, data = encoded(X, None)
+    labels, scores = naive.mixed_outlier_scores(data.num, data.cat, km._C[:, :3], km._C[:, 3:].astype(int),
+                                                km.gamma_)
+    np.testing.assert_array_equal(labels, km.labels_)
+    np.testing.assert_allclose(km.cluster_spread_, [np.median(scores[labels == j]) for j in range(3)],
+                               rtol=1e-12)
+
+
+# --- the model path: saving, and the places that take k-means models only -------------
+
+def test_save_model_writes_the_kprototypes_record_and_k_means_only_places_refuse(tmp_path):
+    import pandas as pd
+
+    import kmeanskit
+    from kmeanskit import core, io
+    from kmeanskit.search import ClusterIndex
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"a": np.r_[rng.normal(0, 1, 30), rng.normal(6, 1, 30)],
+                       "c": ["x"] * 28 + ["y"] * 2 + ["y"] * 29 + ["x"]})
+    kp = KPrototypes(2, categorical=["c"], random_state=0).fit(df)
+    # io.save_model of a KPrototypes writes its own record (categories included), not
+    # a k-means record of its numeric centres
+    path = io.save_model(kp, tmp_path / "m.kmk")
+    back = kmeanskit.load(path)
+    assert isinstance(back, KPrototypes)
+    np.testing.assert_array_equal(back.predict(df), kp.predict(df))
+    assert back.cluster_modes_.tolist() == kp.cluster_modes_.tolist()
+    with pytest.raises(ValueError, match="saves its own column names"):
+        io.save_model(kp, tmp_path / "n.kmk", feature_names=["a", "c"])
+    # affinity, the similar-item index and fitted() would use only the numeric centres
+    for call in (lambda m: kmeanskit.affinity(m, df[["a"]]), lambda m: ClusterIndex(m),
+                 core.fitted):
+        for m in (kp, kmeanskit.models.read(path)):
+            with pytest.raises(ValueError, match="is a k-prototypes model"):
+                call(m)

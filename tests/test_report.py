@@ -211,6 +211,24 @@ def test_sweep_report():
     assert starred == [votes["silhouette"]]
 
 
+def test_sweep_report_labels_the_cosine_elbow(monkeypatch):
+    # under metric="cosine" the elbow curve is a sum of 1 - cos, not of squared distances
+    from kmeanskit import plotting
+
+    labels = []
+    real = plotting.elbow_plot
+    monkeypatch.setattr(plotting, "elbow_plot",
+                        lambda *a, ylabel=None, **kw: labels.append(ylabel) or real(*a, ylabel=ylabel, **kw))
+    rng = np.random.default_rng(1)
+    X = np.abs(np.concatenate([rng.normal(c, 0.2, size=(12, 3)) for c in ([5, 0, 0], [0, 5, 0])]))
+    cos = kmeanskit.choose_k(X, range(1, 4), metric="cosine", random_state=0)
+    euc = kmeanskit.choose_k(X, range(1, 4), random_state=0)
+    assert cos.to_dict()["metric"] == "cosine" and euc.to_dict()["metric"] == "euclidean"
+    sweep_html(cos, source="cos")
+    sweep_html(euc, source="euc")
+    assert labels == ["inertia (sum of 1 - cos)", plotting._LABELS["inertia"]]
+
+
 def test_palette_report(tmp_path):
     rng = np.random.default_rng(0)
     img = np.zeros((40, 60, 3), np.uint8)

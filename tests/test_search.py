@@ -289,3 +289,43 @@ def test_image_features_errors(tmp_path):
     with pytest.raises(ValueError, match="errors must be"):
         image_features([ok], errors="ignore")
     assert image_features([], errors="skip").X.shape == (0, 245)
+
+
+def test_benchmark_recall_and_share_as_documented():
+    """docs/search.md and README.md state the recall@10 of probe = 1, 2, 4, 8 and the expected
+    share of the data a probed cell holds on the search benchmark's workload (100,000 x 64
+    float32, k = 316, 2,000 held-out queries: benchmarks/search_bench.py); recall is exact, so
+    these are the current library's figures, recomputed here."""
+    import re
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from benchmarks.search_bench import K_NEIGHBOURS, make_embeddings, recall
+
+    page = (root / "docs" / "search.md").read_text()
+    n, d, queries, neighbours = (int(v.replace(",", "")) for v in re.search(
+        r"n = ([\d,]+) float32 vectors in d = (\d+) .*?; ([\d,]+) queries held out .*?cells; (\d+) neighbours",
+        page, flags=re.S).groups())
+    X, Q = make_embeddings(n, d)
+    assert X.dtype == np.float32 and len(Q) == queries and neighbours == K_NEIGHBOURS
+    k = int(round(np.sqrt(len(X))))
+    index = ClusterIndex(kmeanskit.fit(X, k, random_state=0))
+    index.add(X)
+    truth = index.search(Q, K_NEIGHBOURS, exact=True)[0]
+    got = {p: 100 * recall(index.search(Q, K_NEIGHBOURS, probe=p)[0], truth) for p in (1, 2, 4, 8)}
+    sizes = index.cluster_sizes.astype(np.float64)
+    share = 100 * float(np.sum(sizes ** 2) / sizes.sum() / len(X))
+
+    m = re.search(r"probe = 1 finds ([\d.]+) % of the true\s+10 nearest neighbours, probe = 2 ([\d.]+) %, "
+                  r"probe = 4 ([\d.]+) %, probe = 8 ([\d.]+) %", page)
+    assert m and [float(v) for v in m.groups()] == [round(got[p], 1) for p in (1, 2, 4, 8)], got
+    assert f"= {k} cells" in page.replace("\n", " ").replace("  ", " ")
+    assert float(re.search(r"holds ([\d.]+) % of the data on average", page).group(1)) == round(share, 2)
+    readme = (root / "README.md").read_text()
+    m = re.search(r"k = (\d+), probe = 1 finds ([\d.]+) % of the\s+true 10 nearest neighbours while scanning "
+                  r"about ([\d.]+) % of the data, probe = 4 finds ([\d.]+) %", readme)
+    assert m, "README.md no longer states the search benchmark's recall"
+    assert (int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))) == (
+        k, round(got[1], 1), round(share, 1), round(got[4], 1))

@@ -340,3 +340,75 @@ def test_choose_k_is_a_function_of_an_importable_module():
     X = np.random.default_rng(0).normal(size=(60, 2))
     sweep = kmeanskit.choose_k(X, k=[1, 2], criteria=("elbow",), random_state=0)
     assert sweep.k.tolist() == [1, 2]
+
+
+# --- docs/choose_k.md: the hit-rate table and the ties --------------------------------------------
+
+def _grid_script():
+    """benchmarks/sweep_grid.py, loaded from its file (its blobs, and its source to check the grid)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sweep_grid.py"
+    spec = importlib.util.spec_from_file_location("sweep_grid", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod, path.read_text()
+
+
+def test_choose_k_page_hit_rates_and_ties():
+    """docs/choose_k.md's hit-rate table is benchmarks/sweep_grid.py on the held-out seeds 1-2 (rerun
+    here: 180 sweeps, about 30 s on one core), and its sentence on the ties of two votes against two
+    counts the same sweeps."""
+    import itertools
+    import re
+    from collections import Counter
+    from pathlib import Path
+
+    mod, source = _grid_script()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "choose_k.md").read_text()
+    flat = " ".join(text.split())
+    m = re.search(r"true k in \{([\d, ]+)\}, d in \{([\d, ]+)\}, n in \{([\d, ]+)\}, minimum centre "
+                  r"separation (\d+, \d+ or \d+) blob standard deviations", flat)
+    ks, ds, ns, seps = ([int(v) for v in re.findall(r"\d+", g)] for g in m.groups())
+    grid = f"itertools.product({tuple(ks)}, {tuple(ds)}, {tuple(ns)}, {tuple(float(s) for s in seps)},"
+    assert grid in source  # the page describes the script's grid
+    assert "make_blobs(true_k, d, n, sep, seed * 7919 + true_k * 101 + d * 11 + n)" in source
+    assert "choose_k(X, range(1, 11), criteria=criteria, random_state=seed)" in source
+    first, last = (int(v) for v in re.search(r"seeds (\d)-(\d) are held out", flat).groups())
+    hits, ties = {}, []
+    for true_k, d, n, sep, seed in itertools.product(ks, ds, ns, seps, range(first, last + 1)):
+        X = mod.make_blobs(true_k, d, n, float(sep), seed * 7919 + true_k * 101 + d * 11 + n)
+        sw = choose_k(X, range(1, 11), random_state=seed)
+        votes = sw.votes()
+        linear = kneedle(sw.k, sw.inertia, curve="convex", direction="decreasing").x
+        row = {"best_k": sw.best_k, "elbow (log)": votes["elbow"], "elbow (linear)": linear,
+               "silhouette": votes["silhouette"], "Calinski-Harabasz": votes["calinski_harabasz"],
+               "Davies-Bouldin": votes["davies_bouldin"]}
+        group = "separated" if sep >= 6 else "overlapping"
+        for name, v in row.items():
+            hits.setdefault(group, {}).setdefault(name, []).append(v == true_k)
+        if sorted(Counter(votes.values()).values()) == [2, 2]:
+            ties.append((votes, true_k))
+    lines = text.splitlines()
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("| data (seeds 1-2) |"))
+    header = [c.strip() for c in lines[i].strip("|").split("|")]
+    for ln in lines[i + 2:i + 4]:
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        h = hits[cells[0].split()[0]]
+        assert int(cells[1]) == len(h["best_k"]), cells
+        for name, cell in zip(header[2:], cells[2:]):
+            assert float(cell.strip("*%")) == round(100 * np.mean(h[name]), 1), (cells[0], name, cell)
+    # "the log knee found the true k far more often than the linear one"
+    assert all(np.mean(h["elbow (log)"]) > 1.5 * np.mean(h["elbow (linear)"]) for h in hits.values())
+    n_ties, n_pairs, right, of, other = re.search(
+        r"(\d+) sweeps ended in a tie of two votes against two, (\d+) of them elbow and Calinski-Harabasz "
+        r"against silhouette and Davies-Bouldin, which favour merging two close blobs: the elbow's pair was "
+        r"right in (\d+) of those (\d+) and the other pair in (none|\d+)\)", flat).groups()
+    n_ties, n_pairs, right, of = int(n_ties), int(n_pairs), int(right), int(of)
+    other = 0 if other == "none" else int(other)
+    assert of == n_pairs
+    assert n_ties == len(ties)
+    pairs = [(v, t) for v, t in ties if v["elbow"] == v["calinski_harabasz"] and v["silhouette"] == v["davies_bouldin"]]
+    assert n_pairs == len(pairs)
+    assert right == sum(v["elbow"] == t for v, t in pairs) and other == sum(v["silhouette"] == t for v, t in pairs)

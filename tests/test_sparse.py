@@ -261,9 +261,19 @@ def test_bad_sparse_input_messages(X):
 
 def test_functions_without_sparse_input_no_longer_say_dtype_object(X):
     # the message names the problem and the fix (was "X has dtype object ...")
-    with pytest.raises(ValueError, match=r"scipy.sparse matrix.*X.toarray\(\)") as e:
-        kmeanskit.choose_k(X, range(2, 4))
+    from kmeanskit.metrics import calinski_harabasz
+
+    with pytest.raises(ValueError, match=r"scipy.sparse matrix.*choose_k.*X.toarray\(\)") as e:
+        calinski_harabasz(X, np.arange(X.shape[0]) % 3)
     assert "dtype object" not in str(e.value)
+
+
+def test_choose_k_takes_sparse_rows(X):
+    # choose_k no longer refuses sparse rows: the sweep of X.toarray() (tests/test_selection_sparse.py)
+    sweep = kmeanskit.choose_k(X[:400], range(1, 5), metric="cosine", random_state=0)
+    dense = kmeanskit.choose_k(X[:400].toarray(), range(1, 5), metric="cosine", random_state=0)
+    assert sweep.best_k == dense.best_k
+    np.testing.assert_allclose(sweep.calinski_harabasz, dense.calinski_harabasz, rtol=1e-9)
 
 
 def test_seeding_without_sparse_version_says_so(X):
@@ -385,3 +395,12 @@ def test_text_page_examples_and_figures():
     text = " ".join(text.split())
     assert X.shape == (600, 30) and "600 documents x 30" in text and "30 terms" in text
     assert f"{X.nnz / X.shape[0]:.1f} non-zeros a row" in text
+    # choose_k on the sparse matrix: the silhouette's exact limit, the size of a dense gap
+    # reference for a TF-IDF matrix, and the gap of the SVD projection rising to the last k
+    from kmeanskit.metrics import SILHOUETTE_MAX_EXACT
+
+    assert f"`silhouette_max_exact` ({SILHOUETTE_MAX_EXACT:,})" in text
+    assert f"10,000 rows x 50,000 terms is {10_000 * 50_000 * 8 / 2**30:.1f} GiB" in text
+    gap = ns["gap"]
+    assert np.all(np.diff(gap.gap) > 0) and gap.k[-1] == 8 and "keeps rising up to k = 8" in text
+    assert ns["sweep"].best_k == 3 and ns["Z"].shape == (600, 10) and "dense, 600 x 10" in text

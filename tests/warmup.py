@@ -76,8 +76,30 @@ def _images_and_tables():
     ix.search(X[0], n=2)
 
 
+def _sparse_and_mixed():
+    """Sparse rows (fit, choose_k's criteria) and k-prototypes with gaps
+    (fit, outlier scores)."""
+    import scipy.sparse as sp
+
+    import kmeanskit
+    from kmeanskit import KPrototypes
+
+    rng = np.random.default_rng(3)
+    S = sp.random(300, 40, density=0.1, format="csr", random_state=3) + \
+        sp.csr_matrix(np.repeat(np.eye(4), [75, 75, 75, 75], axis=0) @ rng.random((4, 40)))
+    for metric in ("euclidean", "cosine"):
+        kmeanskit.choose_k(S.tocsr(), k=range(2, 4), metric=metric, random_state=0)
+    num = rng.normal(size=(200, 2))
+    num[::7, 0] = np.nan
+    rows = np.empty((200, 3), dtype=object)
+    rows[:, :2] = num
+    rows[:, 2] = rng.choice(["a", "b", "c"], 200)
+    km = KPrototypes(3, categorical=[2], missing="ignore", random_state=0, max_iter=5).fit(rows)
+    kmeanskit.outlier_scores(km, rows)
+
+
 PARTS = [
-    [lambda: _engine(np.float64), lambda: _metrics(np.float64)],
+    [lambda: _engine(np.float64), lambda: _metrics(np.float64), _sparse_and_mixed],
     [lambda: _engine(np.float32), lambda: _metrics(np.float32), _images_and_tables],
 ]
 

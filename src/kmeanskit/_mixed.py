@@ -41,6 +41,7 @@ import numpy as np
 from . import _solver
 from ._init import FewDistinctPointsError, greedy_kmeanspp
 from ._kernels import mixed as MX
+from ._kernels.mixed import UNSEEN  # noqa: F401  (the code of an unseen category, for the scores)
 from ._solver import ArraySource, PassResult, Step, n_blocks_for, relocate_empty
 
 #: Seedings of the mixed step ("auto": "cao" with categorical columns,
@@ -373,6 +374,47 @@ def pairwise(data: MixedData, C, gamma: float, n_threads=None) -> np.ndarray:
     return out
 
 
+def outlier_distances(data: MixedData, C, gamma: float, n_threads=None):
+    """(labels int32, scores float64, n_observed int64) of the rows against
+    centres ``C``: the outlier score of every row (``kmeanskit.anomaly``).
+
+    The score is the square root of the row's distance to its nearest
+    centre, over its present entries, rescaled by the share of them::
+
+        score = sqrt(d_obs * p / p_obs)
+
+    with ``p = dn + dc`` the number of columns, ``p_obs`` the row's present
+    entries (a category the model never saw is present and differs from
+    every centre: it adds ``gamma``) and ``d_obs`` the k-prototypes distance
+    over them. ``d_obs`` is a sum over the row's present entries, so a row
+    with gaps has fewer terms and would look closer than it is; ``p / p_obs``
+    scales the sum up to all ``p`` columns, the estimate of the full
+    distance when the missing entries differ from the centre as much, on
+    average, as the present ones (the partial distance strategy, Dixon
+    1979; scikit-learn's ``nan_euclidean_distances`` weights the same way).
+    A complete row keeps its distance exactly (``p / p_obs = 1``); the
+    square root puts the score in the units of the k-means score (the
+    Euclidean distance, not squared: without categorical columns and gaps
+    the two are the same). A row with nothing present scores NaN. The
+    labels are those of ``predict`` (a rescaling per row does not move its
+    nearest centre)."""
+    C = np.ascontiguousarray(C, dtype=np.float64)
+    dn = data.dn
+    n = data.n
+    labels = np.empty(n, dtype=np.int32)
+    dist = np.empty(n)
+    n_obs = np.empty(n, dtype=np.int64)
+    with _solver.thread_context(n_threads, False):
+        MX.nearest_observed(data.num, data.cat, np.ascontiguousarray(C[:, :dn]),
+                            np.ascontiguousarray(C[:, dn:], dtype=np.int32), float(gamma), labels,
+                            dist, n_obs)
+    p = dn + data.dc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.sqrt(np.maximum(dist, 0.0) * (p / n_obs))
+    scores[n_obs == 0] = np.nan
+    return labels, scores, n_obs
+
+
 # --- tables -> codes ------------------------------------------------------------------
 
 def is_missing(values: np.ndarray) -> np.ndarray:
@@ -451,7 +493,10 @@ class TableCodes:
                 _as_numeric(cols[f], names[f])
         return self
 
-    def encode(self, X) -> MixedData:
+    def encode(self, X, unseen: int = -1) -> MixedData:
+        """The table as :class:`MixedData`; a present value that is not a
+        category of its column gets the code ``unseen`` (-1, as missing, by
+        default; the outlier scores pass ``_kernels.mixed.UNSEEN``)."""
         cols, _ = X if isinstance(X, tuple) else _columns(X)
         if len(cols) != self.n_features:
             raise ValueError(f"X has {len(cols)} columns but the model was fitted on "
@@ -472,7 +517,8 @@ class TableCodes:
                 try:  # pandas' hash table: fast for object columns
                     import pandas as pd
 
-                    cat[:, t] = pd.Index(cats).get_indexer(col)  # -1: not a category
+                    codes = pd.Index(cats).get_indexer(col)  # -1: not a category
+                    cat[:, t] = np.where(codes < 0, unseen, codes) if unseen != -1 else codes
                     continue
                 except (ImportError, TypeError, ValueError):
                     pass
@@ -486,7 +532,7 @@ class TableCodes:
                 pos = np.searchsorted(cats.astype(str), vals)
             pos = np.minimum(pos, max(cats.size - 1, 0))
             known = (cats[pos] == vals) if cats.size else np.zeros(vals.size, dtype=bool)
-            codes = np.where(known, pos, -1).astype(np.int32)
+            codes = np.where(known, pos, unseen).astype(np.int32)
             cat[~miss, t] = codes
         return MixedData(num, cat, [c.size for c in self.categories])
 

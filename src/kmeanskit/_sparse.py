@@ -45,6 +45,12 @@ Internal API (also for other passes over sparse rows, e.g. mini-batches):
 :func:`assign_arrays`, :func:`transform_arrays`
     ``core``'s functions of the same names for sparse rows.
 
+:func:`cluster_means`, :func:`sq_dist_to_means`, :func:`silhouette_sums`
+    What ``kmeanskit.choose_k``'s criteria need from sparse rows: the
+    clusters' dense means (of the unit rows under cosine), each row's
+    squared distance to its mean, and the silhouette's per-cluster distance
+    sums (dot products through a CSC copy of the rows, no n x n array).
+
 Seeding (:data:`INITS`) is greedy k-means++ (the dense seeding's random
 draws and rules), each step one pass over the non-zeros with all the
 candidates at once: O(nnz x candidates) per step.
@@ -412,6 +418,63 @@ def sq_distances(rows: SparseRows, C, cosine: bool = False, n_threads=None) -> n
     return out
 
 
+
+# --- cluster validity indices (kmeanskit.choose_k) ------------------------------------------------
+
+def cluster_means(rows: SparseRows, labels, k: int, w=None, unit: bool = False):
+    """``(C, wk)``: the weighted mean of each cluster's rows (of the unit
+    rows with ``unit``) as a dense (k, features) float64 array, and each
+    cluster's total weight; NaN centres for empty clusters. One pass over
+    the non-zeros (:func:`._kernels.sparse.cluster_sums`, clusters in
+    parallel, each in row order)."""
+    lab = np.asarray(labels, dtype=np.int64)
+    order = np.argsort(lab, kind="stable")
+    starts = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(lab, minlength=k), out=starts[1:])
+    sums = np.empty((k, rows.shape[1]))
+    wk = np.empty(k)
+    SK.cluster_sums(rows.indptr, rows.indices, rows.data, w if w is not None else np.ones(1),
+                    w is not None, rows.xinv if unit else np.ones(1), unit, order, starts, sums, wk)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sums /= wk[:, None]
+    return sums, wk
+
+
+def sq_dist_to_means(rows: SparseRows, labels, C, unit: bool = False) -> np.ndarray:
+    """(n,) float64 squared Euclidean distance of each row (each unit row
+    with ``unit``) to the dense centre ``C[labels[i]]``, over the row's
+    non-zeros plus the centre's remaining squared norm, exact for a row at
+    its centre (:func:`._kernels.sparse.sq_dist_to_means`; no n x features
+    array)."""
+    Cd, _, cc, _ = centre_arrays(C, False)
+    out = np.empty(rows.shape[0])
+    SK.sq_dist_to_means(rows.indptr, rows.indices, rows.data, rows.xsq, rows.xinv if unit else np.ones(1),
+                        unit, Cd, cc, np.asarray(labels, dtype=np.int64), out)
+    return out
+
+
+def silhouette_sums(rows: SparseRows, labels, k: int, w, query, cosine: bool = False,
+                    n_threads=None) -> np.ndarray:
+    """(len(query), k) float64: for each row ``query[q]`` of ``rows``, the
+    weighted sums of its distances (Euclidean, or ``1 - cos``) to the rows
+    of every cluster (:func:`._kernels.sparse.cluster_distance_sums`), the
+    sums the silhouette is made of. The rows are read by column too (one
+    CSC copy of their non-zeros); memory O(nnz + threads x n + len(query) x
+    k), no n x n or n x features array."""
+    csc = rows.to_scipy().tocsc()
+    if not csc.has_sorted_indices:
+        csc.sort_indices()
+    query = np.ascontiguousarray(query, dtype=np.int64)
+    out = np.empty((query.size, k))
+    n_blocks = max(1, min(query.size, MAX_BLOCKS))
+    with _solver.thread_context(n_threads, False):
+        SK.cluster_distance_sums(rows.indptr, rows.indices, rows.data, rows.xsq,
+                                 rows.xinv if cosine else np.ones(1), cosine, csc.indptr, csc.indices,
+                                 csc.data, w if w is not None else np.ones(1), w is not None,
+                                 np.ascontiguousarray(labels, dtype=np.int64), query, n_blocks, out)
+    return out
+
+
 # --- steps --------------------------------------------------------------------------
 
 class _SparseEuclidean:
@@ -733,4 +796,5 @@ def initial_centers(rows: SparseRows, k, w, init, rng, cosine=False):
 
 __all__ = ["SparseRows", "SparseSource", "SparseLloydStep", "SparseHamerlyStep", "SparseCosineStep",
            "as_sparse_rows", "is_sparse", "make_step", "assign_arrays", "transform_arrays",
-           "sq_distances", "kmeanspp_indices", "INITS"]
+           "sq_distances", "kmeanspp_indices", "INITS", "cluster_means", "sq_dist_to_means",
+           "silhouette_sums"]

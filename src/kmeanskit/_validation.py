@@ -68,8 +68,8 @@ def as_float_array(X: Any, *, name: str = "X", check_finite: bool = True,
     """
     if type(X).__module__.startswith("scipy.sparse"):  # np.asarray would make a 0-d object array
         raise ValueError(f"{name} is a scipy.sparse matrix, which this function does not take; "
-                         "kmeanskit.fit, assign, KMeans, affinity, outlier_scores and ClusterIndex "
-                         "take sparse "
+                         "kmeanskit.fit, assign, KMeans, choose_k, affinity, outlier_scores and "
+                         "ClusterIndex take sparse "
                          f"rows (docs/text.md). Pass {name}.toarray() here if it fits in memory.")
     try:
         arr = np.asarray(X)

@@ -13,23 +13,72 @@ nearest centre, optionally relative to how spread out that cluster is.
   largest spread, takes the median spread of the other clusters (1.0 if
   none has a positive spread), so no score divides by zero.
 * :func:`detect_outliers` -- flags the top ``contamination`` fraction
-  (exactly ``ceil(contamination * n)`` rows) or the rows at or above a
-  ``threshold``.
+  (exactly ``ceil(contamination * n)`` of the ``n`` scored rows) or the
+  rows at or above a ``threshold``.
 
 ``model`` is a fitted :class:`kmeanskit.KMeans`, a :class:`kmeanskit.KMeansResult`,
 a model loaded by :func:`kmeanskit.load` or anything else :func:`kmeanskit.core.fitted`
-takes. ``X`` must be in the model's
+takes, or a fitted :class:`kmeanskit.KPrototypes` (also one loaded from a
+``.kmk`` file, or its record). ``X`` must be in the model's
 feature space: if the model was fitted on scaled columns (a loaded model's
-``scaling_``), apply ``model.scaling_.transform`` to raw rows first.
+``scaling_``), apply ``model.scaling_.transform`` to raw rows first
+(:func:`kmeanskit.tables.model_inputs` does it for a table).
+
+k-prototypes models (mixed tables, missing values)
+--------------------------------------------------
+For a :class:`kmeanskit.KPrototypes` the score of a row is::
+
+    sqrt(d_obs * p / p_obs)
+
+``d_obs`` is the k-prototypes dissimilarity to the nearest prototype over
+the row's present entries (squared differences of the numeric columns plus
+``gamma`` per differing category), ``p`` the number of columns and
+``p_obs`` the row's present entries. Why:
+
+* the **square root** puts the score in the units of the k-means score (the
+  Euclidean distance, not squared; the dissimilarity is in squared units,
+  as the inertia). A model without categorical columns scores a complete
+  row as k-means with the same centres does, and the ranking is that of
+  the dissimilarity itself (``KPrototypes.transform(X).min(axis=1)`` is the
+  square of the score of a complete row);
+* the **rescaling** by ``p / p_obs`` makes rows with gaps comparable with
+  complete ones: ``d_obs`` sums fewer terms for a row with gaps, which
+  would make it look closer than it is. ``p / p_obs`` scales the sum up to
+  all ``p`` columns, the estimate of the full dissimilarity when the
+  missing entries differ from the prototype as much, on average, as the
+  present ones (the partial distance strategy, Dixon 1979; scikit-learn's
+  ``nan_euclidean_distances`` weights the same way, and for a model without
+  categorical columns the scores are its distances to the nearest centre).
+  A complete row is not rescaled (``p / p_obs = 1``).
+
+Missing values are handled by the model's ``missing`` as ``predict``
+handles them: "ignore" scores the present entries as above, "mean" fills
+the gaps with the training means and modes (the row is then complete; a
+model read from a file keeps no fill values and scores the present
+entries, as its ``predict`` compares them), "raise" refuses rows with gaps.
+A category the model never saw is a present value that matches no
+prototype: it adds ``gamma`` (an unseen category is unusual, not missing).
+A row with nothing present scores NaN: it is never flagged, and
+``contamination`` counts only the scored rows. A k-means model
+(:class:`kmeanskit.KMeans`) scores complete rows only; fit a
+``KPrototypes(missing="ignore")`` (numeric columns only are fine) to score
+rows with gaps.
+
+``normalize=True`` divides by the cluster's spread as for k-means: the
+median score of the cluster's rows. A fitted ``KPrototypes`` carries the
+spreads of its training rows (``cluster_spread_``, saved with it), which
+are used unless ``reference`` is given.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import models
 from .core import fitted
 
 __all__ = ["outlier_scores", "cluster_spread", "detect_outliers", "Outliers"]
@@ -38,9 +87,41 @@ __all__ = ["outlier_scores", "cluster_spread", "detect_outliers", "Outliers"]
 _ZERO_SPREAD = 1e-9
 
 
+class _Mixed:
+    """A fitted :class:`kmeanskit.KPrototypes` as this module uses a
+    :class:`~kmeanskit.core.Fitted`: ``n_clusters``, ``cluster_spread``."""
+
+    def __init__(self, km):
+        self.km = km
+        self.n_clusters = int(km.cluster_centroids_.shape[0])
+        spread = getattr(km, "cluster_spread_", None)
+        self.cluster_spread = None if spread is None else np.asarray(spread, dtype=np.float64)
+
+
+def _model(model):
+    """``model`` as a :class:`~kmeanskit.core.Fitted` (k-means models) or a
+    :class:`_Mixed` (k-prototypes: an estimator, or a record of metric
+    "kprototypes", as :func:`kmeanskit.models.read` gives it)."""
+    if isinstance(model, _Mixed):
+        return model
+    if isinstance(model, models.ModelRecord) and model.metric == models.KPROTOTYPES:
+        from .kprototypes import KPrototypes
+
+        return _Mixed(KPrototypes.from_record(model))
+    # a KPrototypes exists only once its module is imported: no need to import it (and scikit-learn) here
+    kp = sys.modules.get("kmeanskit.kprototypes")
+    if kp is not None and isinstance(model, kp.KPrototypes) and hasattr(model, "cluster_centroids_"):
+        return _Mixed(model)
+    return fitted(model)  # an unfitted KPrototypes: "not fitted; call .fit(X) first"
+
+
 def _nearest(model, X):
     """(labels, true distance to the nearest centre) of the rows of ``X``
-    under a :class:`~kmeanskit.core.Fitted` model's metric."""
+    under a :class:`~kmeanskit.core.Fitted` model's metric; for a
+    :class:`_Mixed` model the rescaled root dissimilarity (module
+    docstring), NaN for a row with nothing present."""
+    if isinstance(model, _Mixed):
+        return model.km._outlier_scores(X)
     labels, dist, _ = model.assign(X)
     if model.metric == "euclidean":  # assign gives squared distances
         dist = np.sqrt(np.maximum(dist, 0.0))
@@ -48,6 +129,9 @@ def _nearest(model, X):
 
 
 def _spread_from(labels, dist, k):
+    unscored = np.isnan(dist)  # k-prototypes: rows with nothing present
+    if unscored.any():
+        labels, dist = labels[~unscored], dist[~unscored]
     spread = np.zeros(k)
     present = np.zeros(k, dtype=bool)
     order = np.argsort(labels, kind="stable")
@@ -82,10 +166,14 @@ def cluster_spread(model, X) -> np.ndarray:
     (``model.save(path, cluster_spread=...)``) so that normalised scores of
     new rows need not see the training data again.
 
+    For a :class:`kmeanskit.KPrototypes` the distances are the scores of
+    :func:`outlier_scores` (rescaled for rows with gaps; rows with nothing
+    present are left out).
+
     Parameters
     ----------
-    model : KMeans, KMeansResult or loaded model
-    X : array-like of shape (n_samples, n_features)
+    model : KMeans, KMeansResult, KPrototypes or loaded model
+    X : array-like or table of shape (n_samples, n_features)
         Reference rows, typically the training data, in the model's feature
         space (apply ``model.scaling_`` first if the model has one).
 
@@ -106,7 +194,7 @@ def cluster_spread(model, X) -> np.ndarray:
     >>> cluster_spread(km, [[2.0], [9.0], [10.0], [12.0]]).tolist()  # zero spread: filled
     [1.0, 1.0]
     """
-    m = fitted(model)
+    m = _model(model)
     labels, dist = _nearest(m, X)
     return _spread_from(labels, dist, m.n_clusters)
 
@@ -116,24 +204,39 @@ def outlier_scores(model, X, *, normalize=False, reference=None) -> np.ndarray:
 
     Parameters
     ----------
-    model : KMeans, KMeansResult or loaded model
+    model : KMeans, KMeansResult, KPrototypes or loaded model
         The fitted clustering; its metric gives the distance (Euclidean, not
-        squared; L1; ``1 - cos``; L-infinity).
-    X : array-like of shape (n_samples, n_features)
+        squared; L1; ``1 - cos``; L-infinity). For a
+        :class:`kmeanskit.KPrototypes` (mixed numeric and categorical
+        columns, missing values): ``sqrt(d_obs * p / p_obs)``, the root of
+        the k-prototypes dissimilarity over the row's ``p_obs`` present
+        entries of ``p``, rescaled to all of them (see the module
+        docstring: rows with gaps are comparable with complete ones).
+    X : array-like or table of shape (n_samples, n_features)
         Rows to score, in the model's feature space (the caller applies
-        ``model.scaling_.transform`` first when the model has a scaling).
+        ``model.scaling_.transform`` first when the model has a scaling;
+        for a ``KPrototypes``, to the numeric columns). Missing values only
+        for a ``KPrototypes`` fitted with ``missing="ignore"`` or ``"mean"``.
     normalize : bool, default=False
         Divide each distance by the spread of the row's cluster
         (:func:`cluster_spread`), making tight and loose clusters comparable.
     reference : array-like, optional
         Rows on which to measure the spreads (typically the training data).
         Default: the model's saved ``cluster_spread_`` if it has one (a
-        loaded model saved with spreads), else ``X`` itself.
+        loaded model saved with spreads, or any fitted ``KPrototypes``: its
+        training rows' spreads), else ``X`` itself.
 
     Returns
     -------
     ndarray of shape (n_samples,), float64
-        Higher is more anomalous.
+        Higher is more anomalous. NaN for a row with no value present
+        (``KPrototypes`` with ``missing="ignore"`` only).
+
+    Raises
+    ------
+    ValueError
+        ``normalize`` is not True or False; the rows do not fit the model
+        (columns, missing values the model refuses).
 
     Examples
     --------
@@ -146,18 +249,42 @@ def outlier_scores(model, X, *, normalize=False, reference=None) -> np.ndarray:
     [1.0, 2.0]
     >>> outlier_scores(km, [[1.0], [12.0]], normalize=True, reference=tight + loose).tolist()
     [20.0, 2.0]
+
+    A k-prototypes model: a differing category costs gamma = 1 (first
+    row); the second row misses its category (scored on its number,
+    rescaled by 2 columns / 1 present); the third has a category the model
+    never saw (a mismatch with every prototype):
+
+    >>> from kmeanskit import KPrototypes
+    >>> T = np.array([[0.0, "a"], [2.0, "a"], [10.0, "b"], [12.0, "b"]], dtype=object)
+    >>> kp = KPrototypes(2, gamma=1.0, init=T[[0, 2]], missing="ignore").fit(T)
+    >>> kp.cluster_centroids_.tolist()
+    [[1.0, 'a'], [11.0, 'b']]
+    >>> rows = np.array([[5.0, "b"], [7.0, None], [1.0, "z"]], dtype=object)
+    >>> outlier_scores(kp, rows).round(4).tolist()  # sqrt(16 + 1), sqrt(16 * 2 / 1), sqrt(0 + 1)
+    [4.1231, 5.6569, 1.0]
     """
-    m = fitted(model)
+    return _scores(model, X, normalize, reference)[1]
+
+
+def _scores(model, X, normalize, reference):
+    """(nearest cluster, score) of every row: :func:`outlier_scores`."""
+    if isinstance(normalize, (bool, np.bool_)):
+        normalize = bool(normalize)
+    else:
+        raise ValueError(f"normalize must be True or False, got {normalize!r}; True divides each "
+                         "distance by its cluster's spread (cluster_spread).")
+    m = _model(model)
     labels, dist = _nearest(m, X)
     if not normalize:
-        return dist
+        return labels, dist
     if reference is not None:
         spread = cluster_spread(m, reference)
     elif m.cluster_spread is not None:
         spread = _fix_spread(m.cluster_spread)
     else:
         spread = _spread_from(labels, dist, m.n_clusters)
-    return dist / spread[labels]
+    return labels, dist / spread[labels]
 
 
 @dataclass(frozen=True)
@@ -169,10 +296,15 @@ class Outliers:
     mask : ndarray of shape (n_samples,), bool
         True for the flagged rows.
     scores : ndarray of shape (n_samples,), float64
-        :func:`outlier_scores` of every row.
+        :func:`outlier_scores` of every row (NaN: a row with nothing
+        present, never flagged).
     threshold : float
         The threshold given, or with ``contamination`` the lowest flagged
-        score (rows scoring above it are all flagged).
+        score (rows scoring above it are all flagged; NaN when no row could
+        be scored).
+    labels : ndarray of shape (n_samples,) or None
+        Each row's nearest cluster (as ``predict`` gives it), when
+        :func:`detect_outliers` made this.
 
     Examples
     --------
@@ -190,6 +322,7 @@ class Outliers:
     mask: np.ndarray
     scores: np.ndarray
     threshold: float
+    labels: np.ndarray | None = None
 
     @property
     def indices(self) -> np.ndarray:
@@ -217,7 +350,7 @@ class Outliers:
         frame : DataFrame, optional
             The rows scored, listed beside the top scores.
         labels : array-like of int, optional
-            Each row's nearest cluster.
+            Each row's nearest cluster (default: ``self.labels``).
         top : int
             Rows listed, highest scores first.
         source, title : str, optional
@@ -241,6 +374,7 @@ class Outliers:
         """
         from .report import outliers_html, write_html
 
+        labels = self.labels if labels is None else labels
         html = outliers_html(self, frame=frame, labels=labels, top=top, source=source, title=title)
         return html if path is None else write_html(html, path, overwrite=overwrite)
 
@@ -258,14 +392,16 @@ def detect_outliers(model, X, *, contamination=None, threshold=None, normalize=F
 
     Parameters
     ----------
-    model : KMeans, KMeansResult or loaded model
-    X : array-like of shape (n_samples, n_features)
+    model : KMeans, KMeansResult, KPrototypes or loaded model
+    X : array-like or table of shape (n_samples, n_features)
         Rows in the model's feature space (apply ``model.scaling_`` first
         when the model has one).
     contamination : float in (0, 0.5), optional
         Fraction of rows to flag: exactly ``ceil(contamination * n)`` rows
         (at least one), those with the highest scores. Ties at the boundary
-        go to the lower row index, so the result is deterministic.
+        go to the lower row index, so the result is deterministic. ``n``
+        counts the scored rows (a row with a NaN score, nothing present,
+        is never flagged).
     threshold : float, optional
         Flag every row whose score is ``>= threshold`` (in the units of the
         scores: distances, or spreads when ``normalize=True``).
@@ -302,12 +438,16 @@ def detect_outliers(model, X, *, contamination=None, threshold=None, normalize=F
                                                                       np.floating)) \
                 or not np.isfinite(threshold):
             raise ValueError(f"threshold must be a finite number, got {threshold!r}.")
-    scores = outlier_scores(model, X, normalize=normalize, reference=reference)
+    labels, scores = _scores(model, X, normalize, reference)
     n = scores.size
     if threshold is not None:
-        return Outliers(scores >= threshold, scores, float(threshold))
-    m = min(n, max(1, math.ceil(c * n - 1e-9)))
-    order = np.lexsort((np.arange(n), -scores))
+        with np.errstate(invalid="ignore"):  # NaN scores are not flagged
+            return Outliers(scores >= threshold, scores, float(threshold), labels)
+    scored = n - int(np.isnan(scores).sum())  # NaN: a row with nothing present (k-prototypes)
+    if scored == 0:
+        return Outliers(np.zeros(n, dtype=bool), scores, float("nan"), labels)
+    m = min(scored, max(1, math.ceil(c * scored - 1e-9)))
+    order = np.lexsort((np.arange(n), -scores))  # NaN scores sort last
     mask = np.zeros(n, dtype=bool)
     mask[order[:m]] = True
-    return Outliers(mask, scores, float(scores[order[m - 1]]))
+    return Outliers(mask, scores, float(scores[order[m - 1]]), labels)

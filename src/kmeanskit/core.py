@@ -8,6 +8,7 @@ of restarts, ``max_iter`` the iterations per run, and ``inertia`` the
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -403,7 +404,7 @@ def _fit_dask(X, n_clusters, *, sample_weight, init, n_init, max_iter, tol, rand
     rng = check_random_state(random_state)
     n_init = resolve_n_init(init, n_init, "kmeanskit.fit")
     res = fit_arrays(X, k, w, init=init, n_init=n_init, max_iter=max_iter, tol=tol, rng=rng,
-                     n_threads=n_threads, verbose=verbose)
+                     algorithm=algorithm, n_threads=n_threads, verbose=verbose)
     labels = res.labels.astype(_solver.label_dtype(k) if compact_labels else np.int32)
     return KMeansResult(res.centers, labels, res.inertia, res.n_iter, res.converged, n_init,
                         metric)
@@ -862,6 +863,7 @@ def fitted(model, what: str = "model") -> Fitted:
     """
     if isinstance(model, Fitted):
         return model
+    _refuse_kprototypes(model, what)
     if isinstance(model, models.ModelRecord):
         return _fitted_from(model.centers, model.metric, scaling=model.scaling,
                             feature_names=model.feature_names,
@@ -882,6 +884,20 @@ def fitted(model, what: str = "model") -> Fitted:
         return _fitted_from(model.centers, getattr(model, "metric", "euclidean"))
     raise ValueError(f"{what} must be a fitted kmeanskit.KMeans or a KMeansResult (from "
                      f"kmeanskit.fit or kmeanskit.load), got {type(model).__name__}.")
+
+
+def _refuse_kprototypes(model, what: str) -> None:
+    """A k-prototypes model (categorical columns or missing values) is not
+    a set of centres in one space: the places that take any fitted model
+    (affinity features, the similar-item index, the model file of a
+    k-means fit) say so instead of silently using its numeric centres."""
+    kp = sys.modules.get("kmeanskit.kprototypes")  # no KPrototypes unless its module is loaded
+    is_kp = (isinstance(model, models.ModelRecord) and model.metric == models.KPROTOTYPES) or \
+        (kp is not None and isinstance(model, kp.KPrototypes) and hasattr(model, "cluster_centroids_"))
+    if is_kp:
+        raise ValueError(f"{what} is a k-prototypes model (categorical columns or missing values); "
+                         "this takes k-means models only. A k-prototypes model has predict, "
+                         "transform and kmeanskit.outlier_scores of its own.")
 
 
 def model_record(model, *, scaling=None, feature_names=None,

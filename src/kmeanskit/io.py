@@ -33,10 +33,13 @@ def save_model(model, path: str | os.PathLike, *, scaling=None, feature_names=No
 
     Parameters
     ----------
-    model : KMeans or KMeansResult
+    model : KMeans, KMeansResult or KPrototypes
         A fitted :class:`kmeanskit.KMeans` (or one from :func:`load_model`)
         or the result of :func:`kmeanskit.fit` (anything
-        :func:`kmeanskit.core.fitted` takes).
+        :func:`kmeanskit.core.fitted` takes), or a fitted
+        :class:`kmeanskit.KPrototypes` (written by its ``to_record``, with
+        its categories; ``feature_names`` and ``cluster_spread`` come from
+        the model).
     path : str or path
         Destination; ``.kmk`` is the customary suffix (not added for you).
     scaling : kmeanskit.scaling.Scaling, optional
@@ -85,6 +88,12 @@ def save_model(model, path: str | os.PathLike, *, scaling=None, feature_names=No
     from . import models
     from .core import model_record
 
+    if hasattr(model, "to_record") and hasattr(model, "cluster_centroids_"):
+        # a fitted KPrototypes: its record carries the categories, gamma and spreads
+        if feature_names is not None or cluster_spread is not None:
+            raise ValueError("a k-prototypes model saves its own column names and spreads; "
+                             "leave feature_names and cluster_spread out.")
+        return models.write(model.to_record(scaling=scaling), path, overwrite=overwrite)
     record = model_record(model, scaling=scaling, feature_names=feature_names,
                           cluster_spread=cluster_spread)
     return models.write(record, path, overwrite=overwrite)

@@ -112,6 +112,13 @@ class KPrototypes(ClusterMixin, TransformerMixin, BaseEstimator):
         Column indices of each kind.
     categories_ : list of ndarray
         The categories of each categorical column (sorted).
+    cluster_spread_ : ndarray of shape (n_clusters,)
+        Per cluster, the median outlier score of its training rows
+        (:func:`kmeanskit.anomaly.outlier_scores`: the rescaled root of the
+        distance to the centre); 0 for a cluster without a scored row.
+        ``outlier_scores(..., normalize=True)`` divides by it (zeros are
+        filled as :func:`kmeanskit.anomaly.cluster_spread` fills them), and
+        it is saved with the model.
 
     Examples
     --------
@@ -188,6 +195,8 @@ class KPrototypes(ClusterMixin, TransformerMixin, BaseEstimator):
         full[:, codes.numeric] = self.cluster_centers_
         full[:, codes.categorical] = self.cluster_modes_
         self.cluster_centroids_ = full
+        labels, scores, _ = _mixed.outlier_distances(data, self._C, self.gamma_, n_threads=self.n_threads)
+        self.cluster_spread_ = _median_per_cluster(labels, scores, k)
         return self
 
     def _handle_missing(self, data, codes, w):
@@ -222,7 +231,9 @@ class KPrototypes(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # --- using the model ------------------------------------------------------------
 
-    def _data(self, X):
+    def _data(self, X, unseen=-1):
+        """``X`` encoded for the kernels; a category not seen in fit gets
+        the code ``unseen`` (-1: counted as missing)."""
         check_is_fitted(self, "cluster_centroids_")
         if hasattr(X, "columns") and hasattr(self, "feature_names_in_"):
             missing = [c for c in self.feature_names_in_ if c not in set(map(str, X.columns))]
@@ -230,13 +241,29 @@ class KPrototypes(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"X has no column(s) {missing}; the model was fitted on "
                                  f"{list(self.feature_names_in_)}.")
             X = X.rename(columns=str)[list(self.feature_names_in_)]  # columns found by name
-        data = self._codes.encode(X)
-        if self.missing == "raise" and (np.isnan(data.num).any() or (data.cat < 0).any()):
-            raise ValueError("X has missing values or categories not seen in fit; pass "
-                             "missing='ignore' (or 'mean') when fitting to accept them.")
+        data = self._codes.encode(X, unseen=unseen)
+        if self.missing == "raise":
+            if unseen == -1:  # predict, transform, score
+                if np.isnan(data.num).any() or (data.cat < 0).any():
+                    raise ValueError("X has missing values or categories not seen in fit; pass "
+                                     "missing='ignore' (or 'mean') when fitting to accept them.")
+            elif gaps := int(np.isnan(data.num).sum() + (data.cat == -1).sum()):  # outlier scores
+                raise ValueError(f"X has {gaps} missing value(s) (NaN, None or NA) but the model was "
+                                 "fitted with missing='raise'; fill or drop those rows, or fit with "
+                                 "missing='ignore' to score incomplete rows on their observed values.")
         if self.missing == "mean" and hasattr(self, "_fill"):
             data = _fill(data, self._fill)
         return data
+
+    def _outlier_scores(self, X):
+        """(labels, outlier scores) of the rows of ``X``, for
+        :func:`kmeanskit.anomaly.outlier_scores`: see
+        :func:`kmeanskit._mixed.outlier_distances`. Missing values are
+        handled as ``predict`` handles them (``missing``); a category not
+        seen in fit is a present value that matches no centre."""
+        data = self._data(X, unseen=_mixed.UNSEEN)
+        labels, scores, _ = _mixed.outlier_distances(data, self._C, self.gamma_, n_threads=self.n_threads)
+        return labels, scores
 
     def predict(self, X):
         """Nearest centre of each row (missing entries: as in ``fit``).
@@ -275,7 +302,8 @@ class KPrototypes(ClusterMixin, TransformerMixin, BaseEstimator):
     def to_record(self, *, scaling=None) -> models.ModelRecord:
         """The model as a ``.kmk`` record (:mod:`kmeanskit.models`): centres
         (numeric means, then category codes), feature names (numeric columns
-        first), the categories, gamma and ``missing``; ``scaling`` (a
+        first), the categories, gamma and ``missing``, the per-cluster
+        spreads ``cluster_spread_`` (when the model has them); ``scaling`` (a
         :class:`kmeanskit.tables.Scaling` of the numeric columns) if given.
 
         Returns
@@ -290,6 +318,7 @@ class KPrototypes(ClusterMixin, TransformerMixin, BaseEstimator):
         return models.ModelRecord(
             centers=np.asarray(self._C, dtype=np.float64), metric=models.KPROTOTYPES,
             feature_names=tuple(names), scaling=scaling, inertia=self.cost_, n_iter=self.n_iter_,
+            cluster_spread=getattr(self, "cluster_spread_", None),
             created_by=type(self).__name__,
             params={p: getattr(self, p) for p in ("init", "n_init", "max_iter", "tol", "random_state")},
             categorical=cat)
@@ -361,6 +390,8 @@ class KPrototypes(ClusterMixin, TransformerMixin, BaseEstimator):
         full[:, d - dc:] = km.cluster_modes_
         km.cluster_centroids_ = full
         km.scaling_ = record.scaling
+        if record.cluster_spread is not None:  # files written before the spreads have none
+            km.cluster_spread_ = np.asarray(record.cluster_spread, dtype=np.float64)
         return km
 
     @classmethod
@@ -382,11 +413,27 @@ class KPrototypes(ClusterMixin, TransformerMixin, BaseEstimator):
 
 
 def _fill(data, fill):
+    """Missing values (NaN, code -1) filled; an unseen category (code
+    ``_mixed.UNSEEN``) is a value and stays."""
     num = data.num.copy()
     cat = data.cat.copy()
     dn = data.dn
     for f in range(dn):
         num[np.isnan(num[:, f]), f] = fill[f]
     for f in range(data.dc):
-        cat[cat[:, f] < 0, f] = int(fill[dn + f])
+        cat[cat[:, f] == -1, f] = int(fill[dn + f])
     return _mixed.MixedData(num, cat, data.n_levels)
+
+
+def _median_per_cluster(labels, scores, k) -> np.ndarray:
+    """Per cluster, the median of its rows' finite scores (0 without one)."""
+    out = np.zeros(k)
+    ok = np.isfinite(scores)
+    labels, scores = labels[ok], scores[ok]
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    for j in range(k):
+        members = scores[order[bounds[j]:bounds[j + 1]]]
+        if members.size:
+            out[j] = float(np.median(members))
+    return out

@@ -24,6 +24,37 @@ How the sweep saves work
 * Every Lloyd pass already uses all cores (rows in parallel), so the k
   values run one after the other: running them side by side would only
   split the same cores.
+
+Sparse rows and cosine
+----------------------
+``scipy.sparse`` input (CSR and CSC as they are, other formats converted
+once) is never densified: the seeding, the fits and the distortion run
+through :mod:`._sparse` as :func:`kmeanskit.fit` does, and every criterion
+is computed from the rows' non-zeros with their squared norms computed
+once: the cluster means are dense (k x features), each row's distance to
+its mean is a sum over its non-zeros plus the mean's remaining norm, and
+the silhouette's distances come from dot products through a CSC copy of
+the rows (``_sparse.silhouette_sums``). Identical rows are merged by the
+same rule and in the same order as dense rows, so a sparse sweep is the
+sweep of ``X.toarray()`` (same k, criteria equal to rounding).
+
+``metric="cosine"`` sweeps spherical k-means (dense or sparse rows): the
+distortion is the sum of ``1 - cos``, the silhouette uses the ``1 - cos``
+distance (scikit-learn's ``metric="cosine"``), and Calinski-Harabasz and
+Davies-Bouldin are the usual Euclidean indices of the unit rows
+``x / |x|``, the sphere on which spherical k-means clusters
+(``|u - v|^2 = 2 (1 - cos)``).
+
+The gap statistic takes neither. Its reference data are uniform over the
+data's bounding box (or the box of its principal axes): for sparse rows
+every reference row would be dense (all features non-zero: 10,000 x
+50,000 values for a TF-IDF matrix) and a null model of a different kind
+(no document uses every term), and a box has no counterpart on the unit
+sphere of the cosine fits. Asking for it raises a ValueError naming the
+criteria that do take the input (``criteria="all"`` drops it with a
+note); for a gap statistic on text, sweep a dense projection such as
+``TruncatedSVD`` components, where the reference box is Tibshirani's own
+principal-components construction.
 """
 
 from __future__ import annotations
@@ -36,9 +67,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _chunked, _solver
+from . import _chunked, _solver, _sparse
 from . import metrics as _m
-from ._init import FewDistinctPointsError, kmeans_plusplus_indices, n_local_trials
+from ._init import (
+    FewDistinctPointsError,
+    inverse_norms,
+    kmeans_plusplus_indices,
+    kmeanspp_metric,
+    n_local_trials,
+)
+from ._kernels import metric as MK
 from ._kernels.lloyd import count_distinct_upto
 from ._validation import (
     RANDOM_STATE,
@@ -49,7 +87,7 @@ from ._validation import (
     check_sample_weight,
     validate_params,
 )
-from .core import KMeansResult, assign_arrays, fit_arrays
+from .core import KMeansResult, assign_arrays, check_rows_nonzero, fit_arrays
 
 __all__ = ["choose_k", "KSweep", "Knee", "kneedle", "CRITERIA"]
 
@@ -65,7 +103,13 @@ DEFAULT_CRITERIA = ("elbow", "silhouette", "calinski_harabasz", "davies_bouldin"
 #: Order in which criteria break a tie between equally voted k values.
 _TIE_ORDER = ("elbow", "silhouette", "gap", "calinski_harabasz", "davies_bouldin")
 
+#: Metrics a sweep can use (dense or sparse rows).
+METRICS = ("euclidean", "cosine")
+#: Criteria that take sparse rows or metric="cosine" (all but the gap statistic).
+SPARSE_CRITERIA = ("elbow", "silhouette", "calinski_harabasz", "davies_bouldin")
+
 CHOOSE_K_CONSTRAINTS = {
+    "metric": [Options(METRICS)],
     "distortion": [Options(("inertia", "scipy"))],
     "elbow_scale": [Options(("log", "linear"))],
     "S": [Interval(float, 0, None, closed_low=False)],
@@ -223,11 +267,12 @@ class KSweep:
     k : ndarray of int
         The values of k swept, increasing.
     inertia : ndarray
-        Weighted sum of squared distances to the centres.
+        Weighted sum of squared distances to the centres (of ``1 - cos``
+        under ``metric="cosine"``).
     distortion : ndarray
         The curve the knee is found on: the inertia, or with
         ``distortion="scipy"`` the mean non-squared distance of
-        ``kmeanskit.vq.kmeans``.
+        ``kmeanskit.vq.kmeans`` (the mean ``1 - cos`` under cosine).
     distortion_kind : str
         ``"inertia"`` or ``"scipy"``: which curve ``distortion`` holds.
     silhouette, silhouette_se : ndarray
@@ -257,6 +302,9 @@ class KSweep:
         Remarks on how the sweep ran, printed by :meth:`explain`.
     elbow_scale : str
         ``"log"`` or ``"linear"``: the scale the knee was found on.
+    metric : str
+        ``"euclidean"`` or ``"cosine"``: the distance of the fits and the
+        criteria.
 
     Examples
     --------
@@ -293,6 +341,7 @@ class KSweep:
     n_rows_clustered: int = 0
     notes: list = field(default_factory=list)
     elbow_scale: str = "linear"
+    metric: str = "euclidean"
 
     # -- recommendations --
     @property
@@ -389,6 +438,7 @@ class KSweep:
                  for name, vals in cols.items()} for i in range(self.k.size)]
         return {
             "criteria": list(self.criteria),
+            "metric": self.metric,
             "distortion": self.distortion_kind,
             "elbow_scale": self.elbow_scale,
             "per_k": rows,
@@ -540,13 +590,61 @@ def _dedupe(X, w):
     return Xu, wu, inverse.ravel()
 
 
-def _sweep_inertia(X, w, ks, rng, *, n_init, max_iter, tol, n_threads, keep=1):
+def _dedupe_sparse(rows: _sparse.SparseRows, w):
+    """:func:`_dedupe` for sparse rows, by the same rule (the column ranges
+    count the zeros) and with the same keys, so the merged rows come out in
+    the same order as from ``X.toarray()``; the key of a row is built from
+    its non-zeros only (int64 arithmetic is exact modulo 2**64 and the key
+    is below 2**62). Returns (SparseRows, wu, inverse) or None."""
+    n, d = rows.shape
+    if n < 10_000 or not np.array_equal(rows.data, np.round(rows.data)):
+        return None
+    S = rows.to_scipy()
+    lo = S.min(axis=0).toarray().ravel().astype(np.float64)  # 1 x features: the zeros count
+    hi = S.max(axis=0).toarray().ravel().astype(np.float64)
+    span = hi - lo + 1
+    with np.errstate(over="ignore"):  # the product of many spans is inf: no merging
+        if not np.all(span < 2 ** 20) or float(np.prod(span)) >= 2.0 ** 62:
+            return None
+    if np.max(np.abs(np.r_[lo, hi])) >= 2.0 ** 52:
+        return None
+    mult = np.ones(d, dtype=np.int64)  # place value of each column's digit (the last column's is 1)
+    for f in range(d - 2, -1, -1):
+        mult[f] = mult[f + 1] * int(span[f + 1])
+    zero_digit = (-lo).astype(np.int64)  # a zero's digit, x - lo
+    with np.errstate(over="ignore"):
+        base = int(np.sum(zero_digit * mult, dtype=np.int64))
+        ind = rows.indices
+        digits = (rows.data.astype(np.float64) - lo[ind]).astype(np.int64)
+        terms = (digits - zero_digit[ind]) * mult[ind]
+        csum = np.zeros(terms.size + 1, dtype=np.int64)
+        np.cumsum(terms, out=csum[1:])
+        key = csum[rows.indptr[1:]] - csum[rows.indptr[:-1]] + np.int64(base)
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    if uniq.size > n // 2:
+        return None
+    wu = np.bincount(inverse, weights=None if w is None else w, minlength=uniq.size).astype(rows.dtype)
+    return rows.take(first), wu, inverse.ravel()
+
+
+def _seed_indices(X, k, w, rng, trials, metric):
+    """Row indices of one greedy k-means++ seeding with ``trials``
+    candidates per step, for dense or sparse rows under ``metric``."""
+    if isinstance(X, _sparse.SparseRows):
+        return _sparse.kmeanspp_indices(X, k, w, rng, cosine=metric == "cosine", n_trials=trials)
+    if metric == "cosine":
+        return kmeanspp_metric(X, k, w, rng, "cosine", n_trials=trials)
+    return kmeans_plusplus_indices(X, k, w, rng, n_trials=trials)
+
+
+def _sweep_inertia(X, w, ks, rng, *, n_init, max_iter, tol, n_threads, keep=1, metric="euclidean"):
     """Shared-seeding sweep: for each k the best of n_init runs, each started
     from a prefix of one greedy k-means++ seeding for max(ks). With
     ``keep > 1`` each k maps to its ``keep`` best runs (best first)."""
     kmax = int(ks[-1])
     trials = n_local_trials(kmax)
-    if n_threads is None and X.shape[0] * X.shape[1] * kmax < SMALL_PASS:
+    sparse = isinstance(X, _sparse.SparseRows)
+    if n_threads is None and (X.nnz if sparse else X.shape[0] * X.shape[1]) * kmax < SMALL_PASS:
         n_threads = 1  # results do not depend on the thread count
     best = {}
     seed_time = 0.0
@@ -554,13 +652,14 @@ def _sweep_inertia(X, w, ks, rng, *, n_init, max_iter, tol, n_threads, keep=1):
     for _ in range(n_init):
         t0 = time.perf_counter()
         with _solver.thread_context(n_threads, False):
-            idx = kmeans_plusplus_indices(X, kmax, w, rng, n_trials=trials)
+            idx = _seed_indices(X, kmax, w, rng, trials, metric)
+        seeds = X.dense_rows(idx) if sparse else None  # the centres (dense) of the sparse rows
         seed_time += time.perf_counter() - t0
         for k in ks:
             k = int(k)
             t0 = time.perf_counter()
-            res = fit_arrays(X, k, w, init=X[idx[:k]], n_init=1, max_iter=max_iter, tol=tol, rng=rng,
-                             n_threads=n_threads)
+            res = fit_arrays(X, k, w, init=seeds[:k].copy() if sparse else X[idx[:k]], n_init=1,
+                             max_iter=max_iter, tol=tol, rng=rng, n_threads=n_threads, metric=metric)
             times[k] += time.perf_counter() - t0
             best.setdefault(k, []).append(res)
     for k in best:  # stable: the first run wins ties
@@ -569,19 +668,19 @@ def _sweep_inertia(X, w, ks, rng, *, n_init, max_iter, tol, n_threads, keep=1):
     return best, times, seed_time
 
 
-def _sweep_presampled(X, w, ks, rng, *, m, n_init, max_iter, tol, n_threads):
+def _sweep_presampled(X, w, ks, rng, *, m, n_init, max_iter, tol, n_threads, metric="euclidean"):
     """Large data: sweep a uniform subsample of m rows (n_init shared
     seedings, best per k), then run Lloyd on all rows from each k's best
     subsample centres (a warm start)."""
     n = X.shape[0]
     idx = np.sort(rng.choice(n, size=m, replace=False))
-    Xm = np.ascontiguousarray(X[idx])
+    Xm = X.take(idx) if isinstance(X, _sparse.SparseRows) else np.ascontiguousarray(X[idx])
     wm = None if w is None else np.ascontiguousarray(w[idx])
     # The subsample's passes are short: one thread each avoids hundreds of
     # parallel launches (and their waits when the cores are shared).
     sub, times, seed_time = _sweep_inertia(Xm, wm, ks, rng, n_init=n_init, max_iter=max_iter, tol=tol,
                                            n_threads=1 if n_threads is None else n_threads,
-                                           keep=PRESAMPLE_REFINE)
+                                           keep=PRESAMPLE_REFINE, metric=metric)
     best = {}
     for k in ks:
         k = int(k)
@@ -590,7 +689,7 @@ def _sweep_presampled(X, w, ks, rng, *, m, n_init, max_iter, tol, n_threads):
             if k > 1 and k in best and np.array_equal(cand.labels, sub[k][0].labels):
                 continue  # same partition of the subsample: same start
             res = fit_arrays(X, k, w, init=cand.centers, n_init=1, max_iter=max_iter, tol=tol, rng=rng,
-                             n_threads=n_threads)
+                             n_threads=n_threads, metric=metric)
             if k not in best or res.inertia < best[k].inertia:
                 best[k] = res
         times[k] += time.perf_counter() - t0
@@ -648,22 +747,26 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
              distortion="inertia", elbow_scale="log", S=1.0, n_init="auto", max_iter=300, tol=1e-4, gap_references=10,
              gap_reference="box", gap_max_samples=10_000, silhouette_max_exact=_m.SILHOUETTE_MAX_EXACT,
              silhouette_samples=_m.SILHOUETTE_N_SAMPLES, dedupe="auto", presample="auto",
-             keep_models=True, n_threads=None) -> KSweep:
+             keep_models=True, n_threads=None, metric="euclidean") -> KSweep:
     """Fit k-means for each k and score the fits, to choose the number of
     clusters.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Data (never modified; float32 kept float32).
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        Data (never modified; float32 kept float32). A ``scipy.sparse``
+        matrix or array (CSR, CSC; other formats are converted once) stays
+        sparse through the fits and every criterion but the gap statistic
+        (docs/text.md): the same sweep as on ``X.toarray()``.
     k : range, sequence of int, or int
         Values of k to try (an int ``m`` means 1..m). Default 1..10.
     criteria : sequence of str or "all"
         Any of ``"elbow"`` (Kneedle on the distortion curve),
         ``"silhouette"``, ``"calinski_harabasz"``, ``"davies_bouldin"`` and
         ``"gap"`` (Tibshirani, Walther and Hastie 2001; costs
-        ``gap_references`` extra sweeps on up to ``gap_max_samples`` rows).
-        The inertia and fit times are always recorded.
+        ``gap_references`` extra sweeps on up to ``gap_max_samples`` rows;
+        dense rows and ``metric="euclidean"`` only, where "all" includes
+        it). The inertia and fit times are always recorded.
     sample_weight : array-like of shape (n_samples,), optional
         A row of weight m counts as m identical rows, in the fits and in
         every criterion.
@@ -714,6 +817,12 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
         Keep each k's :class:`~kmeanskit.KMeansResult` in ``models``.
     n_threads : int, optional
         Threads for the kernels.
+    metric : {"euclidean", "cosine"}
+        ``"euclidean"``: k-means. ``"cosine"``: spherical k-means (as
+        :func:`kmeanskit.fit`; rows of zero norm are refused); the
+        distortion is the sum of ``1 - cos``, the silhouette uses the
+        ``1 - cos`` distance, and Calinski-Harabasz and Davies-Bouldin are
+        computed on the unit rows ``x / |x|``.
 
     Returns
     -------
@@ -723,8 +832,9 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
     Raises
     ------
     ValueError
-        Bad data or parameters, k < 1, or k larger than the number of
-        distinct rows.
+        Bad data or parameters, k < 1, k larger than the number of
+        distinct rows, or ``"gap"`` asked of sparse rows or of
+        ``metric="cosine"``.
 
     Examples
     --------
@@ -737,41 +847,56 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
     (4, 4)
     >>> print(sweep.explain().splitlines()[0])
     Recommended k = 4 (4 of 4 criteria agree: elbow, silhouette, calinski_harabasz, davies_bouldin).
+
+    Sparse rows and cosine: word counts of 60 documents over 12 terms, each
+    document using the 4 terms of one of 3 topics:
+
+    >>> import scipy.sparse as sp
+    >>> rate = np.kron(np.eye(3), np.ones((20, 4))) * 3
+    >>> counts = sp.csr_matrix(rng.poisson(rate))
+    >>> sweep = kmeanskit.choose_k(counts, range(1, 7), metric="cosine", random_state=0)
+    >>> sweep.best_k, sweep.votes()["silhouette"], sweep.models[3].metric
+    (3, 3, 'cosine')
     """
+    every = isinstance(criteria, str) and criteria == "all"
     criteria = _check_params(criteria, dict(
         distortion=distortion, elbow_scale=elbow_scale, S=S, n_init=n_init, max_iter=max_iter, tol=tol,
         random_state=random_state, gap_references=gap_references, gap_reference=gap_reference,
         gap_max_samples=gap_max_samples, dedupe=dedupe, presample=presample, keep_models=keep_models,
-        n_threads=n_threads, silhouette_max_exact=silhouette_max_exact, silhouette_samples=silhouette_samples))
+        n_threads=n_threads, silhouette_max_exact=silhouette_max_exact, silhouette_samples=silhouette_samples,
+        metric=metric))
     notes = []
+    criteria = _check_gap_input(criteria, every, _sparse.is_sparse(X), metric, notes)
     if _chunked.is_dask(X):  # a uniform sample drawn chunk by chunk (docs/scale.md)
         X, sample_weight = _dask_sample(X, sample_weight, random_state, notes)
-    X, ks, w = _check_data(X, k, sample_weight)
+    X, ks, w = _check_data(X, k, sample_weight, metric)
     rng = check_random_state(random_state)
     data = _collapse_duplicates(X, w, notes) if dedupe is not False else _Rows(X, w, None)
     fits, n_init_used, n_init_ref = _sweep(data, ks, rng, notes, presample=presample, n_init=n_init,
-                                           max_iter=max_iter, tol=tol, n_threads=n_threads)
+                                           max_iter=max_iter, tol=tol, n_threads=n_threads, metric=metric)
     scores = _scores(data, ks, fits.best, criteria, rng, distortion=distortion, n_threads=n_threads,
-                     silhouette_max_exact=silhouette_max_exact, silhouette_samples=silhouette_samples)
+                     silhouette_max_exact=silhouette_max_exact, silhouette_samples=silhouette_samples,
+                     metric=metric)
     if "gap" in criteria:
         scores["gap"], scores["gap_se"] = _gap_statistic(
             data, ks, scores["inertia"], rng, n_ref=int(min(X.shape[0], gap_max_samples)), B=gap_references,
             reference=gap_reference, n_init=n_init_ref, max_iter=max_iter, tol=tol, n_threads=n_threads)
     knee, elbow_scale = _knee(ks, scores["distortion"], criteria, elbow_scale, S, notes)
-    models = _models(fits.best, ks, data.inverse, n_init_used) if keep_models else {}
+    models = _models(fits.best, ks, data.inverse, n_init_used, metric) if keep_models else {}
     return KSweep(k=ks, distortion_kind=distortion, fit_time=np.array([fits.times[int(kk)] for kk in ks]),
                   criteria=criteria, knee_info=knee, models=models, seed_time=fits.seed_time,
-                  n_rows_clustered=data.X.shape[0], notes=notes, elbow_scale=elbow_scale, **scores)
+                  n_rows_clustered=data.X.shape[0], notes=notes, elbow_scale=elbow_scale, metric=metric,
+                  **scores)
 
 
 # --- choose_k(), step by step ---------------------------------------------------
 
 class _Rows(NamedTuple):
-    """The rows a sweep clusters: ``X`` and weights ``w`` (None: all 1), and
-    ``inverse`` mapping the input rows to them when duplicates were merged
-    (else None)."""
+    """The rows a sweep clusters: ``X`` (an array, or ``_sparse.SparseRows``)
+    and weights ``w`` (None: all 1), and ``inverse`` mapping the input rows
+    to them when duplicates were merged (else None)."""
 
-    X: np.ndarray
+    X: np.ndarray | _sparse.SparseRows
     w: np.ndarray | None
     inverse: np.ndarray | None
 
@@ -817,11 +942,37 @@ def _check_params(criteria, params: dict) -> tuple:
     return criteria
 
 
-def _check_data(X, k, sample_weight):
-    """``(X, ks, w)``: the data as a float array, the sorted values of k and
-    the weights (None when uniform). Raises ValueError when the largest k
-    exceeds the rows, the rows of positive weight, or the distinct rows."""
-    X = as_float_array(X)
+def _check_gap_input(criteria, every, sparse, metric, notes) -> tuple:
+    """The criteria, without the gap statistic where it does not apply
+    (sparse rows, metric="cosine"; see the module notes): dropped with a
+    note from ``criteria="all"``, a ValueError naming the criteria that do
+    apply when asked for by name."""
+    if "gap" not in criteria or (not sparse and metric == "euclidean"):
+        return criteria
+    what = "sparse input" if sparse else "metric='cosine'"
+    why = ("its reference data, uniform over the bounding box of the rows, would be dense (every "
+           "feature non-zero in every reference row) and unlike any sparse data" if sparse else
+           "its reference data, uniform over a box, have no counterpart on the unit sphere the "
+           "cosine fits live on")
+    if every:
+        notes.append(f"The gap statistic was left out of criteria='all': it does not take {what} ({why}).")
+        return tuple(c for c in criteria if c != "gap")
+    fix = ("for a gap statistic, sweep a dense projection of the rows such as "
+           "sklearn.decomposition.TruncatedSVD(100).fit_transform(X)" if sparse else
+           "use metric='euclidean' (on the rows scaled to unit length, for their directions)")
+    raise ValueError(f"kmeanskit.choose_k: the gap statistic does not take {what}: {why}. The criteria "
+                     f"that take {what} are {', '.join(SPARSE_CRITERIA)}: drop 'gap' from criteria, "
+                     f"or {fix}.")
+
+
+def _check_data(X, k, sample_weight, metric="euclidean"):
+    """``(X, ks, w)``: the data as a float array (``_sparse.SparseRows`` for
+    ``scipy.sparse`` input, never densified), the sorted values of k and the
+    weights (None when uniform). Raises ValueError when the largest k
+    exceeds the rows, the rows of positive weight, or the distinct rows,
+    and under cosine for rows of zero norm."""
+    sparse = _sparse.is_sparse(X)
+    X = _sparse.as_sparse_rows(X) if sparse else as_float_array(X)
     n = X.shape[0]
     ks = _parse_k(k, n)
     w = check_sample_weight(sample_weight, n, X.dtype)
@@ -830,7 +981,9 @@ def _check_data(X, k, sample_weight):
         if ks[-1] > n_pos:
             raise ValueError(f"k={ks[-1]} is more than the {n_pos} rows with positive weight; "
                              f"sweep k up to {n_pos}.")
-    n_distinct = count_distinct_upto(X, int(ks[-1]))
+    if metric == "cosine":
+        check_rows_nonzero(X, "X")
+    n_distinct = (_sparse.count_distinct_upto if sparse else count_distinct_upto)(X, int(ks[-1]))
     if n_distinct < ks[-1]:
         raise ValueError(f"k={ks[-1]} is more than the {n_distinct} distinct points of X; "
                          f"sweep k up to {n_distinct}.")
@@ -841,7 +994,7 @@ def _collapse_duplicates(X, w, notes) -> _Rows:
     """The rows to sweep with identical rows merged into weights when that
     pays (see :func:`_dedupe`); exact, so the objective and every criterion
     are unchanged."""
-    dd = _dedupe(X, w)
+    dd = _dedupe_sparse(X, w) if isinstance(X, _sparse.SparseRows) else _dedupe(X, w)
     if dd is None:
         return _Rows(X, w, None)
     notes.append(f"{X.shape[0]} rows were merged into {dd[0].shape[0]} distinct rows with weights "
@@ -849,7 +1002,7 @@ def _collapse_duplicates(X, w, notes) -> _Rows:
     return _Rows(*dd)
 
 
-def _sweep(data: _Rows, ks, rng, notes, *, presample, n_init, max_iter, tol, n_threads):
+def _sweep(data: _Rows, ks, rng, notes, *, presample, n_init, max_iter, tol, n_threads, metric="euclidean"):
     """Fit every k: on all rows from shared seedings, or (large data) from
     the best fits on a subsample. Returns the fits, the ``n_init`` recorded
     in the models and the seedings per gap reference set."""
@@ -861,24 +1014,32 @@ def _sweep(data: _Rows, ks, rng, notes, *, presample, n_init, max_iter, tol, n_t
         if m:
             restarts = max(n_init, PRESAMPLE_RESTARTS)
             fits = _Fits(*_sweep_presampled(data.X, data.w, ks, rng, m=m, n_init=restarts, max_iter=max_iter,
-                                            tol=tol, n_threads=n_threads))
+                                            tol=tol, n_threads=n_threads, metric=metric))
             notes.append(f"Large data: each k was started from the best of {restarts} fits on "
                          f"{m} sampled rows, then refined on all rows.")
         else:
             fits = _Fits(*_sweep_inertia(data.X, data.w, ks, rng, n_init=n_init, max_iter=max_iter, tol=tol,
-                                         n_threads=n_threads))
+                                         n_threads=n_threads, metric=metric))
     except FewDistinctPointsError as exc:  # zero-weight duplicates and the like
         raise ValueError(str(exc)) from None
     return fits, n_init, n_init_ref
 
 
 def _scores(data: _Rows, ks, fits, criteria, rng, *, distortion, n_threads, silhouette_max_exact,
-            silhouette_samples) -> dict:
+            silhouette_samples, metric="euclidean") -> dict:
     """Per-k arrays for :class:`KSweep`: inertia, iterations, the distortion
     curve, and the silhouette (with its standard error), Calinski-Harabasz
     and Davies-Bouldin indices where requested and defined (2 <= k < rows);
-    NaN elsewhere, and for the gap statistic (see :func:`_gap_statistic`)."""
+    NaN elsewhere, and for the gap statistic (see :func:`_gap_statistic`).
+    Dense rows under euclidean are scored by :mod:`kmeanskit.metrics`,
+    sparse rows and cosine by :class:`_RowCriteria`."""
     Xs, ws = data.X, data.w
+    cosine = metric == "cosine"
+    if isinstance(Xs, _sparse.SparseRows) or cosine:
+        crit = _RowCriteria(Xs, ws, cosine, n_threads)
+        sil_of, ch_of, db_of = crit.silhouette, crit.calinski_harabasz, crit.davies_bouldin
+    else:  # dense rows, euclidean: kmeanskit.metrics, as ever
+        sil_of, ch_of, db_of = _m.silhouette, _m.calinski_harabasz, _m.davies_bouldin
     nan = np.full(ks.size, np.nan)
     inertia = np.array([fits[int(kk)].inertia for kk in ks])
     n_iter = np.array([fits[int(kk)].n_iter for kk in ks], dtype=np.int64)
@@ -890,21 +1051,180 @@ def _scores(data: _Rows, ks, fits, criteria, rng, *, distortion, n_threads, silh
         kk = int(kk)
         lab = fits[kk].labels
         if distortion == "scipy":
-            _, d2, _ = assign_arrays(Xs, fits[kk].centers, None, n_threads)
-            r = np.sqrt(d2)
+            _, d2, _ = assign_arrays(Xs, fits[kk].centers, None, n_threads, metric=metric)
+            r = d2 if cosine else np.sqrt(d2)  # 1 - cos is the cosine distance itself
             dist[i] = float(r.sum() if ws is None else r @ ws.astype(np.float64)) / wsum
         if kk < 2 or kk > n_rows - 1:
             continue
         if "silhouette" in criteria:
-            s = _m.silhouette(Xs, lab, sample_weight=ws, max_exact=silhouette_max_exact,
-                              n_samples=silhouette_samples, random_state=rng)
+            s = sil_of(Xs, lab, sample_weight=ws, max_exact=silhouette_max_exact,
+                       n_samples=silhouette_samples, random_state=rng)
             sil[i], sil_se[i] = s.value, s.standard_error
         if "calinski_harabasz" in criteria:
-            ch[i] = _m.calinski_harabasz(Xs, lab, sample_weight=ws)
+            ch[i] = ch_of(Xs, lab, sample_weight=ws)
         if "davies_bouldin" in criteria:
-            db[i] = _m.davies_bouldin(Xs, lab, sample_weight=ws)
+            db[i] = db_of(Xs, lab, sample_weight=ws)
     return dict(inertia=inertia, n_iter=n_iter, distortion=dist, silhouette=sil, silhouette_se=sil_se,
                 calinski_harabasz=ch, davies_bouldin=db, gap=nan.copy(), gap_se=nan.copy())
+
+
+class _RowCriteria:
+    """The silhouette, Calinski-Harabasz and Davies-Bouldin indices of sparse
+    rows (``_sparse.SparseRows``) or under ``metric="cosine"``, with the
+    signatures, formulas, conventions and random draws of
+    :func:`kmeanskit.metrics.silhouette`, ``calinski_harabasz`` and
+    ``davies_bouldin`` (which score dense rows under euclidean): on the
+    same labels a sparse matrix scores as its ``toarray()``, to rounding.
+
+    * Sparse rows: the cluster means are dense (k x features), each row's
+      squared distance to its mean is summed over its non-zeros plus the
+      mean's remaining norm, and the silhouette's per-cluster distance sums
+      come from dot products with the rows' norms computed once
+      (``_sparse.cluster_means``, ``sq_dist_to_means``, ``silhouette_sums``).
+    * Cosine: the silhouette uses the ``1 - cos`` distance (scikit-learn's
+      ``silhouette_score(X, labels, metric="cosine")``); Calinski-Harabasz
+      and Davies-Bouldin are the Euclidean indices of the unit rows
+      ``x / |x|`` (scikit-learn's on ``normalize(X)``): spherical k-means
+      clusters on the unit sphere, where ``|u - v|^2 = 2 (1 - cos)``.
+    """
+
+    def __init__(self, X, w, cosine: bool, n_threads=None):
+        self.X = X
+        self.sparse = isinstance(X, _sparse.SparseRows)
+        self.cosine = cosine
+        self.n_threads = n_threads
+        self.n = X.shape[0]
+        self.w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)  # as metrics reads them
+        self._xinv = None
+        self._unit = None
+
+    # -- the rows ---------------------------------------------------------------------------------
+    def xinv(self):
+        """1 / |x| of every dense row (cosine)."""
+        if self._xinv is None:
+            self._xinv = inverse_norms(self.X)
+        return self._xinv
+
+    def unit_rows(self):
+        """The dense rows scaled to unit length, float64 (cosine's CH and DB)."""
+        if self._unit is None:
+            self._unit = self.X.astype(np.float64) * self.xinv()[:, None]
+        return self._unit
+
+    def _labels(self, labels, name):
+        uniq, lab = np.unique(np.asarray(labels), return_inverse=True)
+        _m._check_n_labels(uniq.size, self.n, name)
+        return lab.astype(np.int64).ravel(), uniq.size
+
+    # -- the criteria -----------------------------------------------------------------------------
+    def calinski_harabasz(self, X, labels, *, sample_weight=None) -> float:
+        """As :func:`kmeanskit.metrics.calinski_harabasz` (``X`` and
+        ``sample_weight`` are this object's)."""
+        if not self.sparse:
+            return _m.calinski_harabasz(self.unit_rows(), labels, sample_weight=self.w)
+        lab, k = self._labels(labels, "calinski_harabasz")
+        ww = _m._weights(self.w, self.n)
+        C, _ = _sparse.cluster_means(self.X, lab, k, self.w, self.cosine)
+        wk = np.bincount(lab, weights=ww, minlength=k)
+        ntot = float(ww.sum())
+        mean = (wk @ C) / ntot
+        between = float(wk @ ((C - mean) ** 2).sum(axis=1))
+        within = float(_sparse.sq_dist_to_means(self.X, lab, C, self.cosine) @ ww)
+        if within == 0.0:
+            return 1.0  # scikit-learn's convention
+        return between * (ntot - k) / (within * (k - 1.0))
+
+    def davies_bouldin(self, X, labels, *, sample_weight=None) -> float:
+        """As :func:`kmeanskit.metrics.davies_bouldin` (``X`` and
+        ``sample_weight`` are this object's); the k x k centre distances one
+        centre at a time (no k x k x features array)."""
+        if not self.sparse:
+            return _m.davies_bouldin(self.unit_rows(), labels, sample_weight=self.w)
+        lab, k = self._labels(labels, "davies_bouldin")
+        ww = _m._weights(self.w, self.n)
+        C, _ = _sparse.cluster_means(self.X, lab, k, self.w, self.cosine)
+        wk = np.bincount(lab, weights=ww, minlength=k)
+        dist = np.sqrt(_sparse.sq_dist_to_means(self.X, lab, C, self.cosine))
+        s = np.bincount(lab, weights=ww * dist, minlength=k) / wk
+        cd = np.empty((k, k))
+        for j in range(k):
+            cd[j] = np.sqrt(((C - C[j]) ** 2).sum(axis=1))
+        if np.allclose(s, 0) or np.allclose(cd, 0):
+            return 0.0  # scikit-learn's convention
+        cd[cd == 0] = np.inf
+        R = (s[:, None] + s[None, :]) / cd
+        np.fill_diagonal(R, -np.inf)
+        return float(np.mean(R.max(axis=1)))
+
+    def silhouette(self, X, labels, *, sample_weight=None, max_exact=_m.SILHOUETTE_MAX_EXACT,
+                   n_samples=_m.SILHOUETTE_N_SAMPLES, max_reference=_m.SILHOUETTE_MAX_REFERENCE,
+                   random_state=None) -> _m.SilhouetteScore:
+        """As :func:`kmeanskit.metrics.silhouette`: exact up to ``max_exact``
+        rows, else the same sampled estimate from the same random draws
+        (``X`` and ``sample_weight`` are this object's)."""
+        lab, k = self._labels(labels, "silhouette")
+        n = self.n
+        w = self.w
+        ww = _m._weights(w, n)
+        if n <= max_exact:
+            wk = np.bincount(lab, weights=ww, minlength=k)
+            s = self._values(None, w, lab, k, np.arange(n), wk)
+            return _m.SilhouetteScore(float(s @ ww / ww.sum()), 0.0, True, n, n)
+        rng = check_random_state(random_state)
+        if n > max_reference:
+            ref = np.sort(rng.choice(n, size=int(max_reference), replace=False))
+        else:
+            ref = np.arange(n)
+        wR = None if w is None else np.ascontiguousarray(w[ref])
+        lab_R = np.ascontiguousarray(lab[ref])
+        wk = np.bincount(lab_R, weights=_m._weights(wR, ref.size), minlength=k)
+        p = None if wR is None else wR / wR.sum()
+        m = int(n_samples)
+        pick = rng.choice(ref.size, size=m, replace=True, p=p)
+        s = self._values(ref if ref.size < n else None, wR, lab_R, k, pick, wk)
+        se = float(np.std(s, ddof=1) / np.sqrt(m)) if m > 1 else float("nan")
+        return _m.SilhouetteScore(float(s.mean()), se, False, m, int(ref.size))
+
+    def _values(self, ref, wR, lab_R, k, query, wk):
+        """Silhouette of the reference rows ``query`` (positions in the rows
+        ``ref``, None: all rows) against all of them: the formula of
+        ``kmeanskit.metrics`` on this class's distance sums."""
+        sums = self._sums(ref, wR, lab_R, k, query)
+        q_labels = lab_R[query]
+        own = wk[q_labels]
+        rows = np.arange(query.size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = sums[rows, q_labels] / (own - 1.0)  # a row of weight m has m - 1 copies besides itself
+            means = sums / wk[None, :]
+        means[rows, q_labels] = np.inf
+        b = means.min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = (b - a) / np.maximum(a, b)
+        s[~(own > 1.0)] = 0.0  # singletons score 0 (as in scikit-learn)
+        return np.nan_to_num(s)
+
+    def _sums(self, ref, wR, lab_R, k, query):
+        """(len(query), k) weighted sums of the distances of each row
+        ``query[q]`` to the rows of every cluster (rows ``ref`` of X)."""
+        if self.sparse:
+            R = self.X if ref is None else self.X.take(ref)
+            return _sparse.silhouette_sums(R, lab_R, k, wR, query, self.cosine, self.n_threads)
+        # dense rows under cosine: blocks of the scored rows' 1 - cos to every row (the metric
+        # kernel's formula, as the sparse kernel's), summed per cluster by one product each
+        R = self.X if ref is None else np.ascontiguousarray(self.X[ref])
+        xr = self.xinv() if ref is None else self.xinv()[ref]
+        W = np.zeros((R.shape[0], k))
+        W[np.arange(R.shape[0]), lab_R] = 1.0 if wR is None else wR
+        out = np.empty((query.size, k))
+        step = max(1, (1 << 22) // max(1, R.shape[0]))  # 32 MiB of distances a block
+        D = np.empty((min(step, query.size), R.shape[0]))
+        with _solver.thread_context(self.n_threads, False):
+            for s0 in range(0, query.size, step):
+                q = query[s0:s0 + step]
+                Dq = D[:q.size]
+                MK.pairwise(np.ascontiguousarray(R[q]), R, MK.COSINE, np.ascontiguousarray(xr[q]), xr, Dq)
+                out[s0:s0 + q.size] = Dq @ W
+        return out
 
 
 def _gap_statistic(data: _Rows, ks, inertia, rng, *, n_ref, B, reference, n_init, max_iter, tol, n_threads):
@@ -951,14 +1271,14 @@ def _knee(ks, dist, criteria, elbow_scale, S, notes):
     return knee, elbow_scale
 
 
-def _models(fits, ks, inverse, n_init) -> dict:
+def _models(fits, ks, inverse, n_init, metric="euclidean") -> dict:
     """Each k's fit as a :class:`~kmeanskit.KMeansResult`, labels mapped back
     to the input rows when duplicates were merged."""
     models = {}
     for kk in ks:
         f = fits[int(kk)]
         labels = f.labels if inverse is None else f.labels[inverse]
-        models[int(kk)] = KMeansResult(f.centers, labels, f.inertia, f.n_iter, f.converged, n_init)
+        models[int(kk)] = KMeansResult(f.centers, labels, f.inertia, f.n_iter, f.converged, n_init, metric)
     return models
 
 

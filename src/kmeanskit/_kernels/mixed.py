@@ -191,3 +191,51 @@ def cao_density(Xc, offsets, freq, out):
             if c >= 0:
                 acc += freq[offsets[f] + c]
         out[i] = acc / dc if dc > 0 else 1.0
+
+
+#: Code of a categorical value that is present but not a category of the
+#: model (seen only when scoring outliers; every other caller encodes it as
+#: missing, -1): it matches no centre.
+UNSEEN = -2
+
+
+@njit(parallel=True, **_JIT)
+def nearest_observed(Xn, Xc, Cn, Cc, gamma, labels, dist, n_obs):
+    """Nearest centre of every row and what the outlier scores need.
+
+    ``labels[i]`` is the nearest centre by :func:`_dist` (the labels of
+    ``predict``; ties: the lowest index), ``dist[i]`` the distance to it
+    plus ``gamma`` for each categorical entry coded :data:`UNSEEN` (a value
+    that differs from every centre's category), ``n_obs[i]`` the number of
+    the row's entries that are present (not NaN, not -1; UNSEEN counts as
+    present). One row per iteration: nothing is reduced, so the result does
+    not depend on the thread count.
+    """
+    n = Xn.shape[0]
+    dn = Xn.shape[1]
+    dc = Xc.shape[1]
+    k = Cn.shape[0]
+    for i in prange(n):
+        bv = np.inf
+        bj = 0
+        for j in range(k):
+            v = _dist(Xn, Xc, i, Cn, Cc, j, gamma)
+            if v < bv:
+                bv = v
+                bj = j
+        obs = 0
+        for f in range(dn):
+            x = Xn[i, f]
+            if x == x:
+                obs += 1
+        unseen = 0
+        for f in range(dc):
+            c = Xc[i, f]
+            if c >= 0:
+                obs += 1
+            elif c == UNSEEN:
+                obs += 1
+                unseen += 1
+        labels[i] = bj
+        dist[i] = bv + gamma * unseen if unseen > 0 else bv
+        n_obs[i] = obs

@@ -464,3 +464,86 @@ def column_mean_var(indptr, indices, data, scale, use_scale, d):
     for f in range(d):
         var[f] = (var[f] + (n - cnt[f]) * mean[f] * mean[f]) / n
     return mean, var
+
+
+# --- cluster validity indices over sparse rows (kmeanskit.choose_k) ----------------------------------
+
+@njit(parallel=True, **_JIT)
+def cluster_distance_sums(indptr, indices, data, xsq, xinv, cosine, cptr, crows, cvals, w, use_w,
+                          labels, query, n_blocks, out):
+    """The silhouette's sums: ``out[q, c]`` = sum over the rows j of cluster
+    ``c`` of ``w_j * D(x_i, x_j)``, ``i = query[q]``; D the Euclidean
+    distance (not squared) or ``1 - cos``, as :func:`_row_row` gives it (the
+    expansion, exact where it could round a near duplicate's distance).
+
+    ``cptr``, ``crows``, ``cvals`` hold the same rows by column (CSC: for
+    each feature the rows storing it, increasing): row i's dot products with
+    every row come from the columns of its own features, O(sum of those
+    columns' lengths + n) per scored row, into a dense buffer of n values
+    per block. Blocks of scored rows (:func:`._blocks.row_block`) run in
+    parallel; each scored row's sums run over j in order, so the result does
+    not depend on ``n_blocks`` or the thread count. O(n_blocks x n) memory.
+    """
+    m = query.shape[0]
+    n = xsq.shape[0]
+    k = out.shape[1]
+    for b in prange(n_blocks):
+        dots = np.zeros(n)
+        acc = np.empty(k)
+        q0, q1 = row_block(b, m, n_blocks)
+        for q in range(q0, q1):
+            i = query[q]
+            for p in range(indptr[i], indptr[i + 1]):
+                v = np.float64(data[p])
+                f = indices[p]
+                for t in range(cptr[f], cptr[f + 1]):
+                    dots[crows[t]] += v * np.float64(cvals[t])
+            for c in range(k):
+                acc[c] = 0.0
+            for j in range(n):
+                dist = _row_row(indptr, indices, data, xsq, xinv, i, j, dots[j], cosine)
+                if not cosine:
+                    dist = np.sqrt(dist)
+                acc[labels[j]] += (np.float64(w[j]) if use_w else 1.0) * dist
+                dots[j] = 0.0
+            for c in range(k):
+                out[q, c] = acc[c]
+
+
+@njit(parallel=True, **_JIT)
+def sq_dist_to_means(indptr, indices, data, xsq, scale, use_scale, C, cc, labels, out):
+    """``out[i]`` = ``||s_i x_i - c_j||^2`` for ``j = labels[i]``, ``s_i =
+    scale[i]`` with ``use_scale`` (cosine's unit rows ``x / |x|``: the
+    sphere spherical k-means clusters on), else 1; ``cc`` the centres'
+    squared norms. As :func:`sq_dist_one`: the row's non-zeros plus the
+    centre's remaining squared norm; where that is within the expansion's
+    rounding bound (a row at or next to its centre: a singleton cluster,
+    duplicates), every feature is summed instead, so such a distance is
+    exact (0 for a row on its centre) rather than rounding left over."""
+    n = out.shape[0]
+    d = C.shape[1]
+    for i in prange(n):
+        j = labels[i]
+        s = scale[i] if use_scale else 1.0
+        p0 = indptr[i]
+        p1 = indptr[i + 1]
+        acc = 0.0
+        part = 0.0
+        for p in range(p0, p1):
+            c = C[j, indices[p]]
+            t = s * np.float64(data[p]) - c
+            acc += t * t
+            part += c * c
+        v = acc + (cc[j] - part)
+        if v <= 4.0 * (p1 - p0 + 2) * EPS64 * (s * s * xsq[i] + cc[j]):
+            acc = 0.0
+            p = p0
+            for f in range(d):
+                x = 0.0
+                if p < p1 and indices[p] == f:
+                    x = s * np.float64(data[p])
+                    p += 1
+                t = x - C[j, f]
+                acc += t * t
+            v = acc
+        out[i] = v if v > 0.0 else 0.0

@@ -313,7 +313,7 @@ def cluster(input_path, k, k_range, columns, standardize, log, onehot, kproto, m
 @click.command("outliers")
 @click.argument("input_path", metavar="INPUT", type=_PATH)
 @click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="A model saved by `kmeanskit cluster --model` (or KMeans.save).")
+              help="A model saved by `kmeanskit cluster --model` (or KMeans.save, KPrototypes.save).")
 @click.option("--contamination", type=float,
               help="Flag this fraction of the rows, the highest scores (default 0.01).")
 @click.option("--threshold", type=float, help="Flag the rows scoring at least this much instead.")
@@ -340,12 +340,20 @@ def outliers(input_path, model_path, contamination, threshold, normalize, fmt, o
     features are rebuilt from their columns). Prints the top rows (row
     numbers count data rows from 0).
 
+    A k-prototypes model (text columns, `cluster --kprototypes`) scores the
+    root of the mixed distance (squared numeric differences plus gamma per
+    differing category); with `--missing ignore` a row with empty cells is
+    scored on its values, rescaled by (columns / values present) so that it
+    compares with complete rows. A row with no value at all is not scored.
+
     \b
     Examples:
         kmeanskit cluster customers.csv -k 4 --model model.kmk
         kmeanskit outliers customers.csv --model model.kmk --contamination 0.02 -o scores.csv
         kmeanskit outliers new.parquet --model model.kmk --normalize --threshold 3
         kmeanskit outliers customers.csv --model model.kmk --html outliers.html
+        kmeanskit cluster penguins.csv -k 3 --missing ignore --model penguins.kmk
+        kmeanskit outliers penguins.csv --model penguins.kmk --normalize
     """
     from ..anomaly import detect_outliers
     from ..core import fitted
@@ -364,10 +372,12 @@ def outliers(input_path, model_path, contamination, threshold, normalize, fmt, o
     km = load_model(model_path)
     from ..kprototypes import KPrototypes
 
-    if isinstance(km, KPrototypes):  # kmeanskit.load gives one for a k-prototypes model
-        raise click.ClickException(f"{model_path} is a k-prototypes model (categorical columns); "
-                                   "outlier scores are available for k-means models only so far.")
-    model = fitted(km)  # centres, metric, scaling and spreads, used for every row below
+    mixed = isinstance(km, KPrototypes)  # kmeanskit.load gives one for a k-prototypes model
+    # k-means: centres, metric, scaling and spreads, used for every row below; k-prototypes: the model itself
+    model = km if mixed else fitted(km)
+    k = int(km.cluster_centroids_.shape[0]) if mixed else model.n_clusters
+    scaling = getattr(km, "scaling_", None) if mixed else model.scaling
+    cat_names = [str(km.feature_names_in_[i]) for i in km.categorical_] if mixed else []
     frame = read_input(input_path, fmt)
     try:
         Z = model_inputs(frame, km)
@@ -375,10 +385,16 @@ def outliers(input_path, model_path, contamination, threshold, normalize, fmt, o
         raise ValueError(f"{input_path}: {exc}") from None
     names = list(Z.columns)
     found = detect_outliers(model, Z, contamination=contamination, threshold=threshold, normalize=normalize)
-    labels = model.assign(Z)[0]
+    labels = found.labels
+    unscored = np.isnan(found.scores)  # k-prototypes: rows with no value in the model's columns
+    incomplete = Z.isna().to_numpy().any(axis=1) & ~unscored if mixed else np.zeros(len(Z), dtype=bool)
     order = np.lexsort((np.arange(found.scores.size), -found.scores))[:top]
     name = "stdin" if str(input_path) == STDIN else input_path.name
-    unit = "distance / cluster spread" if normalize else "distance to the nearest centre (scaled units)"
+    if mixed:
+        unit = ("root mixed distance / cluster spread" if normalize
+                else "root mixed distance to the nearest prototype (scaled units)")
+    else:
+        unit = "distance / cluster spread" if normalize else "distance to the nearest centre (scaled units)"
     if output is not None or html_path is not None:
         if output is not None:
             out = frame.copy()
@@ -387,7 +403,13 @@ def outliers(input_path, model_path, contamination, threshold, normalize, fmt, o
                     raise ValueError(f"{input_path} already has a column {col!r}; rename it first.")
             out["outlier_score"] = found.scores
             out["is_outlier"] = found.mask
-            out["cluster"] = labels.astype(np.int64)
+            if unscored.any():  # no cluster for a row with nothing to compare (as `cluster` leaves it empty)
+                import pandas as pd
+
+                out["cluster"] = pd.array(np.where(unscored, 0, labels), dtype="Int64")
+                out.loc[unscored, "cluster"] = pd.NA
+            else:
+                out["cluster"] = labels.astype(np.int64)
         with outputs:
             if output is not None:
                 write_table(out, output, outputs)
@@ -395,17 +417,19 @@ def outliers(input_path, model_path, contamination, threshold, normalize, fmt, o
                 from ..report import outliers_html
 
                 outputs.write(html_path, outliers_html(
-                    found, frame=frame, labels=labels, top=top, source=name, model=model_path.name,
-                    unit=unit).encode("utf-8"))
+                    found, frame=frame, labels=np.where(unscored, -1, labels), top=top, source=name,
+                    model=model_path.name, unit=unit).encode("utf-8"))
     if as_json:
         click.echo(json.dumps({
             "command": "outliers", "input": str(input_path), "model": str(model_path),
-            "rows": int(frame.shape[0]), "k": int(model.n_clusters), "features": [str(c) for c in names],
-            "scaling": None if model.scaling is None else model.scaling.kind,
+            "rows": int(frame.shape[0]), "k": k, "features": [str(c) for c in names],
+            "categorical": cat_names, "scaling": None if scaling is None else scaling.kind,
             "normalize": bool(normalize), "contamination": None if threshold is not None else
-            (0.01 if contamination is None else contamination), "threshold": float(found.threshold),
+            (0.01 if contamination is None else contamination), "threshold": _json_num(found.threshold),
             "n_outliers": int(found.n_outliers), "outlier_rows": found.indices.tolist(),
-            "top": [{"row": int(i), "score": float(found.scores[i]), "cluster": int(labels[i]),
+            "incomplete_rows": int(incomplete.sum()), "unscored_rows": np.flatnonzero(unscored).tolist(),
+            "top": [{"row": int(i), "score": _json_num(found.scores[i]),
+                     "cluster": None if unscored[i] else int(labels[i]),
                      "outlier": bool(found.mask[i])} for i in order],
             "written": ([] if output is None or to_stdout else [str(output)])
             + ([] if html_path is None else [str(html_path)]),
@@ -415,8 +439,17 @@ def outliers(input_path, model_path, contamination, threshold, normalize, fmt, o
         how = (f"threshold {threshold:g}" if threshold is not None
                else f"contamination {0.01 if contamination is None else contamination:g}")
         console.print(f"{name}: {frame.shape[0]} rows scored against {model_path.name} "
-                      f"(k = {model.n_clusters}, columns {', '.join(map(str, names))}"
-                      + (f", scaling {model.scaling.kind}" if model.scaling is not None else "") + ")")
+                      f"(k = {k}, columns {', '.join(map(str, names))}"
+                      + (f"; categorical {', '.join(cat_names)}" if cat_names else "")
+                      + (f"{';' if cat_names else ','} scaling {scaling.kind}" if scaling is not None else "")
+                      + ")")
+        if incomplete.any():
+            console.print(f"{int(incomplete.sum())} row(s) with missing values scored on the values they have "
+                          "(rescaled by columns / values present)")
+        if unscored.any():
+            console.print(f"{int(unscored.sum())} row(s) with no value in the model's columns: not scored "
+                          f"(rows {', '.join(map(str, np.flatnonzero(unscored)[:10].tolist()))}"
+                          + (", ..." if unscored.sum() > 10 else "") + ")")
         console.print(f"flagged {found.n_outliers} row(s) as outliers ({how}; score = {unit}, "
                       f"flagged at >= {found.threshold:.4g})")
         if top:
@@ -426,7 +459,8 @@ def outliers(input_path, model_path, contamination, threshold, normalize, fmt, o
             for c in ("row", "score", "cluster", "outlier"):
                 table.add_column(c, justify="right")
             for i in order:
-                table.add_row(str(int(i)), f"{found.scores[i]:.4g}", str(int(labels[i])),
+                table.add_row(str(int(i)), f"{found.scores[i]:.4g}" if not unscored[i] else "-",
+                              str(int(labels[i])) if not unscored[i] else "-",
                               "yes" if found.mask[i] else "")
             console.print(table)
     if output is not None and not to_stdout:

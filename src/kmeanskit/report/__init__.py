@@ -209,6 +209,9 @@ def _sweep_parts(sweep) -> dict:
     def draw(fig):
         axes = np.asarray(fig.subplots(nrow, ncol, squeeze=False)).ravel()
         ylabel = _LABELS["scipy" if sweep.distortion_kind == "scipy" else "inertia"]
+        if getattr(sweep, "metric", "euclidean") == "cosine":  # 1 - cos per row, not a squared distance
+            ylabel = ("mean cosine distance (1 - cos)" if sweep.distortion_kind == "scipy"
+                      else "inertia (sum of 1 - cos)")
         elbow_plot(sweep.k, sweep.distortion, sweep.knee, ax=axes[0], ylabel=ylabel,
                    log=sweep.elbow_scale == "log")
         axes[0].set_title("elbow" + (f": knee at k = {sweep.knee}" if sweep.knee is not None else ": no knee"))
@@ -535,11 +538,13 @@ def outliers_html(found, *, frame=None, labels=None, top: int = 20, source=None,
     table = Table("top-table", cols)
     for i in order:
         cells = [Cell(str(int(i)), str(int(i))), _num_cell(scores[i]), Cell("yes" if found.mask[i] else "")]
-        if labels is not None:
-            cells.append(Cell(str(int(labels[i])), str(int(labels[i]))))
+        if labels is not None:  # no cluster (-1) for a row that could not be scored
+            cells.append(Cell(str(int(labels[i])), str(int(labels[i]))) if not np.isnan(scores[i])
+                         else Cell("-"))
         for c in extra:
             v = frame[c].iloc[int(i)]
-            cells.append(_num_cell(v) if frame[c].dtype.kind in "iufb" else Cell(str(v)))
+            missing = v is None or (isinstance(v, float) and math.isnan(v))  # an empty text cell
+            cells.append(_num_cell(v) if frame[c].dtype.kind in "iufb" else Cell("-" if missing else str(v)))
         table.rows.append(Row(cells, picked=bool(found.mask[i])))
     title = title or "Outliers" + (f" in {source}" if source else "")
     subtitle = f"{found.n_outliers:,} of {n:,} rows flagged at score >= {fmt_num(found.threshold)}"

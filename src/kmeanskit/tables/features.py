@@ -241,7 +241,12 @@ def model_inputs(data, model):
         The table (a path is read with :func:`kmeanskit.tables.read_frame`).
     model : fitted model with ``feature_names_in_``
         E.g. one saved by :meth:`Segmentation.save_model` and loaded with
-        :func:`kmeanskit.load`; its ``scaling_`` (if any) is applied.
+        :func:`kmeanskit.load`; its ``scaling_`` (if any) is applied. A
+        :class:`kmeanskit.KPrototypes` (``categorical_``) takes its
+        categorical columns as they are (text) and its numeric features
+        rebuilt and scaled; missing values are kept (NaN, None) unless the
+        model was fitted with ``missing="raise"`` (infinities count as
+        missing, as in :func:`kmeanskit.segment`).
 
     Returns
     -------
@@ -255,7 +260,7 @@ def model_inputs(data, model):
     ------
     ValueError
         The model has no feature names, or the table lacks columns or has
-        missing values in them (named).
+        missing values in them that the model does not take (named).
 
     Examples
     --------
@@ -267,6 +272,13 @@ def model_inputs(data, model):
     >>> model = kmeanskit.load(p)
     >>> model_inputs(pd.DataFrame({"x": [6.0], "note": ["new"]}), model).round(3).values.tolist()
     [[0.0]]
+
+    A k-prototypes model (a text column, gaps kept):
+
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 10.0, 11.0], "c": ["a", "a", "b", None]})
+    >>> _ = kmeanskit.segment(df, k=2, categorical="kprototypes", missing="ignore").save_model(p, overwrite=True)
+    >>> model_inputs(pd.DataFrame({"c": ["b", None], "x": [None, 6.0]}), kmeanskit.load(p)).values.tolist()
+    [[nan, 'b'], [0.0, None]]
     """
     pd = need_pandas()
     frame, _ = as_frame(data)
@@ -275,6 +287,8 @@ def model_inputs(data, model):
         raise ValueError("the model has no feature names, so its columns cannot be found in the table; "
                          "save it from segment() / `kmeanskit cluster --model`, or with feature_names=.")
     names = [str(n) for n in names]
+    if getattr(model, "categorical_", None) is not None:  # a KPrototypes: categories and gaps
+        return _mixed_inputs(frame, model, names)
     F = feature_matrix(frame, names)
     bad = ~np.isfinite(F)
     if bad.any():
@@ -284,3 +298,66 @@ def model_inputs(data, model):
     scaling = getattr(model, "scaling_", None)
     Z = F if scaling is None else scaling.transform(F)
     return pd.DataFrame(Z, columns=names, index=frame.index)
+
+
+def _lacking(frame, features) -> list:
+    """The table columns ``features`` need that ``frame`` lacks (as
+    :func:`feature_matrix` names them)."""
+    cols = {str(c) for c in frame.columns}
+    out = []
+    for f in features:
+        m = LOG_RE.match(f)
+        if f in cols or (m and m.group(1) in cols) or ("=" in f and f.split("=", 1)[0] in cols):
+            continue
+        out.append(m.group(1) if m else (f.split("=", 1)[0] if "=" in f else f))
+    return out
+
+
+def _mixed_inputs(frame, model, names):
+    """:func:`model_inputs` for a :class:`kmeanskit.KPrototypes`: its
+    numeric features rebuilt and scaled, its categorical columns as they
+    are (present values as text when the model's categories are text),
+    missing values kept as NaN / None unless the model refuses them."""
+    from .scaling import Scaling
+
+    pd = need_pandas()
+    cat_at = {int(i) for i in model.categorical_}
+    cat_names = [n for i, n in enumerate(names) if i in cat_at]
+    num_names = [n for i, n in enumerate(names) if i not in cat_at]
+    lacking = list(dict.fromkeys(_lacking(frame, num_names) + [c for c in cat_names
+                                                               if c not in {str(x) for x in frame.columns}]))
+    if lacking:
+        raise ValueError(f"the table lacks column(s) {quoted(lacking)} that the model was fitted on; "
+                         f"it has {quoted(frame.columns)}.")
+    F = feature_matrix(frame, num_names)
+    F = np.where(np.isinf(F), np.nan, F)  # infinities count as missing values, as in segment()
+    cols = {str(c): c for c in frame.columns}
+    cats = {}
+    for t, c in enumerate(cat_names):
+        s = frame[cols[c]]
+        miss = s.isna().to_numpy()
+        v = s.astype(object).to_numpy().copy()
+        known = model.categories_[t]
+        if len(known) and all(isinstance(x, str) for x in known):
+            v[~miss] = [str(x) for x in v[~miss]]  # a column read as numbers still matches text categories
+        v[miss] = None
+        cats[c] = v
+    if getattr(model, "missing", "raise") == "raise":
+        gaps = [(n, int(np.isnan(F[:, j]).sum())) for j, n in enumerate(num_names)]
+        gaps += [(c, int(sum(x is None for x in v))) for c, v in cats.items()]
+        gaps = [f"{n!r} ({m})" for n, m in gaps if m]
+        if gaps:
+            raise ValueError(f"missing or non-finite values in column(s) {', '.join(gaps)}; the model was "
+                             "fitted without missing values (missing='raise'): drop or fill those rows, or "
+                             "refit with missing='ignore' (--missing ignore) to score incomplete rows.")
+    scaling = getattr(model, "scaling_", None)
+    if scaling is not None and F.shape[1]:
+        if not hasattr(scaling, "transform"):  # a loaded KPrototypes keeps the record's plain scaling
+            scaling = Scaling.from_dict({"kind": scaling.kind, "center": scaling.center,
+                                         "scale": scaling.scale})
+        F = scaling.transform(F)
+    out = pd.DataFrame(index=frame.index)
+    num_at = {n: j for j, n in enumerate(num_names)}
+    for n in names:
+        out[n] = F[:, num_at[n]] if n in num_at else pd.Series(cats[n], index=frame.index, dtype=object)
+    return out
