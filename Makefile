@@ -46,7 +46,8 @@ $(BENCH_VENV)/bin/python:
 
 $(BENCH_VENV)/.installed: pyproject.toml | $(BENCH_VENV)/bin/python
 	$(BENCH_VENV)/bin/python -m pip install -q -e . scikit-learn scikit-learn-intelex faiss-cpu \
-		scipy pillow colorthief psutil threadpoolctl "dask[array,dataframe,distributed]" dask-ml kmodes
+		scipy pillow colorthief psutil threadpoolctl "dask[array,dataframe,distributed]" dask-ml kmodes \
+		scikit-image
 	touch $@
 
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (old-OpenBLAS work-arounds set on some

@@ -49,10 +49,10 @@ import time  # noqa: E402
 #: suite name -> module in benchmarks/
 MODULES = {"lloyd": "lloyd", "default": "default", "scipy": "scipy_vq", "memory": "memory",
            "shared": "shared"}
-SUITES = ["lloyd", "default", "scipy", "memory", "shared", "images", "sweep", "search", "dask", "minibatch", "memmap", "sparse", "mixed"]
+SUITES = ["lloyd", "default", "scipy", "memory", "shared", "images", "sweep", "search", "dask", "minibatch", "memmap", "sparse", "mixed", "grid"]
 #: suites written by other helpers: module name and the function they expose
 HOOKS = {"images": "images_bench", "sweep": "sweep_bench", "search": "search_bench", "dask": "dask_bench", "minibatch": "minibatch_bench", "memmap": "memmap_bench",
-         "sparse": "sparse_bench", "mixed": "mixed_bench"}
+         "sparse": "sparse_bench", "mixed": "mixed_bench", "grid": "grid_bench"}
 
 
 def write_atomic(path, text):

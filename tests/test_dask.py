@@ -86,9 +86,13 @@ def test_empty_cluster_relocation_matches_in_memory():
 
 
 @pytest.mark.parametrize("algorithm", ["hamerly", "lloyd"])
-def test_hamerly_on_chunks_matches_in_memory(algorithm):
+def test_hamerly_on_chunks_matches_in_memory(algorithm, monkeypatch):
     # 40,000 rows and k = 16: "auto" is Hamerly in memory and on chunks; its bounds
     # stay with the chunks, and the iterations are Lloyd's
+    steps = []
+    make_step = _chunked.make_step
+    monkeypatch.setattr(_chunked, "make_step",
+                        lambda *a, **kw: steps.append(make_step(*a, **kw)) or steps[-1])
     rng = np.random.default_rng(8)
     centres = rng.uniform(0, 12, size=(16, 3))
     X = centres[rng.integers(0, 16, 40_000)] + rng.normal(0, 1.0, size=(40_000, 3))
@@ -97,6 +101,11 @@ def test_hamerly_on_chunks_matches_in_memory(algorithm):
     mem = kmeanskit.fit(X, 16, init=C0, algorithm=algorithm)
     got = kmeanskit.fit(da.from_array(X, chunks=(7000, 3)), 16, init=C0, algorithm=algorithm)
     same_fit(mem, got, got.labels.compute())
+    # the algorithm asked for is the one that ran (kmeanskit.fit and KMeans alike)
+    est = kmeanskit.KMeans(16, init=C0, n_init=1, algorithm=algorithm).fit(
+        da.from_array(X, chunks=(7000, 3)))
+    np.testing.assert_array_equal(est.labels_.compute(), np.asarray(mem.labels))
+    assert [type(s) for s in steps] == [_chunked.CHUNKED_ALGORITHMS[algorithm]] * 2
     assert _chunked.make_step(da.from_array(X, chunks=(7000, 3)), None, 16).__class__ is \
         _chunked.ChunkedHamerlyStep
 

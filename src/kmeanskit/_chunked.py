@@ -14,7 +14,10 @@ Two executors run the tasks:
 
 - :class:`DistributedChunks`, when a ``distributed.Client`` is active: the
   chunks are computed once and kept on the workers (``client.compute``),
-  each pass submits one task per chunk; lost chunks or labels (a worker
+  each pass submits one task per chunk, all in one ``client.map`` call,
+  plus one tiny task per chunk picking out the small results to gather
+  (the next pass takes its chunk's state from the whole result); lost
+  chunks or labels (a worker
   that died) are recomputed by the scheduler from their lineage, which is
   deterministic, so the fit ends with the same result. Every wait has a
   timeout (Dask config ``kmeanskit.timeout``, seconds, default 3600).
@@ -40,6 +43,7 @@ sums), chosen by :func:`make_step` as the in-memory engine chooses.
 from __future__ import annotations
 
 import operator
+import uuid
 
 import numpy as np
 
@@ -235,9 +239,18 @@ class DistributedChunks:
         self.xs = client.compute(list(X.to_delayed().ravel()))
         self.ws = None if w is None else client.compute(list(w.to_delayed().ravel()))
 
-    def _submit(self, fn, *args):
+    def _map(self, fn, columns, args):
+        """One task per row of ``columns`` (lists, one entry per task), with
+        ``args`` the same for all: one ``client.map`` call (one message to
+        the scheduler, not one per task), keys named after ``fn`` with one
+        random token per call."""
+        if not columns[0]:
+            return []
+        token = uuid.uuid4().hex
+        keys = [f"{fn.__name__.strip('_')}-{token}-{i}" for i in range(len(columns[0]))]
         try:
-            return self.client.submit(fn, *args, pure=False)
+            return self.client.map(fn, *columns, *[[a] * len(keys) for a in args], key=keys,
+                                   pure=False)
         except Exception as exc:
             if self.client.status in ("closing", "closed"):
                 raise ChunkTaskError("The Dask client was closed during the computation; "
@@ -245,13 +258,23 @@ class DistributedChunks:
             raise
 
     def map(self, fn, states, *args, skip_none=False):
-        return [None if skip_none and states[i] is None else
-                self._submit(fn, self.xs[i], None if self.ws is None else self.ws[i],
-                             None if states is None else states[i], *args)
-                for i in range(len(self.xs))]
+        n = len(self.xs)
+        take = [i for i in range(n) if not (skip_none and states[i] is None)]
+        got = self._map(fn, [[self.xs[i] for i in take],
+                             [None if self.ws is None else self.ws[i] for i in take],
+                             [None if states is None else states[i] for i in take]], args)
+        out = [None] * n
+        for i, f in zip(take, got):
+            out[i] = f
+        return out
 
     def field(self, handles, j):
-        return [None if h is None else self._submit(operator.getitem, h, j) for h in handles]
+        take = [i for i, h in enumerate(handles) if h is not None]
+        got = self._map(operator.getitem, [[handles[i] for i in take]], (j,))
+        out = [None] * len(handles)
+        for i, f in zip(take, got):
+            out[i] = f
+        return out
 
     def gather(self, futures):
         from concurrent.futures import CancelledError
@@ -328,9 +351,20 @@ def _summary_chunk(x, w, _state):
     return n, wsum, mean, m2, finite
 
 
-def _lloyd_chunk(x, w, labels, C, update, want_inertia, want_dist):
-    """One pass on a chunk: ``(labels, (stats, sums, wsums), dist)``."""
+def _state_of(prev):
+    """A chunk's state from its previous pass: that pass's whole result
+    ``(state, small results, ...)`` is the next pass's input, so that the
+    state needs no task of its own to be picked out (one task per chunk per
+    pass instead of two; only the small results are picked out, to be
+    gathered)."""
+    return None if prev is None else prev[0]
+
+
+def _lloyd_chunk(x, w, prev, C, update, want_inertia, want_dist):
+    """One pass on a chunk: ``(labels, (stats, sums, wsums), dist)``; ``prev``
+    the previous pass's result (:func:`_state_of`)."""
     k = C.shape[0]
+    labels = _state_of(prev)
     lab = np.full(x.shape[0], -1, dtype=label_dtype(k)) if labels is None else labels.copy()
     dist = np.empty(x.shape[0]) if want_dist else None
     if x.shape[0] == 0:
@@ -347,11 +381,11 @@ def _labels_of(state):
     return state if isinstance(state, np.ndarray) else state[0]
 
 
-def _farthest_chunk(x, w, state, C, m):
+def _farthest_chunk(x, w, prev, C, m):
     """The ``m`` rows of the chunk farthest from their centre:
     ``(scores, local indices, rows, labels, weights)``, largest first, ties
-    by lower index."""
-    labels = _labels_of(state)
+    by lower index (``prev``: the last pass's result)."""
+    labels = _labels_of(_state_of(prev))
     dist = np.empty(x.shape[0])
     K.sq_dist_to_assigned(np.ascontiguousarray(x), C, labels, dist)
     if w is not None:
@@ -361,7 +395,7 @@ def _farthest_chunk(x, w, state, C, m):
             np.ones(idx.size) if w is None else w[idx].astype(np.float64))
 
 
-def _parallel_chunk(x, w, state, seed, C, offset, l):
+def _parallel_chunk(x, w, prev, seed, C, offset, l):
     """One k-means|| round on a chunk: each row's squared distance ``d2`` to
     the nearest candidate so far and that candidate's index, updated with
     the new candidates ``C`` (numbered from ``offset``); then, with a
@@ -377,10 +411,11 @@ def _parallel_chunk(x, w, state, seed, C, offset, l):
     sampling pass.
 
     Returns ``((d2, nearest), (phi_i, weight nearest to each candidate,
-    rows, w d2, u))``."""
+    rows, w d2, u))``; ``prev`` is the last round's result."""
     n = x.shape[0]
     m = offset + C.shape[0]
     wf = None if w is None else w.astype(np.float64)
+    state = _state_of(prev)
     if C.shape[0] == 0:
         d2, nearest = state
     elif n == 0:
@@ -426,13 +461,14 @@ def _uniform_chunk(x, w, _state, seed, rate):
     return np.array(x[idx]), w[idx].astype(np.float64) / p[idx]
 
 
-def _hamerly_chunk(x, w, state, C, p, full, want_objective):
+def _hamerly_chunk(x, w, prev, C, p, full, want_objective):
     """One pass of Hamerly's algorithm on a chunk (the in-memory step's
     kernels on the chunk's rows): ``((labels, u, lo), (stats, sums, wsums,
     objective))``. The first pass (no state) is Lloyd's, giving the bounds;
     later passes return the sums' changes (the moved rows), or the chunk's
-    full sums with ``full``."""
+    full sums with ``full``. ``prev``: the last pass's result."""
     k, n = C.shape[0], x.shape[0]
+    state = _state_of(prev)
     if n == 0:
         return ((np.empty(0, label_dtype(k)), np.empty(0), np.empty(0)),
                 (np.zeros(K.N_STATS), np.zeros((k, x.shape[1])), np.zeros(k), 0.0))
@@ -599,7 +635,7 @@ class ChunkedLloydStep(Step):
         C = np.ascontiguousarray(C, dtype=src.dtype)
         handles = src.run(_lloyd_chunk, self.parts, C, update, want_inertia, False)
         small = src.gather(src.ex.field(handles, 1))
-        self.parts = src.ex.field(handles, 0)
+        self.parts = handles  # the next pass takes its labels from these (_state_of)
         k, d = C.shape
         stats = np.zeros(K.N_STATS)
         sums = np.zeros((k, d))
@@ -672,7 +708,9 @@ class ChunkedLloydStep(Step):
     def labels(self):
         """The labels as a Dask array with the data's row chunks (kept where
         the chunks are)."""
-        return labels_array(self.source, self.parts)
+        if self.parts is None:
+            return None
+        return labels_array(self.source, self.source.ex.field(self.parts, 0))
 
 
 class ChunkedHamerlyStep(ChunkedLloydStep):
@@ -695,7 +733,7 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
         first = self.parts is None
         handles = src.run(_hamerly_chunk, self.parts, C, self.p, full, want_objective)
         small = src.gather(src.ex.field(handles, 1))
-        self.parts = src.ex.field(handles, 0)  # (labels, u, lo) stay with the chunks
+        self.parts = handles  # (labels, u, lo) stay with the chunks (_state_of)
         stats = np.zeros(K.N_STATS)
         sums = np.zeros_like(self.sums)
         wsums = np.zeros_like(self.wsums)
@@ -735,7 +773,8 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
     def labels(self):
         if self.parts is None:
             return None
-        return labels_array(self.source, self.source.ex.field(self.parts, 0))
+        ex = self.source.ex
+        return labels_array(self.source, ex.field(ex.field(self.parts, 0), 0))
 
 
 #: The chunked steps by algorithm name ("auto" resolves as in memory).
@@ -816,7 +855,7 @@ def kmeans_parallel(src: ChunkSource, k: int, rng, oversampling: float = OVERSAM
         cands.append(C_new)
         total = total_after
         small = src.gather(src.ex.field(handles, 1))
-        state = src.ex.field(handles, 0)
+        state = handles  # the next round reads (d2, nearest) from these (_state_of)
         phi = 0.0
         counts = np.zeros(total)
         for part in small:  # chunk order
