@@ -32,3 +32,18 @@ def test_names_follow_their_registry():
     registry["fancy"] = 2
     validate_params({"algorithm": "fancy"}, c, "f")
     assert not Names(registry).accepts(np.float64(1.0))
+
+
+def test_non_finite_input_names_the_problem_and_the_way_with_gaps():
+    import kmeanskit
+    from kmeanskit import KPrototypes
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN; .*KPrototypes\(n_clusters, missing='ignore'\)"):
+        kmeanskit.fit(X, 2, random_state=0)
+    # the way out the message names works on the same rows
+    assert KPrototypes(2, missing="ignore", random_state=0).fit(X).predict(X).shape == (40,)
+    X[3, 1] = np.inf
+    with pytest.raises(ValueError, match="X contains infinity; remove those rows"):
+        kmeanskit.fit(X, 2, random_state=0)

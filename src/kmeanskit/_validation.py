@@ -98,8 +98,11 @@ def as_float_array(X: Any, *, name: str = "X", check_finite: bool = True,
         arr = arr.astype(np.float64)
     arr = np.ascontiguousarray(arr)
     if check_finite and not all_finite(arr):
-        raise ValueError(f"{name} contains NaN or infinity; remove or impute those values first "
-                         "(or pass check_finite=False if you are sure they are absent).")
+        if np.isnan(arr).any():  # the error path only: a second scan costs nothing here
+            raise ValueError(f"{name} contains NaN; remove or impute those values first, or cluster "
+                             "rows with gaps on their observed values with "
+                             "kmeanskit.KPrototypes(n_clusters, missing='ignore') (docs/tables.md).")
+        raise ValueError(f"{name} contains infinity; remove those rows or replace the values first.")
     return arr
 
 

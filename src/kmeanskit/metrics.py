@@ -221,7 +221,17 @@ def davies_bouldin(X, labels, *, sample_weight=None) -> float:
     C, wk = _centroids(X, lab, k, w)
     dist = _dist_to_own_centroid(X, lab, C, squared=False)
     s = np.bincount(lab, weights=ww * dist, minlength=k) / wk
-    cd = np.sqrt(((C[:, None, :] - C[None, :, :]) ** 2).sum(axis=2))
+    return _davies_bouldin_from(s, C)
+
+
+def _davies_bouldin_from(s, C) -> float:
+    """The Davies-Bouldin index from each cluster's mean distance to its
+    centroid ``s`` and the centroids ``C`` (k x features; the centroid
+    distances one centroid at a time, no k x k x features array)."""
+    k = C.shape[0]
+    cd = np.empty((k, k))
+    for j in range(k):
+        cd[j] = np.sqrt(((C - C[j]) ** 2).sum(axis=1))
     if np.allclose(s, 0) or np.allclose(cd, 0):
         return 0.0  # scikit-learn's convention
     cd[cd == 0] = np.inf

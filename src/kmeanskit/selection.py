@@ -1146,15 +1146,7 @@ class _RowCriteria:
         wk = np.bincount(lab, weights=ww, minlength=k)
         dist = np.sqrt(_sparse.sq_dist_to_means(self.X, lab, C, self.cosine))
         s = np.bincount(lab, weights=ww * dist, minlength=k) / wk
-        cd = np.empty((k, k))
-        for j in range(k):
-            cd[j] = np.sqrt(((C - C[j]) ** 2).sum(axis=1))
-        if np.allclose(s, 0) or np.allclose(cd, 0):
-            return 0.0  # scikit-learn's convention
-        cd[cd == 0] = np.inf
-        R = (s[:, None] + s[None, :]) / cd
-        np.fill_diagonal(R, -np.inf)
-        return float(np.mean(R.max(axis=1)))
+        return _m._davies_bouldin_from(s, C)
 
     def silhouette(self, X, labels, *, sample_weight=None, max_exact=_m.SILHOUETTE_MAX_EXACT,
                    n_samples=_m.SILHOUETTE_N_SAMPLES, max_reference=_m.SILHOUETTE_MAX_REFERENCE,

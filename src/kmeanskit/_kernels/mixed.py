@@ -56,6 +56,21 @@ def _dist(Xn, Xc, i, Cn, Cc, j, gamma):
     return acc + gamma * mis
 
 
+@njit(**_JIT)
+def _nearest(Xn, Xc, i, Cn, Cc, gamma):
+    """``(distance, index)`` of row ``i``'s nearest centre (ties: the lowest
+    index), shared by the pass and the outlier scores so that both give
+    ``predict``'s labels."""
+    bv = np.inf
+    bj = 0
+    for j in range(Cn.shape[0]):
+        v = _dist(Xn, Xc, i, Cn, Cc, j, gamma)
+        if v < bv:
+            bv = v
+            bj = j
+    return bv, bj
+
+
 @njit(parallel=True, **_JIT)
 def mixed_pass(Xn, Xc, w, use_w, Cn, Cc, gamma, offsets, labels, update, nsums, nobs, counts,
                wsums, stats, want_dist, dist_out):
@@ -73,7 +88,6 @@ def mixed_pass(Xn, Xc, w, use_w, Cn, Cc, gamma, offsets, labels, update, nsums, 
     n = Xn.shape[0]
     dn = Xn.shape[1]
     dc = Xc.shape[1]
-    k = Cn.shape[0]
     n_blocks = stats.shape[0]
     for b in prange(n_blocks):
         stats[b, :] = 0.0
@@ -86,13 +100,7 @@ def mixed_pass(Xn, Xc, w, use_w, Cn, Cc, gamma, offsets, labels, update, nsums, 
         changed = 0
         r0, r1 = block_rows(b, n, n_blocks)
         for i in range(r0, r1):
-            bv = np.inf
-            bj = 0
-            for j in range(k):
-                v = _dist(Xn, Xc, i, Cn, Cc, j, gamma)
-                if v < bv:
-                    bv = v
-                    bj = j
+            bv, bj = _nearest(Xn, Xc, i, Cn, Cc, gamma)
             wi = np.float64(w[i]) if use_w else 1.0
             obj += wi * bv
             if labels[i] != bj:
@@ -214,15 +222,8 @@ def nearest_observed(Xn, Xc, Cn, Cc, gamma, labels, dist, n_obs):
     n = Xn.shape[0]
     dn = Xn.shape[1]
     dc = Xc.shape[1]
-    k = Cn.shape[0]
     for i in prange(n):
-        bv = np.inf
-        bj = 0
-        for j in range(k):
-            v = _dist(Xn, Xc, i, Cn, Cc, j, gamma)
-            if v < bv:
-                bv = v
-                bj = j
+        bv, bj = _nearest(Xn, Xc, i, Cn, Cc, gamma)
         obs = 0
         for f in range(dn):
             x = Xn[i, f]
