@@ -17,10 +17,10 @@ Two executors run the tasks:
   each pass submits one task per chunk, all in one ``client.map`` call,
   plus one tiny task per chunk picking out the small results to gather
   (the next pass takes its chunk's state from the whole result); lost
-  chunks or labels (a worker
-  that died) are recomputed by the scheduler from their lineage, which is
-  deterministic, so the fit ends with the same result. Every wait has a
-  timeout (Dask config ``kmeanskit.timeout``, seconds, default 3600).
+  chunks or labels (a worker that died) are recomputed by the scheduler
+  from their lineage, which is deterministic, so the fit ends with the
+  same result. Every wait has a timeout (Dask config
+  ``kmeanskit.timeout``, seconds, default 3600).
 - :class:`LocalChunks`: chunks computed one at a time in this process by
   Dask's synchronous scheduler at every pass (the data is read again from
   its source: Parquet, zarr, a memmap; only one chunk is in memory at a
