@@ -947,6 +947,10 @@ def claims_reliability(text, ns):
     assert stated(text, r"the largest float64 \(([\d.]+e\d+)\)")[0] == f"{f64.max:.1e}".replace("e+", "e")
     e, about = stated(text, r"below 2\*\*(-\d+) times it, about 1e(-\d+)")
     assert int(e) == f64.minexp and int(about) == decade(2.0 ** f64.minexp)
+    # the fuzz finds: the PNG chunk's declared size is the one of test_reliability's case
+    # (test_png_chunk_declaring_134MB_is_not_allocated writes the length bytes 08 00 00 38)
+    assert int(stated(text, r"a PNG chunk declaring (\d+) MB")[0]) == int.from_bytes(b"\x08\x00\x008", "big") // 10**6
+    assert "65,536 columns" in text and "_npy_bytes((0, 65536))" in (ROOT / "tests" / "test_reliability.py").read_text()
     rows = md_table(text, "| fuzz test |")
     makefile = (ROOT / "Makefile").read_text()
     default = int(re.search(r"^FUZZ_EXAMPLES \?= (\d+)", makefile, flags=re.M).group(1))
