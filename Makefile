@@ -38,13 +38,15 @@ fuzz: $(VENV)/.installed-test
 # Benchmarks run in their own virtualenv with the peer libraries (never needed
 # by the package or its tests). Pass options with BENCH_ARGS, e.g.
 #   make bench BENCH_ARGS="--quick --only lloyd"
+# The virtualenv is brought up to date when pyproject.toml or this file (the
+# peers' list) changes.
 BENCH_VENV := .bench-venv
 BENCH_ARGS ?=
 $(BENCH_VENV)/bin/python:
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
 
-$(BENCH_VENV)/.installed: pyproject.toml | $(BENCH_VENV)/bin/python
+$(BENCH_VENV)/.installed: pyproject.toml Makefile | $(BENCH_VENV)/bin/python
 	$(BENCH_VENV)/bin/python -m pip install -q -e . scikit-learn scikit-learn-intelex faiss-cpu \
 		scipy pillow colorthief psutil threadpoolctl "dask[array,dataframe,distributed]" dask-ml kmodes \
 		scikit-image
