@@ -73,13 +73,11 @@ are used unless ``reference`` is given.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import models
-from .core import fitted
+from .core import fitted, kprototypes_kind
 
 __all__ = ["outlier_scores", "cluster_spread", "detect_outliers", "Outliers"]
 
@@ -104,13 +102,12 @@ def _model(model):
     "kprototypes", as :func:`kmeanskit.models.read` gives it)."""
     if isinstance(model, _Mixed):
         return model
-    if isinstance(model, models.ModelRecord) and model.metric == models.KPROTOTYPES:
+    kind = kprototypes_kind(model)
+    if kind == "record":
         from .kprototypes import KPrototypes
 
         return _Mixed(KPrototypes.from_record(model))
-    # a KPrototypes exists only once its module is imported: no need to import it (and scikit-learn) here
-    kp = sys.modules.get("kmeanskit.kprototypes")
-    if kp is not None and isinstance(model, kp.KPrototypes) and hasattr(model, "cluster_centroids_"):
+    if kind == "estimator":
         return _Mixed(model)
     return fitted(model)  # an unfitted KPrototypes: "not fitted; call .fit(X) first"
 

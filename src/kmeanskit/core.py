@@ -886,15 +886,46 @@ def fitted(model, what: str = "model") -> Fitted:
                      f"kmeanskit.fit or kmeanskit.load), got {type(model).__name__}.")
 
 
+def kprototypes_kind(model) -> str | None:
+    """``"estimator"`` for a fitted :class:`kmeanskit.KPrototypes`,
+    ``"record"`` for a ``.kmk`` record of one (metric "kprototypes"), else
+    None. The one test the model path uses to tell k-prototypes models from
+    k-means ones (no import of the estimator's module, and with it
+    scikit-learn: a KPrototypes exists only once that module is loaded).
+
+    Parameters
+    ----------
+    model : object
+        Anything :func:`fitted` or :func:`kmeanskit.outlier_scores` takes.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> import numpy as np, kmeanskit
+    >>> from kmeanskit.core import kprototypes_kind
+    >>> X = np.array([[0.0, np.nan], [0.0, 1.0], [9.0, 9.0], [9.0, 8.0]])
+    >>> kprototypes_kind(kmeanskit.KPrototypes(2, missing="ignore", random_state=0).fit(X))
+    'estimator'
+    >>> kprototypes_kind(kmeanskit.fit(np.nan_to_num(X), 2, random_state=0)) is None
+    True
+    """
+    if isinstance(model, models.ModelRecord):
+        return "record" if model.metric == models.KPROTOTYPES else None
+    kp = sys.modules.get("kmeanskit.kprototypes")
+    if kp is not None and isinstance(model, kp.KPrototypes) and hasattr(model, "cluster_centroids_"):
+        return "estimator"
+    return None
+
+
 def _refuse_kprototypes(model, what: str) -> None:
     """A k-prototypes model (categorical columns or missing values) is not
     a set of centres in one space: the places that take any fitted model
     (affinity features, the similar-item index, the model file of a
     k-means fit) say so instead of silently using its numeric centres."""
-    kp = sys.modules.get("kmeanskit.kprototypes")  # no KPrototypes unless its module is loaded
-    is_kp = (isinstance(model, models.ModelRecord) and model.metric == models.KPROTOTYPES) or \
-        (kp is not None and isinstance(model, kp.KPrototypes) and hasattr(model, "cluster_centroids_"))
-    if is_kp:
+    if kprototypes_kind(model):
         raise ValueError(f"{what} is a k-prototypes model (categorical columns or missing values); "
                          "this takes k-means models only. A k-prototypes model has predict, "
                          "transform and kmeanskit.outlier_scores of its own.")

@@ -86,10 +86,10 @@ def save_model(model, path: str | os.PathLike, *, scaling=None, feature_names=No
     FileExistsError: ... already exists; pass overwrite=True to replace it.
     """
     from . import models
-    from .core import model_record
+    from .core import kprototypes_kind, model_record
 
-    if hasattr(model, "to_record") and hasattr(model, "cluster_centroids_"):
-        # a fitted KPrototypes: its record carries the categories, gamma and spreads
+    if kprototypes_kind(model) == "estimator":
+        # its record carries the categories, gamma and spreads
         if feature_names is not None or cluster_spread is not None:
             raise ValueError("a k-prototypes model saves its own column names and spreads; "
                              "leave feature_names and cluster_spread out.")
