@@ -2,3 +2,5 @@
 
 No validation and no Python objects here; see ``_solver`` for the driver.
 """
+
+from . import _cachelock  # noqa: F401  (numba cache writes safe across processes, before any kernel)
