@@ -25,13 +25,15 @@ def main(n, d, k, chunk_rows):
     import distributed
 
     import kmeanskit
-    from benchmarks.dask_bench import make_data
+    from benchmarks.dask_bench import chunks_per_worker, gather_rows, make_data
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=40) as cl, distributed.Client(cl):
+                                  dashboard_address=None, silence_logs=40) as cl, \
+            distributed.Client(cl) as cl_client:
         Xd = make_data(n, d, k, seed=7, chunk_rows=chunk_rows).persist()
         distributed.wait(Xd)
-        Xm = Xd.compute()
+        Xm = gather_rows(cl_client, Xd)
+        print("chunks per worker:", chunks_per_worker(cl_client, Xd))
         C0 = Xm[np.random.default_rng(0).choice(n, k, replace=False)].copy()
         kmeanskit.fit(Xm[:20000], k, init=C0, max_iter=2)  # compile and import outside the clock
         kmeanskit.fit(Xd[:chunk_rows * 2], k, init=C0, max_iter=2)

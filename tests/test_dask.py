@@ -181,6 +181,37 @@ def test_kmeans_parallel_is_within_one_percent_of_greedy_kmeanspp():
     assert r.converged and r.inertia <= 1.5 * np.mean(pp)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("width", [64, 3])  # 3: most rows outgrow their table and measure every candidate
+@pytest.mark.parametrize("min_features", [1, 8])  # 8: the first rounds and d = 3 take the engine's pass
+def test_kmeans_parallel_rounds_find_the_nearest_candidate(monkeypatch, dtype, width, min_features):
+    # each round's (d2, nearest) against every candidate measured in NumPy: the triangle
+    # inequality skips candidates but never changes the answer; ties go to the lowest number
+    monkeypatch.setattr(_chunked, "TABLE_WIDTH", width)
+    monkeypatch.setattr(_chunked, "PRUNE_MIN_FEATURES", min_features)
+    rng = np.random.default_rng(5)
+    X = blobs(n_per=400, seed=5, dtype=dtype)
+    cands, prev = [], None
+    for size in (1, 30, 25, 40):
+        C = X[rng.choice(X.shape[0], size, replace=False)].astype(np.float64)
+        old = np.concatenate(cands) if cands else np.empty((0, 3))
+        offset = old.shape[0]
+        if size == 25:
+            C[7] = C[3]  # two new candidates at the same place: the lower number wins
+            dup = (offset + 3, offset + 7)
+        table = _chunked.candidate_table(old, C)
+        prev = _chunked._parallel_chunk(X, None, prev, None, C, offset, table, 2.0 * 5)
+        cands.append(C)
+        d2, nearest = prev[0]
+        allc = np.concatenate(cands)
+        D = ((X.astype(np.float64)[:, None, :] - allc[None, :, :]) ** 2).sum(-1)
+        np.testing.assert_array_equal(nearest, np.argmin(D, axis=1))
+        np.testing.assert_allclose(d2, D.min(axis=1), rtol=1e-12, atol=1e-300)
+        counts = prev[1][1]
+        np.testing.assert_array_equal(counts, np.bincount(np.argmin(D, axis=1), minlength=allc.shape[0]))
+    assert np.any(nearest == dup[0]) and not np.any(nearest == dup[1])
+
+
 def test_kmeans_parallel_parameters_and_in_memory_use():
     X = blobs(n_per=400, seed=2)
     src = _chunked.ChunkSource(X, None, 5)
@@ -294,6 +325,40 @@ def test_worker_killed_between_passes_gives_the_same_result(client, X):
     assert res.inertia == undisturbed.inertia and res.n_iter == undisturbed.n_iter
     np.testing.assert_array_equal(res.labels.compute(), undisturbed.labels.compute())
     client.wait_for_workers(2, timeout=60)
+
+
+def test_chunks_held_by_one_worker_are_spread_over_all(client, X):
+    # data persisted on one worker (as an earlier .compute() of the whole array leaves it): the
+    # fit copies half the chunks to the other worker once, and every pass then runs on both
+    addr = sorted(client.scheduler_info()["workers"])[0]
+    Xd = da.from_array(X, chunks=(1500, 3)).persist(workers=[addr])
+    distributed.wait(Xd)
+    assert {w for ws in client.who_has(Xd).values() for w in ws} == {addr}
+    C0 = X[:5].copy()
+    with distributed.get_task_stream(client) as ts:
+        got = kmeanskit.fit(Xd, 5, init=C0, algorithm="lloyd")
+    ran = {}
+    for t in ts.data:
+        if t["key"].startswith("lloyd_chunk-"):
+            ran.setdefault(t["worker"], 0)
+            ran[t["worker"]] += 1
+    assert len(ran) == 2 and min(ran.values()) >= got.n_iter * 4  # 5 of the 10 chunks each
+    same_fit(kmeanskit.fit(X, 5, init=C0, algorithm="lloyd"), got, got.labels.compute())
+
+
+@pytest.mark.parametrize("holders, sizes, nthreads, plan", [
+    ([["a"]] * 8, [1] * 8, {"a": 1, "b": 1}, {4: "b", 5: "b", 6: "b", 7: "b"}),
+    ([["a"], ["b"]] * 4, [1] * 8, {"a": 1, "b": 1}, {}),  # balanced: nothing moves
+    ([["a"]] * 5 + [["b"]] * 3, [1] * 8, {"a": 1, "b": 1}, {}),  # 1.25 x its share: within
+    ([["a"]] * 6 + [["b"]] * 2, [1] * 8, {"a": 1, "b": 1}, {4: "b", 5: "b"}),
+    ([["a", "b"]] * 8, [1] * 8, {"a": 1, "b": 1}, {}),  # replicated on both
+    ([["a"]] * 9, [1] * 9, {"a": 1, "b": 1, "c": 1}, {3: "b", 4: "c", 5: "b", 6: "c", 7: "b", 8: "c"}),
+    ([["a"]] * 6, [1] * 6, {"a": 1, "b": 2}, {2: "b", 3: "b", 4: "b", 5: "b"}),  # by threads
+    ([["a"]] * 3 + [[]], [4, 4, 4, 1], {"a": 1, "b": 1}, {1: "b"}),  # sizes; unheld chunk stays
+    ([["a"]] * 4, [1] * 4, {"a": 1}, {}),  # one worker
+])
+def test_spread_plan(holders, sizes, nthreads, plan):
+    assert _chunked.spread_plan(holders, sizes, nthreads) == plan
 
 
 def _fail_on_third(block, block_info=None):

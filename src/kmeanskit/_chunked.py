@@ -48,8 +48,10 @@ import uuid
 import numpy as np
 
 from . import _solver
+from ._config import MAX_BLOCKS
 from ._init import INITS, FewDistinctPointsError, sample_size
 from ._kernels import lloyd as K
+from ._kernels import seeding as SK
 from ._solver import ArraySource, PassResult, Step, label_dtype
 
 #: Candidates per k-means|| round, as a multiple of k (Bahmani et al.'s l = 2k).
@@ -217,6 +219,10 @@ class LocalChunks:
     def field(self, handles, j):
         return [None if h is None else h[j] for h in handles]
 
+    def share(self, obj):
+        """``obj`` as an argument of every task of a pass (itself, here)."""
+        return obj
+
     def gather(self, handles):
         return list(handles)
 
@@ -238,6 +244,33 @@ class DistributedChunks:
         self.timeout = timeout()
         self.xs = client.compute(list(X.to_delayed().ravel()))
         self.ws = None if w is None else client.compute(list(w.to_delayed().ravel()))
+        self._spread([int(c) for c in X.chunks[0]])
+
+    def _spread(self, sizes):
+        """Copy chunks to the workers holding less than their share of the
+        rows (:func:`spread_plan`), once, so that every pass uses all of
+        them: a persisted array that an earlier ``.compute()`` gathered
+        onto one worker would otherwise run every pass there alone (the
+        scheduler does not move a large chunk for a short task). The copies
+        are new keys with a loose worker restriction: if that worker dies,
+        the scheduler recomputes them elsewhere from the original."""
+        from distributed import wait
+
+        try:
+            wait(self.xs + (self.ws or []), timeout=self.timeout)
+        except TimeoutError:  # the first pass's wait reports it
+            return
+        nthreads = {a: int(w.get("nthreads", 1))
+                    for a, w in self.client.scheduler_info()["workers"].items()}
+        who = self.client.who_has(self.xs)
+        plan = spread_plan([who.get(f.key, ()) for f in self.xs], sizes, nthreads)
+        token = uuid.uuid4().hex
+        for i, worker in plan.items():
+            for name, parts in (("x", self.xs), ("w", self.ws)):
+                if parts is not None:
+                    parts[i] = self.client.submit(_same, parts[i], key=f"chunk-{name}-{token}-{i}",
+                                                  workers=[worker], allow_other_workers=True,
+                                                  pure=False)
 
     def _map(self, fn, columns, args):
         """One task per row of ``columns`` (lists, one entry per task), with
@@ -267,6 +300,11 @@ class DistributedChunks:
         for i, f in zip(take, got):
             out[i] = f
         return out
+
+    def share(self, obj):
+        """``obj`` as an argument of every task of a pass: sent to the
+        cluster once (a future), not once per task."""
+        return self.client.scatter(obj, hash=False)
 
     def field(self, handles, j):
         take = [i for i, h in enumerate(handles) if h is not None]
@@ -318,6 +356,62 @@ class DistributedChunks:
                                for p, s in zip(parts, sizes)])
 
 
+#: A worker holding more than this multiple of its share of the rows makes a
+#: fit copy chunks to the workers below theirs (:func:`spread_plan`).
+SPREAD_ABOVE = 1.25
+
+
+def spread_plan(holders, sizes, nthreads) -> dict:
+    """Where to copy chunks so that each worker holds about its share of the
+    rows, in proportion to its threads: ``{chunk index: worker}``, empty
+    when no worker holds more than ``SPREAD_ABOVE`` times its share.
+
+    ``holders``: the workers holding each chunk; ``sizes``: its rows;
+    ``nthreads``: the cluster's workers and their threads. A chunk counts
+    for its holder with the lowest load; in chunk order, a chunk stays
+    while its holder is within its share, and the others go, in chunk
+    order, each to the worker then furthest below its share (ties: by
+    name; its own holder, when that is it, keeps it). Chunks held by no known worker stay (the scheduler computes
+    them where it likes)."""
+    workers = sorted(nthreads)
+    if len(workers) < 2:
+        return {}
+    total = float(sum(sizes))
+    threads = float(sum(nthreads.values()))
+    share = {a: total * nthreads[a] / threads for a in workers}
+    known = [sorted(h for h in hs if h in share) for hs in holders]
+
+    def place(keep_within):
+        load = dict.fromkeys(workers, 0.0)
+        moved = []
+        for i, hs in enumerate(known):
+            if not hs:
+                continue
+            h = min(hs, key=lambda a: (load[a] / share[a], a))
+            if keep_within and load[h] + sizes[i] > share[h] and load[h] > 0:
+                moved.append(i)
+            else:
+                load[h] += sizes[i]
+        return load, moved
+
+    load, _ = place(False)
+    if max(load[a] / share[a] for a in workers) <= SPREAD_ABOVE:
+        return {}
+    load, moved = place(True)
+    plan = {}
+    for i in moved:
+        target = min(workers, key=lambda a: (load[a] / share[a], a))
+        load[target] += sizes[i]
+        if target not in known[i]:
+            plan[i] = target
+    return plan
+
+
+def _same(x):
+    """A chunk under a new key, where the task runs (:meth:`DistributedChunks._spread`)."""
+    return x
+
+
 def _task_threads():
     """Numba threads for one task on a worker: one (a worker runs as many
     tasks at once as it has threads); unchanged in this process."""
@@ -333,22 +427,27 @@ def _task_threads():
 # --- chunk tasks (module-level functions: they are pickled to the workers) ----------
 
 def _summary_chunk(x, w, _state):
-    """(rows, weight, column means, column M2, finite) of one chunk, float64."""
-    x64 = x.astype(np.float64, copy=False)
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite = bool(np.isfinite(np.sum(x64))) or bool(np.isfinite(x64).all())
+    """(rows, weight, column means, column M2, finite) of one chunk, float64;
+    the means and M2 from one kernel call (two passes over the chunk, in
+    blocks reduced in order), the whole chunk checked for NaN and infinity
+    only when they came out non-finite (a sum may overflow on finite
+    values)."""
+    n, d = x.shape
+    finite = True
     if w is not None:
         wf = w.astype(np.float64)
-        finite = finite and bool(np.isfinite(wf).all()) and bool((wf >= 0).all())
+        finite = bool(np.isfinite(wf).all()) and bool((wf >= 0).all())
         wsum = float(wf.sum())
     else:
-        wsum = float(x.shape[0])
-    n = x.shape[0]
+        wsum = float(n)
     if n == 0 or not finite:
-        return n, wsum, np.zeros(x.shape[1]), np.zeros(x.shape[1]), finite
-    mean = x64.mean(axis=0)
-    m2 = ((x64 - mean) ** 2).sum(axis=0)
-    return n, wsum, mean, m2, finite
+        return n, wsum, np.zeros(d), np.zeros(d), finite
+    x = np.ascontiguousarray(x)
+    with _solver.thread_context(_task_threads(), False):
+        mean, var = K.column_mean_var(x, np.ones(1, x.dtype), False, max(1, min(MAX_BLOCKS, n)))
+    if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+        finite = bool(np.isfinite(x).all())
+    return n, wsum, mean, var * n, finite
 
 
 def _state_of(prev):
@@ -395,11 +494,13 @@ def _farthest_chunk(x, w, prev, C, m):
             np.ones(idx.size) if w is None else w[idx].astype(np.float64))
 
 
-def _parallel_chunk(x, w, prev, seed, C, offset, l):
+def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
     """One k-means|| round on a chunk: each row's squared distance ``d2`` to
-    the nearest candidate so far and that candidate's index, updated with
-    the new candidates ``C`` (numbered from ``offset``); then, with a
-    ``seed``, the rows the next round may draw.
+    the nearest candidate so far and that candidate's number, updated with
+    the new candidates ``C`` (float64, numbered from ``offset``; ``table``:
+    :func:`candidate_table` for the earlier ones, to skip the new candidates
+    that cannot be nearer); then, with a ``seed``, the rows the next round
+    may draw.
 
     A row is drawn when ``u phi / l < w d2`` (probability ``l w d2 / phi``,
     ``u`` uniform, ``phi`` the sum of ``w d2`` over all chunks). ``phi`` is
@@ -416,25 +517,32 @@ def _parallel_chunk(x, w, prev, seed, C, offset, l):
     m = offset + C.shape[0]
     wf = None if w is None else w.astype(np.float64)
     state = _state_of(prev)
-    if C.shape[0] == 0:
-        d2, nearest = state
-    elif n == 0:
-        d2, nearest = np.empty(0), np.empty(0, np.int32)
+    if state is None:
+        d2, nearest = np.full(n, np.inf), np.full(n, -1, np.int32)
     else:
+        d2, nearest = state  # the last round's result: replaced, never written to
+    if C.shape[0] and n and (offset * 4 < C.shape[0] or x.shape[1] < PRUNE_MIN_FEATURES):
+        # few earlier candidates (the first rounds: the triangle inequality
+        # skips little) or few features (a distance costs about what its
+        # test does): the engine's distance pass, faster (the exact float64
+        # distance to the nearest new candidate, the lowest on ties, as the
+        # skipping kernel gives)
+        xc = np.ascontiguousarray(x)
+        src = ArraySource(xc, None, C.shape[0])
         lab = np.empty(n, dtype=label_dtype(C.shape[0]))
-        d2 = np.empty(n)
-        src = ArraySource(np.ascontiguousarray(x), None, C.shape[0])
+        dist = np.empty(n)
         with _solver.thread_context(_task_threads(), src.gemm):
-            src.assign(np.ascontiguousarray(C, dtype=x.dtype), lab, update=False, dist_out=d2,
+            src.assign(np.ascontiguousarray(C, dtype=x.dtype), lab, update=False, dist_out=dist,
                        want_inertia=False)
-        np.maximum(d2, 0.0, out=d2)
-        if state is None:
-            nearest = lab.astype(np.int32) + offset
-        else:
-            mind2, nearest = state
-            closer = d2 < mind2
-            nearest = np.where(closer, lab.astype(np.int32) + offset, nearest)
-            d2 = np.where(closer, d2, mind2)
+        nearest = np.where(dist < d2, lab.astype(np.int32) + offset, nearest)
+        d2 = np.minimum(dist, d2)
+    elif C.shape[0] and n:
+        near_idx, near_d, bound = _split_table(table)
+        d2_new, nearest_new = np.empty(n), np.empty(n, np.int32)
+        with _solver.thread_context(_task_threads(), False):
+            SK.nearest_candidate_update(np.ascontiguousarray(x), C, offset, near_idx, near_d, bound,
+                                        d2, nearest, d2_new, nearest_new, max(1, min(MAX_BLOCKS, n)))
+        d2, nearest = d2_new, nearest_new
     wd2 = d2 if wf is None else d2 * wf
     phi = float(wd2.sum())
     counts = np.bincount(nearest, weights=wf, minlength=m).astype(np.float64)
@@ -444,6 +552,34 @@ def _parallel_chunk(x, w, prev, seed, C, offset, l):
         idx = np.flatnonzero(u_all * (phi / l) < wd2)
         rows, score, u = np.array(x[idx]), wd2[idx], u_all[idx]
     return (d2, nearest), (phi, counts, rows, score, u)
+
+
+#: Fewest features for which a k-means|| round skips candidates by the
+#: triangle inequality (below, measuring them all is as fast).
+PRUNE_MIN_FEATURES = 8
+#: New candidates listed per earlier candidate, nearest first, in a k-means||
+#: round's table (:func:`candidate_table`): enough for the rows near a
+#: candidate; a row farther out measures every new candidate.
+TABLE_WIDTH = 64
+def candidate_table(C_old, C_new) -> np.ndarray:
+    """For each earlier candidate, its ``TABLE_WIDTH`` nearest new
+    candidates, their distances and the distance of the next one, packed in
+    one float64 array ``(p, 2 T + 1)`` (one object to send to the workers;
+    :func:`_split_table` unpacks it)."""
+    p, m = C_old.shape[0], C_new.shape[0]
+    T = min(TABLE_WIDTH, m)
+    near_idx = np.empty((p, T), np.int64)
+    near_d = np.empty((p, T))
+    bound = np.empty(p)
+    if p and m:
+        SK.nearest_new_candidates(C_old, C_new, near_idx, near_d, bound)
+    return np.hstack([near_idx.astype(np.float64), near_d, bound[:, None]])
+
+
+def _split_table(table):
+    T = (table.shape[1] - 1) // 2
+    return (np.ascontiguousarray(table[:, :T]).astype(np.int64), np.ascontiguousarray(table[:, T:2 * T]),
+            np.ascontiguousarray(table[:, 2 * T]))
 
 
 def _uniform_chunk(x, w, _state, seed, rate):
@@ -851,7 +987,10 @@ def kmeans_parallel(src: ChunkSource, k: int, rng, oversampling: float = OVERSAM
         total_after = total + C_new.shape[0]
         sample = (r < rounds or total_after < k) and r < rounds + 10
         seeds = _chunk_seeds(rng, src.n_chunks) if sample else [None] * src.n_chunks
-        handles = _run_seeded(src, _parallel_chunk, state, seeds, C_new, total, l)
+        C64 = C_new.astype(np.float64)
+        old = np.concatenate(cands).astype(np.float64) if cands else np.empty((0, C64.shape[1]))
+        table = src.ex.share(candidate_table(old, C64))
+        handles = _run_seeded(src, _parallel_chunk, state, seeds, C64, total, table, l)
         cands.append(C_new)
         total = total_after
         small = src.gather(src.ex.field(handles, 1))

@@ -235,3 +235,95 @@ def draws_from_cdf(cdf, u, idx_out, cnt_out):
             cnt_out[nd] = 1
             nd += 1
     return nd
+
+
+# --- k-means|| rounds (kmeanskit._chunked.kmeans_parallel) ---------------------------
+
+#: Relative slack on the triangle-inequality tests of a k-means|| round: a
+#: candidate is skipped only when it is farther than the bound by more than
+#: the rounding of float64 distances, so skipping never changes a result.
+PRUNE_SLACK = 1.0 + 1e-9
+
+
+@njit(parallel=True, **_JIT)
+def nearest_new_candidates(Cold, Cn, near_idx, near_d, bound):
+    """For each earlier candidate ``j`` (rows of ``Cold``, float64): its
+    ``T = near_idx.shape[1]`` nearest new candidates (rows of ``Cn``,
+    float64), nearest first (ties by index), into ``near_idx[j]`` and their
+    distances into ``near_d[j]``; ``bound[j]``: the distance of the next one
+    (inf when there is none)."""
+    p = Cold.shape[0]
+    m = Cn.shape[0]
+    T = near_idx.shape[1]
+    for j in prange(p):
+        dj = np.empty(m)
+        for c in range(m):
+            dj[c] = np.sqrt(_dist2(Cold, j, Cn, c))
+        order = np.argsort(dj, kind="mergesort")
+        for t in range(T):
+            near_idx[j, t] = order[t]
+            near_d[j, t] = dj[order[t]]
+        bound[j] = dj[order[T]] if T < m else np.inf
+
+
+@njit(**_JIT)
+def _nearer(dist, c, best, arg):
+    """Whether new candidate number ``c`` at squared distance ``dist`` replaces
+    candidate number ``arg`` at ``best``: strictly nearer, or as near and an
+    earlier new candidate (never an old one), so that the choice does not
+    depend on the order the candidates are visited in."""
+    return dist < best or (dist == best and c < arg)
+
+
+@njit(parallel=True, **_JIT)
+def nearest_candidate_update(X, Cn, offset, near_idx, near_d, bound, d2, nearest, d2_out, nearest_out,
+                             n_blocks):
+    """One k-means|| round's distances: each row's squared distance ``d2``
+    to its nearest candidate and that candidate's number ``nearest``
+    (``-1`` and inf before the first round), updated (into ``d2_out`` and
+    ``nearest_out``) with the new candidates
+    ``Cn`` (float64, numbered from ``offset``): a new
+    candidate replaces the old one only when strictly nearer, and ties
+    between new ones go to the lowest number. Distances are float64 sums.
+
+    With ``j`` the row's nearest candidate at distance ``r``, a new
+    candidate ``c`` is no nearer than ``j`` (nor than the best ``b`` found so
+    far) when ``|c - j| >= r + sqrt(b)`` (the triangle inequality, with a
+    relative slack ``PRUNE_SLACK`` beyond float64 rounding, so skipping
+    never changes the result). The new candidates are visited in order of
+    their distance from ``j`` (the table of :func:`nearest_new_candidates`),
+    stopping at the first that fails. A row with no candidate yet, or too
+    far from ``j`` for its table (``2 r`` beyond ``bound[j]``), measures
+    every new candidate."""
+    n = X.shape[0]
+    m = Cn.shape[0]
+    T = near_idx.shape[1]
+    for b in prange(n_blocks):
+        i0, i1 = row_block(b, n, n_blocks)
+        for i in range(i0, i1):
+            best = d2[i]
+            arg = nearest[i]
+            j = arg
+            if j >= 0 and T > 0:
+                r = np.sqrt(best)
+                if 2.0 * r * PRUNE_SLACK <= bound[j]:
+                    stop = 2.0 * r * PRUNE_SLACK
+                    for t in range(T):
+                        if near_d[j, t] >= stop:
+                            break
+                        c = near_idx[j, t]
+                        dist = _dist2(X, i, Cn, c)
+                        if _nearer(dist, offset + c, best, arg):
+                            best = dist
+                            arg = offset + c
+                            stop = (r + np.sqrt(best)) * PRUNE_SLACK
+                    d2_out[i] = best
+                    nearest_out[i] = arg
+                    continue
+            for c in range(m):
+                dist = _dist2(X, i, Cn, c)
+                if _nearer(dist, offset + c, best, arg):
+                    best = dist
+                    arg = offset + c
+            d2_out[i] = best
+            nearest_out[i] = arg
