@@ -521,12 +521,12 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
         d2, nearest = np.full(n, np.inf), np.full(n, -1, np.int32)
     else:
         d2, nearest = state  # the last round's result: replaced, never written to
-    if C.shape[0] and n and (offset * 4 < C.shape[0] or x.shape[1] < PRUNE_MIN_FEATURES):
-        # few earlier candidates (the first rounds: the triangle inequality
-        # skips little) or few features (a distance costs about what its
-        # test does): the engine's distance pass, faster (the exact float64
-        # distance to the nearest new candidate, the lowest on ties, as the
-        # skipping kernel gives)
+    if C.shape[0] > 1 and n and (offset * 4 < C.shape[0] or x.shape[1] < PRUNE_MIN_FEATURES):
+        # many new candidates and few earlier ones (the second round: the
+        # triangle inequality skips little), or few features (a distance
+        # costs about what its test does): the engine's distance pass, faster
+        # (the exact float64 distance to the nearest new candidate, the
+        # lowest on ties, as the skipping kernel gives)
         xc = np.ascontiguousarray(x)
         src = ArraySource(xc, None, C.shape[0])
         lab = np.empty(n, dtype=label_dtype(C.shape[0]))
