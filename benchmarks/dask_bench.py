@@ -97,6 +97,38 @@ def chunks_per_worker(client, Xd):
     return sorted(Counter(w for ws in client.who_has(Xd).values() for w in ws).values())
 
 
+def _phases(client, Xd, k):
+    """The wall time of each pass of a default fit on Dask, from the scheduler's task stream:
+    each pass is one ``client.map`` call, its tasks' keys named after the task function and one
+    token per call (``_chunked.DistributedChunks._map``)."""
+    import distributed
+
+    import kmeanskit
+
+    with distributed.get_task_stream(client) as ts:
+        t = time.perf_counter()
+        kmeanskit.fit(Xd, k, random_state=0)
+        wall = time.perf_counter() - t
+    spans = {}
+    for rec in ts.data:
+        name, token = rec["key"].split("-")[:2]
+        if name == "getitem":
+            continue
+        for ss in rec["startstops"]:
+            if ss["action"] == "compute":
+                a, b = spans.get((name, token), (ss["start"], ss["stop"]))
+                spans[(name, token)] = (min(a, ss["start"]), max(b, ss["stop"]))
+    groups = {"summary_chunk": "summary pass", "with_seed": "k-means|| rounds",
+              "hamerly_chunk": "Hamerly passes", "lloyd_chunk": "Lloyd passes"}
+    order = sorted(spans.items(), key=lambda kv: kv[1][0])
+    parts = []
+    for label_key, label in groups.items():
+        secs = [b - a for (name, _), (a, b) in order if name == label_key]
+        if secs:
+            parts.append(f"{label} " + ", ".join(f"{v:.2f}" for v in secs) + " s")
+    return f"{wall:.2f} s in all; " + "; ".join(parts)
+
+
 def _inertia(Xd, C):
     import kmeanskit
 
@@ -150,6 +182,7 @@ def bench_shape(client, n, d, k, chunk_rows, repeats, with_dask_ml, log, seeds=0
     rows.append(["default fit, s (seeding included)", t_dmem, t_ddsk, t_ddsk / t_dmem, "", ""])
     rows.append(["default fit, inertia / in-memory - 1", 0.0, in_dsk / in_mem - 1, "", "", ""])
     log(f"  default fit: memory {t_dmem:.2f} s, dask {t_ddsk:.2f} s")
+    notes.append("task stream of a second Dask default fit: " + _phases(client, Xd, k))
     workers = client.run(_rss)
     notes.append(f"client peak RSS increase during the Dask default fit: {peak / 2**20:.0f} MiB "
                  f"(the data: {Xm.nbytes / 2**20:.0f} MiB); each worker's RSS increase from before the "
