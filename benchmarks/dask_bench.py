@@ -111,6 +111,8 @@ def _phases(client, Xd, k):
         wall = time.perf_counter() - t
     spans = {}
     for rec in ts.data:
+        if not isinstance(rec["key"], str) or rec["key"].count("-") < 2:  # not one of the fit's passes
+            continue
         name, token = rec["key"].split("-")[:2]
         if name == "getitem":
             continue

@@ -327,23 +327,27 @@ def test_worker_killed_between_passes_gives_the_same_result(client, X):
     client.wait_for_workers(2, timeout=60)
 
 
-def test_chunks_held_by_one_worker_are_spread_over_all(client, X):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_chunks_held_by_one_worker_are_spread_over_all(client, X, weighted):
     # data persisted on one worker (as an earlier .compute() of the whole array leaves it): the
-    # fit copies half the chunks to the other worker once, and every pass then runs on both
+    # fit copies half the chunks (and their weights) to the other worker once, and every pass
+    # then runs on both
     addr = sorted(client.scheduler_info()["workers"])[0]
     Xd = da.from_array(X, chunks=(1500, 3)).persist(workers=[addr])
-    distributed.wait(Xd)
+    w = np.random.default_rng(3).uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    wd = None if w is None else da.from_array(w, chunks=(1500,)).persist(workers=[addr])
+    distributed.wait([Xd] + ([wd] if weighted else []))
     assert {w for ws in client.who_has(Xd).values() for w in ws} == {addr}
     C0 = X[:5].copy()
     with distributed.get_task_stream(client) as ts:
-        got = kmeanskit.fit(Xd, 5, init=C0, algorithm="lloyd")
+        got = kmeanskit.fit(Xd, 5, init=C0, algorithm="lloyd", sample_weight=wd)
     ran = {}
     for t in ts.data:
-        if t["key"].startswith("lloyd_chunk-"):
+        if isinstance(t["key"], str) and t["key"].startswith("lloyd_chunk-"):
             ran.setdefault(t["worker"], 0)
             ran[t["worker"]] += 1
     assert len(ran) == 2 and min(ran.values()) >= got.n_iter * 4  # 5 of the 10 chunks each
-    same_fit(kmeanskit.fit(X, 5, init=C0, algorithm="lloyd"), got, got.labels.compute())
+    same_fit(kmeanskit.fit(X, 5, init=C0, algorithm="lloyd", sample_weight=w), got, got.labels.compute())
 
 
 @pytest.mark.parametrize("holders, sizes, nthreads, plan", [
