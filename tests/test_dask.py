@@ -183,12 +183,17 @@ def test_kmeans_parallel_is_within_one_percent_of_greedy_kmeanspp():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("width", [64, 3])  # 3: most rows outgrow their table and measure every candidate
-@pytest.mark.parametrize("min_features", [1, 8])  # 8: the first rounds and d = 3 take the engine's pass
-def test_kmeans_parallel_rounds_find_the_nearest_candidate(monkeypatch, dtype, width, min_features):
+@pytest.mark.parametrize("path", ["skipping", "engine"])  # every round after the first on one or the other
+def test_kmeans_parallel_rounds_find_the_nearest_candidate(monkeypatch, dtype, width, path):
     # each round's (d2, nearest) against every candidate measured in NumPy: the triangle
     # inequality skips candidates but never changes the answer; ties go to the lowest number
     monkeypatch.setattr(_chunked, "TABLE_WIDTH", width)
-    monkeypatch.setattr(_chunked, "PRUNE_MIN_FEATURES", min_features)
+    monkeypatch.setattr(_chunked, "PRUNE_MIN_FEATURES", 1 if path == "skipping" else 100)
+    monkeypatch.setattr(_chunked, "PRUNE_MIN_EARLIER", 0.0)
+    calls = []
+    kernel = _chunked.SK.nearest_candidate_update
+    monkeypatch.setattr(_chunked.SK, "nearest_candidate_update",
+                        lambda *a: calls.append(a[1].shape[0]) or kernel(*a))
     rng = np.random.default_rng(5)
     X = blobs(n_per=400, seed=5, dtype=dtype)
     cands, prev = [], None
@@ -210,6 +215,7 @@ def test_kmeans_parallel_rounds_find_the_nearest_candidate(monkeypatch, dtype, w
         counts = prev[1][1]
         np.testing.assert_array_equal(counts, np.bincount(np.argmin(D, axis=1), minlength=allc.shape[0]))
     assert np.any(nearest == dup[0]) and not np.any(nearest == dup[1])
+    assert calls == ([1, 30, 25, 40] if path == "skipping" else [1])  # the round's new candidates
 
 
 def test_kmeans_parallel_parameters_and_in_memory_use():

@@ -521,12 +521,14 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
         d2, nearest = np.full(n, np.inf), np.full(n, -1, np.int32)
     else:
         d2, nearest = state  # the last round's result: replaced, never written to
-    if C.shape[0] > 1 and n and (offset * 4 < C.shape[0] or x.shape[1] < PRUNE_MIN_FEATURES):
-        # many new candidates and few earlier ones (the second round: the
-        # triangle inequality skips little), or few features (a distance
-        # costs about what its test does): the engine's distance pass, faster
-        # (the exact float64 distance to the nearest new candidate, the
-        # lowest on ties, as the skipping kernel gives)
+    if C.shape[0] > 1 and n and (offset < PRUNE_MIN_EARLIER * C.shape[0]
+                                 or x.shape[1] < PRUNE_MIN_FEATURES):
+        # few earlier candidates for the new ones (the second and third
+        # rounds: rows are still far from their nearest, and the triangle
+        # inequality skips little), or few features (a distance costs about
+        # what its test does): the engine's distance pass, faster (the exact
+        # float64 distance to the nearest new candidate, the lowest on ties,
+        # as the skipping kernel gives)
         xc = np.ascontiguousarray(x)
         src = ArraySource(xc, None, C.shape[0])
         lab = np.empty(n, dtype=label_dtype(C.shape[0]))
@@ -557,6 +559,10 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
 #: Fewest features for which a k-means|| round skips candidates by the
 #: triangle inequality (below, measuring them all is as fast).
 PRUNE_MIN_FEATURES = 8
+#: Fewest earlier candidates, per new one, for which a round skips
+#: candidates (below, the rows are far from their nearest candidate and
+#: most new ones lie within reach: measuring them all is faster).
+PRUNE_MIN_EARLIER = 1.5
 #: New candidates listed per earlier candidate, nearest first, in a k-means||
 #: round's table (:func:`candidate_table`): enough for the rows near a
 #: candidate; a row farther out measures every new candidate.
