@@ -523,12 +523,12 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
         d2, nearest = state  # the last round's result: replaced, never written to
     if C.shape[0] > 1 and n and (offset < PRUNE_MIN_EARLIER * C.shape[0]
                                  or x.shape[1] < PRUNE_MIN_FEATURES):
-        # few earlier candidates for the new ones (the second and third
-        # rounds: rows are still far from their nearest, and the triangle
-        # inequality skips little), or few features (a distance costs about
-        # what its test does): the engine's distance pass, faster (the exact
-        # float64 distance to the nearest new candidate, the lowest on ties,
-        # as the skipping kernel gives)
+        # few earlier candidates for the new ones (the second round: rows
+        # are still far from their nearest, and the triangle inequality
+        # skips little), or few features (a distance costs about what its
+        # test does): the engine's distance pass, faster (the exact float64
+        # distance to the nearest new candidate, the lowest on ties, as the
+        # skipping kernel gives)
         xc = np.ascontiguousarray(x)
         src = ArraySource(xc, None, C.shape[0])
         lab = np.empty(n, dtype=label_dtype(C.shape[0]))
@@ -561,8 +561,9 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
 PRUNE_MIN_FEATURES = 8
 #: Fewest earlier candidates, per new one, for which a round skips
 #: candidates (below, the rows are far from their nearest candidate and
-#: most new ones lie within reach: measuring them all is faster).
-PRUNE_MIN_EARLIER = 1.5
+#: most new ones lie within reach: measuring them all is faster; the
+#: threshold is measured, docs/benchmarks.md "Dask and memory-mapped files").
+PRUNE_MIN_EARLIER = 0.25
 #: New candidates listed per earlier candidate, nearest first, in a k-means||
 #: round's table (:func:`candidate_table`): enough for the rows near a
 #: candidate; a row farther out measures every new candidate.
