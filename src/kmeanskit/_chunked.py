@@ -371,8 +371,8 @@ def spread_plan(holders, sizes, nthreads) -> dict:
     for its holder with the lowest load; in chunk order, a chunk stays
     while its holder is within its share, and the others go, in chunk
     order, each to the worker then furthest below its share (ties: by
-    name; its own holder, when that is it, keeps it). Chunks held by no known worker stay (the scheduler computes
-    them where it likes)."""
+    name; its own holder, when that is it, keeps it). Chunks held by no
+    known worker stay (the scheduler computes them where it likes)."""
     workers = sorted(nthreads)
     if len(workers) < 2:
         return {}
@@ -568,6 +568,8 @@ PRUNE_MIN_EARLIER = 0.25
 #: round's table (:func:`candidate_table`): enough for the rows near a
 #: candidate; a row farther out measures every new candidate.
 TABLE_WIDTH = 64
+
+
 def candidate_table(C_old, C_new) -> np.ndarray:
     """For each earlier candidate, its ``TABLE_WIDTH`` nearest new
     candidates, their distances and the distance of the next one, packed in
