@@ -304,7 +304,12 @@ class DistributedChunks:
     def share(self, obj):
         """``obj`` as an argument of every task of a pass: sent to the
         cluster once (a future), not once per task."""
-        return self.client.scatter(obj, hash=False)
+        try:
+            return self.client.scatter(obj, hash=False, timeout=self.timeout)
+        except TimeoutError as exc:
+            raise ChunkTaskError(
+                f"Could not send data to the Dask workers within {self.timeout:g} s (config "
+                "'kmeanskit.timeout'); check that the cluster has running workers.") from exc
 
     def field(self, handles, j):
         take = [i for i, h in enumerate(handles) if h is not None]
