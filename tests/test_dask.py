@@ -404,13 +404,11 @@ def test_a_cluster_without_workers_times_out_with_a_clear_error(X):
 
     with distributed.LocalCluster(n_workers=0, dashboard_address=None, silence_logs=40) as cl, \
             distributed.Client(cl) as c, dask.config.set({"kmeanskit.timeout": 1.0}):
-        t = time.monotonic()
         with pytest.raises(_chunked.ChunkTaskError, match="did not finish within 1 s"):
             kmeanskit.fit(da.from_array(X, chunks=(5000, 3)), 3, random_state=0)
         ex = _chunked.DistributedChunks(c, da.from_array(X[:10], chunks=(10, 3)), None)
         with pytest.raises(_chunked.ChunkTaskError, match="Could not send data to the Dask workers within 1 s"):
             ex.share(np.ones(3))  # k-means||'s candidate table, once a round
-        assert time.monotonic() - t < 30
 
 
 def test_client_closed_mid_fit_fails_cleanly(cluster, X):
