@@ -280,11 +280,11 @@ def nearest_candidate_update(X, Cn, offset, near_idx, near_d, bound, d2, nearest
                              n_blocks):
     """One k-means|| round's distances: each row's squared distance ``d2``
     to its nearest candidate and that candidate's number ``nearest``
-    (``-1`` and inf before the first round), updated (into ``d2_out`` and
-    ``nearest_out``) with the new candidates
-    ``Cn`` (float64, numbered from ``offset``): a new
-    candidate replaces the old one only when strictly nearer, and ties
-    between new ones go to the lowest number. Distances are float64 sums.
+    (``-1`` and inf before the first round), updated into ``d2_out`` and
+    ``nearest_out`` with the new candidates ``Cn`` (float64, numbered from
+    ``offset``): a new candidate replaces the old one only when strictly
+    nearer, and ties between new ones go to the lowest number. Distances
+    are float64 sums.
 
     With ``j`` the row's nearest candidate at distance ``r``, a new
     candidate ``c`` is no nearer than ``j`` (nor than the best ``b`` found so
