@@ -326,13 +326,10 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
-@settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(8, 60), dn=st.integers(0, 3), dc=st.integers(0, 3),
-       k=st.integers(1, 4), gap=st.sampled_from([0.0, 0.2]), gamma=st.sampled_from([0.3, 1.0, 2.5]))
-def test_property_same_as_naive_reference(seed, n, dn, dc, k, gap, gamma):
-    """Any shape, any share of gaps: the kernels' fit from the same start is
-    the naive reference's (labels, centres, cost), and the cost is the sum
-    of the reference distances."""
+def _gappy_rows(seed, n, dn, dc, gap):
+    """(rng, numbers, category codes, dn) of ``n`` random rows (at least one
+    numeric column when none of either kind is asked for), each value
+    missing with probability ``gap`` (NaN, or code -1)."""
     if dn + dc == 0:
         dn = 1
     rng = np.random.default_rng(seed)
@@ -340,6 +337,17 @@ def test_property_same_as_naive_reference(seed, n, dn, dc, k, gap, gamma):
     cat = rng.integers(0, 3, (n, dc)).astype(np.int32)
     num[rng.random(num.shape) < gap] = np.nan
     cat[rng.random(cat.shape) < gap] = -1
+    return rng, num, cat, dn
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(8, 60), dn=st.integers(0, 3), dc=st.integers(0, 3),
+       k=st.integers(1, 4), gap=st.sampled_from([0.0, 0.2]), gamma=st.sampled_from([0.3, 1.0, 2.5]))
+def test_property_same_as_naive_reference(seed, n, dn, dc, k, gap, gamma):
+    """Any shape, any share of gaps: the kernels' fit from the same start is
+    the naive reference's (labels, centres, cost), and the cost is the sum
+    of the reference distances."""
+    rng, num, cat, dn = _gappy_rows(seed, n, dn, dc, gap)
     data = _mixed.MixedData(num, cat, [3] * dc)
     rows = rng.choice(n, k, replace=False)
     C0 = np.concatenate([np.nan_to_num(num[rows]), np.maximum(cat[rows], 0)], axis=1)
@@ -396,13 +404,7 @@ def test_property_outlier_distances_same_as_naive(seed, n, dn, dc, k, gap, gamma
     import naive
     from kmeanskit._kernels.mixed import UNSEEN
 
-    if dn + dc == 0:
-        dn = 1
-    rng = np.random.default_rng(seed)
-    num = rng.normal(0, 2, (n, dn))
-    cat = rng.integers(0, 3, (n, dc)).astype(np.int32)
-    num[rng.random(num.shape) < gap] = np.nan
-    cat[rng.random(cat.shape) < gap] = -1
+    rng, num, cat, dn = _gappy_rows(seed, n, dn, dc, gap)
     cat[rng.random(cat.shape) < 0.1] = UNSEEN
     data = _mixed.MixedData(num, cat, [3] * dc)
     C = np.concatenate([rng.normal(0, 2, (k, dn)), rng.integers(0, 3, (k, dc))], axis=1)

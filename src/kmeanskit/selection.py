@@ -1116,16 +1116,21 @@ class _RowCriteria:
         _m._check_n_labels(uniq.size, self.n, name)
         return lab.astype(np.int64).ravel(), uniq.size
 
+    def _cluster_means(self, labels, name):
+        """``(labels 0..k-1, k, weights, cluster means, cluster weights)`` of
+        the sparse rows (the unit rows under cosine), for criterion ``name``."""
+        lab, k = self._labels(labels, name)
+        ww = _m._weights(self.w, self.n)
+        C, _ = _sparse.cluster_means(self.X, lab, k, self.w, self.cosine)
+        return lab, k, ww, C, np.bincount(lab, weights=ww, minlength=k)
+
     # -- the criteria -----------------------------------------------------------------------------
     def calinski_harabasz(self, X, labels, *, sample_weight=None) -> float:
         """As :func:`kmeanskit.metrics.calinski_harabasz` (``X`` and
         ``sample_weight`` are this object's)."""
         if not self.sparse:
             return _m.calinski_harabasz(self.unit_rows(), labels, sample_weight=self.w)
-        lab, k = self._labels(labels, "calinski_harabasz")
-        ww = _m._weights(self.w, self.n)
-        C, _ = _sparse.cluster_means(self.X, lab, k, self.w, self.cosine)
-        wk = np.bincount(lab, weights=ww, minlength=k)
+        lab, k, ww, C, wk = self._cluster_means(labels, "calinski_harabasz")
         ntot = float(ww.sum())
         mean = (wk @ C) / ntot
         between = float(wk @ ((C - mean) ** 2).sum(axis=1))
@@ -1140,10 +1145,7 @@ class _RowCriteria:
         centre at a time (no k x k x features array)."""
         if not self.sparse:
             return _m.davies_bouldin(self.unit_rows(), labels, sample_weight=self.w)
-        lab, k = self._labels(labels, "davies_bouldin")
-        ww = _m._weights(self.w, self.n)
-        C, _ = _sparse.cluster_means(self.X, lab, k, self.w, self.cosine)
-        wk = np.bincount(lab, weights=ww, minlength=k)
+        lab, k, ww, C, wk = self._cluster_means(labels, "davies_bouldin")
         dist = np.sqrt(_sparse.sq_dist_to_means(self.X, lab, C, self.cosine))
         s = np.bincount(lab, weights=ww * dist, minlength=k) / wk
         return _m._davies_bouldin_from(s, C)
