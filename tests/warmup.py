@@ -36,6 +36,7 @@ def _engine(dtype):
         Y = rng.normal(size=(700, d)).astype(dtype)
         kmeanskit.fit(Y, k, init=Y[:k].copy(), max_iter=2)
         kmeanskit.fit(Y, k, init=Y[:k].copy(), max_iter=2, algorithm="hamerly")
+    kmeanskit.fit(Y, 8, init="k-means||", max_iter=2)  # its rounds' skipping kernels (d >= 8)
     kmeanskit.assign(X, X[:4])
     km = KMeans(4, random_state=0, n_init=1).fit(X)
     km.predict(X), km.transform(X), km.score(X)

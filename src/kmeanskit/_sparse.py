@@ -418,7 +418,6 @@ def sq_distances(rows: SparseRows, C, cosine: bool = False, n_threads=None) -> n
     return out
 
 
-
 # --- cluster validity indices (kmeanskit.choose_k) ------------------------------------------------
 
 def cluster_means(rows: SparseRows, labels, k: int, w=None, unit: bool = False):
