@@ -504,7 +504,8 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
     the nearest candidate so far and that candidate's number, updated with
     the new candidates ``C`` (float64, numbered from ``offset``; ``table``:
     :func:`candidate_table` for the earlier ones, to skip the new candidates
-    that cannot be nearer); then, with a ``seed``, the rows the next round
+    that cannot be nearer; None for a round on the engine's distance pass,
+    :func:`_kernel_round`); then, with a ``seed``, the rows the next round
     may draw.
 
     A row is drawn when ``u phi / l < w d2`` (probability ``l w d2 / phi``,
@@ -526,8 +527,7 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
         d2, nearest = np.full(n, np.inf), np.full(n, -1, np.int32)
     else:
         d2, nearest = state  # the last round's result: replaced, never written to
-    if C.shape[0] > 1 and n and (offset < PRUNE_MIN_EARLIER * C.shape[0]
-                                 or x.shape[1] < PRUNE_MIN_FEATURES):
+    if C.shape[0] and n and not _kernel_round(offset, C.shape[0], x.shape[1]):
         # few earlier candidates for the new ones (the second round: rows
         # are still far from their nearest, and the triangle inequality
         # skips little), or few features (a distance costs about what its
@@ -573,6 +573,15 @@ PRUNE_MIN_EARLIER = 0.25
 #: round's table (:func:`candidate_table`): enough for the rows near a
 #: candidate; a row farther out measures every new candidate.
 TABLE_WIDTH = 64
+
+
+def _kernel_round(offset: int, m: int, d: int) -> bool:
+    """Whether a round with ``offset`` earlier candidates and ``m`` new ones
+    on ``d`` features runs the skipping kernel, with its table
+    (:func:`candidate_table`), rather than the engine's distance pass: one
+    new candidate (the first round), or enough earlier candidates and
+    features for the triangle inequality to pay."""
+    return m <= 1 or (offset >= PRUNE_MIN_EARLIER * m and d >= PRUNE_MIN_FEATURES)
 
 
 def candidate_table(C_old, C_new) -> np.ndarray:
@@ -1003,7 +1012,9 @@ def kmeans_parallel(src: ChunkSource, k: int, rng, oversampling: float = OVERSAM
         seeds = _chunk_seeds(rng, src.n_chunks) if sample else [None] * src.n_chunks
         C64 = C_new.astype(np.float64)
         old = np.concatenate(cands).astype(np.float64) if cands else np.empty((0, C64.shape[1]))
-        table = src.ex.share(candidate_table(old, C64))
+        # the table is built and sent only for a round that reads it
+        table = src.ex.share(candidate_table(old, C64)) \
+            if _kernel_round(total, C64.shape[0], C64.shape[1]) else None
         handles = _run_seeded(src, _parallel_chunk, state, seeds, C64, total, table, l)
         cands.append(C_new)
         total = total_after
