@@ -342,6 +342,63 @@ def test_bounded_run_equals_plain_run(rng, monkeypatch, dtype, d, k):
         assert d1 == pytest.approx(d2, rel=1e-6 if dtype == np.float32 else 1e-12)
 
 
+def _restart_starts(rng, X, k, n_starts):
+    """Random starts for restarts, two of them with a duplicated centre (a
+    cluster that empties and is dropped)."""
+    starts = [X[rng.choice(len(X), k, replace=False)].copy() for _ in range(n_starts)]
+    starts[1][1] = starts[1][0]
+    starts[4][3] = starts[4][2]
+    return starts
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d,k", [(2, 6), (3, 5)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_restarts_run_together_each_as_it_would_alone(rng, monkeypatch, dtype, d, k, weighted):
+    """kmeans' restarts run in one step (``DistortionHamerlyStep`` with an R x k
+    x d array of centres): every restart ends with the code book and the
+    distortion, bit for bit, of its run alone, dropping its own empty clusters
+    and stopping at its own iteration; and with the centres of the plain
+    Lloyd run (``BOUNDED_MAX_D = 0``, one restart at a time)."""
+    from kmeanskit import _solver
+
+    X = rng.integers(0, 7, size=(3000, d)).astype(dtype)
+    X[:1500] += rng.normal(scale=0.4, size=(1500, d)).astype(dtype)
+    w = rng.integers(1, 4, size=3000).astype(dtype) if weighted else None
+    starts = _restart_starts(rng, X, k, 6)
+    src = _solver.ArraySource(X, w, k)
+    rule = _solver.Distortion(1e-7, src.total_weight, dtype)
+    step = _solver.DistortionHamerlyStep(src)
+    run = _solver.solve(step, np.stack(starts), rule, 1000)
+    assert run.inertia.shape == (6,) and run.inertia.dtype == dtype
+    assert step.alive[1].sum() < k and step.alive[4].sum() < k and step.alive[0].all()
+    iterations = set()
+    monkeypatch.setattr(kvq, "BOUNDED_MAX_D", 0)
+    for r, C0 in enumerate(starts):
+        solo = _solver.DistortionHamerlyStep(src)
+        one = _solver.solve(solo, C0[None], _solver.Distortion(1e-7, src.total_weight, dtype), 1000)
+        iterations.add(one.n_iter)
+        np.testing.assert_array_equal(step.book(run.centers, r), solo.book(one.centers, 0))
+        assert run.inertia[r] == one.inertia[0]
+        plain, dist = kvq._kmeans_runs(X, w, k, 1e-7, 1, lambda rng, C0=C0: C0)
+        np.testing.assert_allclose(step.book(run.centers, r), plain,
+                                   rtol=1e-5 if dtype == np.float32 else 1e-10)
+        assert run.inertia[r] == pytest.approx(dist, rel=1e-5 if dtype == np.float32 else 1e-12)
+    assert len(iterations) > 1  # the restarts stopped at different iterations
+
+
+def test_restarts_in_batches_give_the_same_result(rng, monkeypatch):
+    """Restarts run as many at a time as ``BATCH_BYTES`` allows; one at a
+    time, the seeds come from the generator in the same order and the best
+    restart is the same, bit for bit."""
+    X = np.round(rng.normal(size=(5000, 3)) * 4)
+    together = kvq.kmeans(X, 7, rng=3)
+    monkeypatch.setattr(kvq, "BATCH_BYTES", 1)
+    alone = kvq.kmeans(X, 7, rng=3)
+    np.testing.assert_array_equal(together[0], alone[0])
+    assert together[1] == alone[1]
+
+
 @pytest.mark.parametrize("n,m", [(1, 5), (7, 300), (300, 40), (100_000, 2_000)])
 def test_draws_from_a_cdf_match_numpy(rng, n, m):
     # the weighted seeding sample's draws: np.unique(searchsorted(sorted u, "right"))

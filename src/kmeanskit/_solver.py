@@ -404,6 +404,15 @@ class Step:
         """Centres to start a run from (see :func:`initial_centers`)."""
         return initial_centers(self.source.X, self.k, self.source.w, init, rng)
 
+    def drop_empty(self, C_new: np.ndarray) -> np.ndarray:
+        """``C_new`` without the clusters left with no weight (scipy's rule
+        drops them)."""
+        return C_new[self.wsums > 0] if (self.wsums == 0).any() else C_new
+
+    def retire(self, done) -> None:
+        """The rule has stopped the runs where ``done`` is true (a step that
+        runs several restarts at once stops computing them)."""
+
     def moved(self, C: np.ndarray, C_new: np.ndarray) -> None:
         """The centres moved from ``C`` to ``C_new`` (which may have fewer
         rows: scipy's rule drops empty clusters)."""
@@ -633,51 +642,76 @@ def centre_groups(C: np.ndarray, t: int):
     return g.astype(np.int32), gidx, gptr
 
 
-class DistortionHamerlyStep(_BoundedStep):
+class DistortionHamerlyStep(Step):
     """Hamerly's bounds for scipy's rule, which needs every row's distance
     to its centre at every iteration (the distortion it stops on): that
     distance is the tight upper bound, so the bound test costs one distance
-    per row (``bounds.hamerly_distortion_pass``; meant for small d)."""
+    per row (``bounds.hamerly_distortion_pass``; meant for small d).
+
+    The step runs R restarts at once: its centres are an R x k x d array,
+    each pass visits the rows once for all the restarts still running
+    (``live``), and :class:`Distortion` retires each restart when scipy's
+    rule stops it. Each restart computes exactly what it would alone. A
+    cluster a restart drops gets infinite coordinates (no row is ever
+    nearest to it) and the restart's bounds start afresh; ``alive`` says
+    which clusters each restart still has.
+    """
 
     def __init__(self, source):
         super().__init__(source, labels_dtype=np.int32)
 
+    def start(self, C):
+        R, k, d = C.shape
+        src = self.source
+        n, nb = src.X.shape[0], src.n_blocks
+        self.labels = np.full((R, n), -1, dtype=np.int32)
+        self.lo = np.empty((R, n))
+        self.sums = np.zeros((R, k, d))
+        self.wsums = np.zeros((R, k))
+        self.p = np.zeros((R, k))
+        self.full = np.ones(R, dtype=bool)
+        self.live = np.ones(R, dtype=bool)
+        self.alive = np.ones((R, k), dtype=bool)
+        self.dist = np.zeros(R)
+        self.blocks = (np.empty((nb, R, k, d)), np.empty((nb, R, k)),
+                       np.empty((nb, R, K.N_STATS)))
+
     def assign(self, C, want_objective):
         src = self.source
-        distortion, changed = B.distortion_iteration(
+        bsums, bwsums, bstats = self.blocks
+        changed = B.distortion_iteration(
             src.X, w=src.ww, use_w=src.use_w, C=C, labels=self.labels, lo=self.lo, sums=self.sums,
-            counts=self.wsums, p=self.p, full=self.full, bsums=src.sums, bwsums=src.wsums,
-            bstats=src.stats, tot_sums=src.tot_sums, tot_wsums=src.tot_wsums,
-            tot_stats=src.tot_stats, n_slots=src.n_slots)
-        self.full = False
-        return PassResult(changed, None, distortion)
+            counts=self.wsums, p=self.p, full=self.full, live=self.live, bsums=bsums,
+            bwsums=bwsums, bstats=bstats, tot_sums=src.tot_sums, tot_wsums=src.tot_wsums,
+            tot_stats=src.tot_stats, dist=self.dist, n_slots=src.n_slots)
+        return PassResult(changed, None, self.dist.copy())
 
     def update(self, C):
-        return B.means_of_sums(self.sums, self.wsums, C)
+        return B.means_of_sums(self.sums, self.wsums, C, self.live)
 
-    def start(self, C):
-        self.source = self.base_source.with_k(C.shape[0])
-        n = self.source.X.shape[0]
-        self.labels = np.empty(n, dtype=np.int32)
-        self.lo = np.empty(n)
-        self.fresh_bounds()
+    def drop_empty(self, C_new):
+        empty = self.alive & (self.wsums == 0) & self.live[:, None]
+        if empty.any():
+            C_new[empty] = np.inf
+            self.alive &= ~empty
+            for r in np.flatnonzero(empty.any(axis=1)):
+                # bounds for the remaining clusters from scratch: the next
+                # pass scans every row of the restart and recomputes its sums
+                self.labels[r] = -1
+                self.sums[r] = 0.0
+                self.wsums[r] = 0.0
+                self.full[r] = True
+        return C_new
 
-    def fresh_bounds(self):
-        """Bounds for the source's k centres from scratch: the next pass
-        scans every row and recomputes the sums."""
-        k, d = self.k, self.source.X.shape[1]
-        self.labels[:] = -1
-        self.sums = np.zeros((k, d))
-        self.wsums = np.zeros(k)
-        self.p = np.zeros(k)
-        self.full = True
+    def retire(self, done):
+        self.live &= ~done
 
     def moved(self, C, C_new):
-        if C_new.shape[0] != self.k:  # clusters were dropped: start the bounds afresh
-            self.source = self.source.with_k(C_new.shape[0])
-            self.fresh_bounds()
-        else:
-            B.centre_moves(C_new, C, self.p)
+        B.centre_moves(C_new, C, self.p)
+
+    def book(self, C, r):
+        """Restart ``r``'s code book: its centres without the dropped ones."""
+        return C[r][self.alive[r]]
 
 
 #: Registry of the Euclidean algorithms (all give Lloyd's result).
@@ -711,7 +745,7 @@ class Rule:
     def keep(self, step, C, C_new):
         return C_new
 
-    def stop_after_update(self, it, res, C, C_new, verbose):
+    def stop_after_update(self, it, res, C, C_new, verbose, step):
         """(stop, strict): strict when the run ended with no label changed
         and the centres exactly the same."""
         return False, False
@@ -736,7 +770,7 @@ class Tolerance(Rule):
     def empty(self, step, C):
         step.relocate(C, self.on_few)
 
-    def stop_after_update(self, it, res, C, C_new, verbose):
+    def stop_after_update(self, it, res, C, C_new, verbose, step):
         shift = float(np.sum((C_new.astype(np.float64) - C) ** 2))
         if res.changed == 0:
             if verbose:
@@ -754,7 +788,10 @@ class Distortion(Rule):
     """scipy ``kmeans``' rule: stop when the mean distance (weighted, not
     squared) changed by at most ``thresh`` from the previous iteration;
     clusters left empty are dropped. The result is the last update's code
-    book and the last assignment's mean distance (no final pass)."""
+    book and the last assignment's mean distance (no final pass). With a
+    step that runs several restarts at once (its distortion an array), each
+    restart is stopped on its own (``step.retire``) and the loop ends when
+    all are."""
 
     def __init__(self, thresh: float, total_weight: float, dtype=np.float64):
         self.thresh = thresh
@@ -763,17 +800,19 @@ class Distortion(Rule):
         self.prev = np.inf
 
     def keep(self, step, C, C_new):
-        return C_new[step.wsums > 0] if (step.wsums == 0).any() else C_new
+        return step.drop_empty(C_new)
 
-    def stop_after_update(self, it, res, C, C_new, verbose):
+    def stop_after_update(self, it, res, C, C_new, verbose, step):
         avg = res.distortion / self.total
-        done = not abs(self.prev - avg) > self.thresh
+        done = ~(np.abs(self.prev - avg) > self.thresh)
         self.prev = avg
-        return done, False
+        step.retire(done)
+        return bool(np.all(done)), False
 
     def objective(self, res):
-        """The last mean distance, in the data's dtype (as scipy returns it)."""
-        return self.dtype.type(self.prev)
+        """The last mean distance, in the data's dtype (as scipy returns it);
+        one per restart for a step that runs several."""
+        return np.asarray(self.prev).astype(self.dtype)[()]
 
 
 class FixedIterations(Rule):
@@ -844,7 +883,7 @@ def solve(step: Step, C0: np.ndarray, rule: Rule, max_iter: int, verbose: int = 
             converged = True
             break
         C_new = rule.keep(step, C, step.update(C))
-        done, strict = rule.stop_after_update(it, res, C, C_new, verbose)
+        done, strict = rule.stop_after_update(it, res, C, C_new, verbose, step)
         step.moved(C, C_new)
         C = C_new
         if done:

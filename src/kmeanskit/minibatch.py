@@ -221,7 +221,7 @@ class MiniBatchRule(_solver.Rule):
         self.no_improvement = 0
         self.last = None
 
-    def stop_after_update(self, it, res, C, C_new, verbose):
+    def stop_after_update(self, it, res, C, C_new, verbose, step):
         """Smoothed batch inertia and centre shift: (stop, strict=False)."""
         batch_inertia = res.objective / self.batch_size
         verbose = verbose or self.verbose

@@ -209,29 +209,49 @@ BOUNDED_MAX_D = 4
 _UNTIL_CONVERGED = 1 << 62
 
 
-def _distortion_step(X, w, k):
-    """The step of a scipy-style run: Hamerly's bounds up to
-    ``BOUNDED_MAX_D`` features (from two clusters), else Lloyd's pass with
-    the sum of distances."""
-    src = _solver.ArraySource(X, w, k)
-    if X.shape[1] <= BOUNDED_MAX_D and k > 1:
-        return _solver.DistortionHamerlyStep(src)
-    return _solver.LloydStep(src, labels_dtype=np.int32, want_sqrt=True)
+#: Memory for the labels and lower bounds of the restarts that run together
+#: (12 bytes a row each; ``_kmeans_runs``): all 20 of scipy's default
+#: restarts on up to 280,000 distinct rows, fewer at a time above.
+BATCH_BYTES = 64 << 20
 
 
 def _kmeans_runs(X, w, k, thresh, n_runs, seed, rng=None, scale=_numeric.IDENTITY):
     """The best of ``n_runs`` scipy-style runs (stop when the mean distance
     changes by at most ``thresh``, drop empty clusters), each from
-    ``seed(rng)``. Returns (code_book, mean distance in X's dtype).
-    ``scale`` (``_numeric.choose``): X and the seeds are on that scale, the
-    results are scaled back."""
-    step = _distortion_step(X, w, k)
-    total = step.source.total_weight
+    ``seed(rng)``; the first on ties. Returns (code_book, mean distance in
+    X's dtype). ``scale`` (``_numeric.choose``): X and the seeds are on that
+    scale, the results are scaled back.
+
+    Up to ``BOUNDED_MAX_D`` features (from two clusters) the runs use
+    Hamerly's bounds (``_solver.DistortionHamerlyStep``), as many restarts
+    at once as ``BATCH_BYTES`` allows: each pass reads the rows once for
+    all of them, and the loop's cost per iteration is shared. The seeds are
+    drawn in restart order before their batch runs, so the generator gives
+    the same starts as one restart after another. Above, Lloyd's pass with
+    the sum of distances, one restart after another."""
+    src = _solver.ArraySource(X, w, k)
+    total = src.total_weight
     thresh = thresh * 2.0 ** scale.x_exp
-    best = _solver.run_kmeans(
-        step, rule=lambda: _solver.Distortion(thresh, total, X.dtype), n_init=n_runs,
-        max_iter=_UNTIL_CONVERGED, rng=rng, seed=seed)
-    return scale.centers_back(best.centers), scale.values_back(best.inertia, 1, False)
+    n, d = X.shape
+    if d > BOUNDED_MAX_D or k == 1:
+        step = _solver.LloydStep(src, labels_dtype=np.int32, want_sqrt=True)
+        best = _solver.run_kmeans(
+            step, rule=lambda: _solver.Distortion(thresh, total, X.dtype), n_init=n_runs,
+            max_iter=_UNTIL_CONVERGED, rng=rng, seed=seed)
+        return scale.centers_back(best.centers), scale.values_back(best.inertia, 1, False)
+    per = int(max(1, min(n_runs, BATCH_BYTES // (12 * n))))
+    book = dist = None
+    with _solver.thread_context(None, False, work=n * k * d * per):
+        for first in range(0, n_runs, per):
+            C0 = np.stack([np.asarray(seed(rng), dtype=X.dtype)
+                           for _ in range(min(per, n_runs - first))])
+            step = _solver.DistortionHamerlyStep(src)
+            run = _solver.solve(step, C0, _solver.Distortion(thresh, total, X.dtype),
+                                _UNTIL_CONVERGED)
+            r = int(np.argmin(run.inertia))  # the first on ties
+            if dist is None or run.inertia[r] < dist:
+                book, dist = step.book(run.centers, r), run.inertia[r]
+    return scale.centers_back(book), scale.values_back(dist, 1, False)
 
 
 def kmeans(obs, k_or_guess, iter=20, thresh=1e-05, check_finite=True, *, rng=None, seed=None):

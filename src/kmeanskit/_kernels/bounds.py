@@ -369,7 +369,7 @@ def _own_bound(Xc, Cd, lc, lw, s, jmax, pmax, pmax2, m, dd, need):
     d = Xc.shape[1]
     cnt = 0
     for i in range(m):
-        a = lc[i]
+        a = np.uint32(lc[i])  # unsigned: no negative-index wraparound in the loop
         if d == 3:
             t0 = np.float64(Xc[i, 0]) - Cd[a, 0]
             t1 = np.float64(Xc[i, 1]) - Cd[a, 1]
@@ -402,11 +402,12 @@ def _distortion_sum(dd, Xc, wc, use_w, m):
     Overwrites ``dd``. Four partial sums let the additions pipeline (one
     chain costs 4 cycles a row); their order is fixed by the chunk, so the
     result does not depend on the threads."""
-    for i in range(m):
-        dd[i] = np.float64(np.sqrt(Xc.dtype.type(dd[i])))
     if use_w:
         for i in range(m):
-            dd[i] *= np.float64(wc[i])
+            dd[i] = np.float64(np.sqrt(Xc.dtype.type(dd[i]))) * np.float64(wc[i])
+    else:
+        for i in range(m):
+            dd[i] = np.float64(np.sqrt(Xc.dtype.type(dd[i])))
     a0 = 0.0
     a1 = 0.0
     a2 = 0.0
@@ -423,23 +424,32 @@ def _distortion_sum(dd, Xc, wc, use_w, m):
 
 
 @njit(parallel=True, **_JIT)
-def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, full,
+def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, full, live,
                             sums, wsums, stats, n_slots):
-    """One Hamerly iteration for scipy's ``kmeans``, which needs every row's
-    distance to its centre at every iteration (the distortion it stops on,
-    summed into ``stats[:, STAT_SQRT]``). That distance is the tight upper
-    bound, so the bound test costs one distance per row; only rows failing
-    it (``not u < max(s[a], lower)``, as in :func:`hamerly_pass`, made on
-    exact squared distances) get a full scan, gathered over ``SCAN_GROUP``
-    chunks. The first pass (labels < 0) scans every row in loops over the
-    rows of a chunk that vectorise. Sums as in :func:`hamerly_pass` (deltas
-    unless ``full``). Meant for small d.
+    """One Hamerly iteration of scipy's ``kmeans`` for each of R runs at
+    once (restarts from different centres, ``C``: R x k x d). The rule needs
+    every row's distance to its centre at every iteration (the distortion it
+    stops on, summed into ``stats[:, r, STAT_SQRT]``). That distance is the
+    tight upper bound, so the bound test costs one distance per row; only
+    rows failing it (``not u < max(s[a], lower)``, as in
+    :func:`hamerly_pass`, made on exact squared distances) get a full scan,
+    gathered over ``SCAN_GROUP`` chunks. The first pass of a run (labels <
+    0) scans every row in loops over the rows of a chunk that vectorise.
+    Sums as in :func:`hamerly_pass` (deltas unless ``full[r]``). Meant for
+    small d.
+
+    Run r uses its own slices of every argument (``jmax[r]``, ``s[r]``,
+    ``labels[r]``, ``sums[:, r]``, ...); runs with ``live[r]`` False are
+    skipped. A group of rows is visited once for all runs, so its rows are
+    read from memory once; each run's arithmetic, and so its result, is
+    exactly that of the run alone (R = 1). A cluster dropped from a run has
+    infinite coordinates: it is never the nearest centre.
 
     The distortion takes each row's square root in the data's dtype, as
     scipy computes it, and sums it chunk by chunk in a fixed order.
     """
     n, d = X.shape
-    k = C.shape[0]
+    R, k = C.shape[0], C.shape[1]
     nb = stats.shape[0]
     Cd = C.astype(np.float64)
     G = SCAN_GROUP * CHUNK_ROWS
@@ -454,6 +464,9 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     tmp2_all = np.empty((nt, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS + SLOT_PAD))
     bq_all = np.empty((nt, G + SLOT_PAD))
     idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
+    # blocks handed out one at a time: the rows failing the test (the costly
+    # ones) cluster in parts of the data, and a static split left one
+    # thread waiting (which thread runs a block changes no result)
     for b in prange(nb):
         tid = get_thread_id()
         dd = dd_all[tid]
@@ -461,81 +474,92 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
         xt = xt_all[tid]
         second = second_all[tid]
         lab = lab_all[tid]
-        sums[b, :, :] = 0.0
-        wsums[b, :] = 0.0
-        stats[b, :] = 0.0
-        changed = 0
-        dist_sum = 0.0
+        for r in range(R):
+            if live[r]:
+                sums[b, r, :, :] = 0.0
+                wsums[b, r, :] = 0.0
+                stats[b, r, :] = 0.0
         c0, c1 = block_chunks(b, n, nb)
         for g0 in range(c0, c1, SCAN_GROUP):
             s0, M = group_span(g0, c1, SCAN_GROUP, n)
             Xc = X[s0:s0 + M]  # slices, not X[s0 + i]: see lloyd.py's docstring
             wc = w[s0:s0 + M]
-            lc = labels[s0:s0 + M]
-            lw = lo[s0:s0 + M]
-            if lc[0] < 0:
-                # first pass: float64 distances to every centre, one SIMD
-                # lane per row, near ties settled by exact_argmin, second
-                # for the bound
-                for c in range(0, M, CHUNK_ROWS):
-                    m = min(CHUNK_ROWS, M - c)
-                    for f in range(d):
-                        for i in range(m):
-                            xt[f, i] = np.float64(Xc[c + i, f])
-                    _scan_lanes(xt, Cd, m, tmp_all[tid], dd, second, lab)
-                    idx = idx_all[tid]
-                    for i in range(m):
-                        idx[i] = c + i
-                    _resolve_ties(Xc, Cd, idx, 0, m, dd, second, lab)
-                    for i in range(m):
-                        lc[c + i] = lab[i]
-                        lw[c + i] = np.sqrt(second[i])
-                    if k <= MASKED_SUMS_MAX_K:
-                        masked_sums(xt, tmp2_all[tid], w, use_w, s0 + c, m, lab, k, sums[b],
-                                    wsums[b])
-                    else:
-                        for i in range(m):
-                            _move(X, w, use_w, s0 + c + i, -1, lab[i], True, sums[b], wsums[b])
-                    changed += m
-                    dist_sum += _distortion_sum(dd, Xc[c:c + m], wc[c:c + m], use_w, m)
-                continue
-            # later passes: the squared distance to the own centre, the
-            # decayed lower bound and Hamerly's test in one sweep; a full
-            # scan for the rows failing it; then the distortion terms
-            n_need = _own_bound(Xc, Cd, lc, lw, s, jmax, pmax, pmax2, M, dd, need)
-            if n_need:
-                # the failing rows, gathered (branch-free) and scanned one
-                # SIMD lane per row (near ties settled by exact_argmin)
-                bq = bq_all[tid]
-                idx = idx_all[tid]
-                q = 0
-                for i in range(M):
-                    idx[q] = i
-                    q += need[i]
-                for f in range(d):
-                    for t in range(q):
-                        xt[f, t] = np.float64(Xc[idx[t], f])
-                _scan_lanes(xt, Cd, q, tmp_all[tid], bq, second, lab)
-                _resolve_ties(Xc, Cd, idx, 0, q, bq, second, lab)
-                for t in range(q):
-                    i = idx[t]
-                    a = lc[i]
-                    bj = lab[t]
-                    lw[i] = np.sqrt(second[t])
-                    dd[i] = bq[t]
-                    if bj != a:
-                        changed += 1
-                        lc[i] = bj
-                        if not full:
-                            _move(X, w, use_w, s0 + i, a, bj, False, sums[b], wsums[b])
-            for c in range(0, M, CHUNK_ROWS):
-                m = min(CHUNK_ROWS, M - c)
-                dist_sum += _distortion_sum(dd[c:c + m], Xc[c:c + m], wc[c:c + m], use_w, m)
-            if full:
-                for i in range(M):
-                    _move(X, w, use_w, s0 + i, -1, lc[i], True, sums[b], wsums[b])
-        stats[b, STAT_CHANGED] = changed
-        stats[b, STAT_SQRT] = dist_sum
+            for r in range(R):
+                if live[r]:
+                    _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd[r], jmax[r], pmax[r],
+                                      pmax2[r], s[r], labels[r], lo[r], full[r], sums[b, r], wsums[b, r], stats[b, r], xt,
+                                      tmp_all[tid], dd, second, lab, need, tmp2_all[tid],
+                                      bq_all[tid], idx_all[tid])
+
+
+@njit(**_JIT)
+def _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd, jmax, pmax, pmax2, s, labels, lo, full,
+                      sums_b, wsums_b, stats_b, xt, tmp, dd, second, lab, need, tmp2, bq, idx):
+    """One run's share of :func:`hamerly_distortion_pass` on the ``M`` rows
+    from ``s0`` (``Xc``, ``wc``: slices; the run's labels and lower bounds);
+    adds the changed rows and the distortion terms to ``stats_b``."""
+    lc = labels[s0:s0 + M]  # slices: see lloyd.py's docstring
+    lw = lo[s0:s0 + M]
+    d = X.shape[1]
+    k = Cd.shape[0]
+    if lc[0] < 0:
+        # first pass: float64 distances to every centre, one SIMD lane per
+        # row, near ties settled by exact_argmin, second for the bound
+        for c in range(0, M, CHUNK_ROWS):
+            m = min(CHUNK_ROWS, M - c)
+            for f in range(d):
+                for i in range(m):
+                    xt[f, i] = np.float64(Xc[c + i, f])
+            _scan_lanes(xt, Cd, m, tmp, dd, second, lab)
+            for i in range(m):
+                idx[i] = c + i
+            _resolve_ties(Xc, Cd, idx, 0, m, dd, second, lab)
+            for i in range(m):
+                lc[c + i] = lab[i]
+                lw[c + i] = np.sqrt(second[i])
+            if k <= MASKED_SUMS_MAX_K:
+                masked_sums(xt, tmp2, w, use_w, s0 + c, m, lab, k, sums_b, wsums_b)
+            else:
+                for i in range(m):
+                    _move(X, w, use_w, s0 + c + i, -1, lab[i], True, sums_b, wsums_b)
+            stats_b[STAT_CHANGED] += m
+            stats_b[STAT_SQRT] += _distortion_sum(dd, Xc[c:c + m], wc[c:c + m], use_w, m)
+        return
+    # later passes: the squared distance to the own centre, the decayed
+    # lower bound and Hamerly's test in one sweep; a full scan for the rows
+    # failing it; then the distortion terms
+    n_need = _own_bound(Xc, Cd, lc, lw, s, jmax, pmax, pmax2, M, dd, need)
+    if n_need:
+        # the failing rows, gathered (branch-free) and scanned one SIMD lane
+        # per row (near ties settled by exact_argmin)
+        q = 0
+        for i in range(M):
+            idx[q] = i
+            q += need[i]
+        for f in range(d):
+            for t in range(q):
+                xt[f, t] = np.float64(Xc[idx[t], f])
+        _scan_lanes(xt, Cd, q, tmp, bq, second, lab)
+        _resolve_ties(Xc, Cd, idx, 0, q, bq, second, lab)
+        changed = 0
+        for t in range(q):
+            i = idx[t]
+            a = lc[i]
+            bj = lab[t]
+            lw[i] = np.sqrt(second[t])
+            dd[i] = bq[t]
+            if bj != a:
+                changed += 1
+                lc[i] = bj
+                if not full:
+                    _move(X, w, use_w, s0 + i, a, bj, False, sums_b, wsums_b)
+        stats_b[STAT_CHANGED] += changed
+    for c in range(0, M, CHUNK_ROWS):
+        m = min(CHUNK_ROWS, M - c)
+        stats_b[STAT_SQRT] += _distortion_sum(dd[c:c + m], Xc[c:c + m], wc[c:c + m], use_w, m)
+    if full:
+        for i in range(M):
+            _move(X, w, use_w, s0 + i, -1, lc[i], True, sums_b, wsums_b)
 
 
 @njit(**_JIT)
@@ -546,68 +570,93 @@ def _down32(v):
 
 
 @njit(**_JIT)
-def distortion_iteration(X, w, use_w, C, labels, lo, sums, counts, p, full, bsums, bwsums,
-                         bstats, tot_sums, tot_wsums, tot_stats, n_slots):
-    """One assignment of scipy's rule with Hamerly's bounds, in one call:
-    the centres' nearest-half distances, the largest moves ``p`` (from the
-    last update), :func:`hamerly_distortion_pass`, the blocks' reduction and
-    the running ``sums``/``counts`` (set when ``full``, else moved by the
-    deltas; a cluster emptied by moves keeps no rounding residue). Returns
-    (distortion sum, rows whose label changed). Keeping this bookkeeping in
-    the compiled call keeps the solver loop's cost per iteration small
+def distortion_iteration(X, w, use_w, C, labels, lo, sums, counts, p, full, live, bsums, bwsums,
+                         bstats, tot_sums, tot_wsums, tot_stats, dist, n_slots):
+    """One assignment of scipy's rule with Hamerly's bounds for the live
+    runs among R, in one call: each run's nearest-half distances, its
+    largest moves ``p[r]`` (from the last update),
+    :func:`hamerly_distortion_pass`, the blocks' reduction and the running
+    ``sums[r]``/``counts[r]`` (set when ``full[r]``, else moved by the
+    deltas; a cluster emptied by moves keeps no rounding residue). Writes
+    each live run's distortion sum into ``dist[r]``; returns the rows whose
+    label changed, over the live runs. Keeping this bookkeeping in the
+    compiled call keeps the solver loop's cost per iteration small
     (scipy's rule runs many short iterations)."""
-    k = C.shape[0]
-    s = _nearest_half_serial(np.ascontiguousarray(C.astype(np.float64).T))
-    jmax = 0
-    for j in range(k):
-        if p[j] > p[jmax]:
-            jmax = j
-    pmax = p[jmax]
-    pmax2 = 0.0
-    for j in range(k):
-        if j != jmax and p[j] > pmax2:
-            pmax2 = p[j]
-    hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, full, bsums,
+    R, k = C.shape[0], C.shape[1]
+    s = np.empty((R, k))
+    jmax = np.zeros(R, np.int64)
+    pmax = np.zeros(R)
+    pmax2 = np.zeros(R)
+    for r in range(R):
+        if not live[r]:
+            continue
+        s[r] = _nearest_half_serial(np.ascontiguousarray(C[r].astype(np.float64).T))
+        pr = p[r]
+        jm = 0
+        for j in range(k):
+            if pr[j] > pr[jm]:
+                jm = j
+        jmax[r] = jm
+        pmax[r] = pr[jm]
+        for j in range(k):
+            if j != jm and pr[j] > pmax2[r]:
+                pmax2[r] = pr[j]
+    hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, full, live, bsums,
                             bwsums, bstats, n_slots)
-    reduce_blocks(bsums, bwsums, bstats, tot_sums, tot_wsums, tot_stats)
-    if full:
-        sums[:, :] = tot_sums
-        counts[:] = tot_wsums
-    else:
-        sums += tot_sums
-        counts += tot_wsums
-    cmax = 1.0
-    for j in range(k):
-        cmax = max(cmax, abs(counts[j]))
-    for j in range(k):
-        if abs(counts[j]) < 1e-12 * cmax:
-            counts[j] = 0.0
-    return tot_stats[STAT_SQRT], tot_stats[STAT_CHANGED]
+    changed = 0.0
+    for r in range(R):
+        if not live[r]:
+            continue
+        reduce_blocks(bsums[:, r], bwsums[:, r], bstats[:, r], tot_sums, tot_wsums, tot_stats)
+        if full[r]:
+            sums[r, :, :] = tot_sums
+            counts[r, :] = tot_wsums
+        else:
+            sums[r] += tot_sums
+            counts[r] += tot_wsums
+        cr = counts[r]
+        cmax = 1.0
+        for j in range(k):
+            cmax = max(cmax, abs(cr[j]))
+        for j in range(k):
+            if abs(cr[j]) < 1e-12 * cmax:
+                cr[j] = 0.0
+        dist[r] = tot_stats[STAT_SQRT]
+        changed += tot_stats[STAT_CHANGED]
+        full[r] = False
+    return changed
 
 
 @njit(**_JIT)
-def means_of_sums(sums, counts, C_old):
-    """The weighted means ``sums[j] / counts[j]`` in ``C_old``'s dtype; a
-    cluster with no weight keeps its row of ``C_old``."""
-    k, d = C_old.shape
-    C = np.empty((k, d), C_old.dtype)
-    for j in range(k):
-        for f in range(d):
-            C[j, f] = sums[j, f] / counts[j] if counts[j] > 0.0 else C_old[j, f]
+def means_of_sums(sums, counts, C_old, live):
+    """The weighted means ``sums[r, j] / counts[r, j]`` of the live runs in
+    ``C_old``'s dtype (R x k x d); a cluster with no weight, and every
+    cluster of a run that is not live, keeps its row of ``C_old``."""
+    C = C_old.copy()
+    R, k, d = C_old.shape
+    for r in range(R):
+        if not live[r]:
+            continue
+        for j in range(k):
+            if counts[r, j] > 0.0:
+                for f in range(d):
+                    C[r, j, f] = sums[r, j, f] / counts[r, j]
     return C
 
 
 @njit(**_JIT)
 def centre_moves(C_new, C_old, p):
-    """``p[j]``: how far centre j moved, ``||C_new[j] - C_old[j]||`` in
-    float64 (the drift that loosens the bounds)."""
-    k, d = C_new.shape
-    for j in range(k):
-        acc = 0.0
-        for f in range(d):
-            t = np.float64(C_new[j, f]) - np.float64(C_old[j, f])
-            acc += t * t
-        p[j] = np.sqrt(acc)
+    """``p[r, j]``: how far centre j of run r moved, ``||C_new[r, j] -
+    C_old[r, j]||`` in float64 (the drift that loosens the bounds); 0 for
+    a dropped centre (infinite coordinates)."""
+    R, k, d = C_new.shape
+    for r in range(R):
+        for j in range(k):
+            acc = 0.0
+            for f in range(d):
+                t = np.float64(C_new[r, j, f]) - np.float64(C_old[r, j, f])
+                acc += t * t
+            p[r, j] = np.sqrt(acc) if acc == acc else 0.0
 
 
 @njit(**_JIT)
