@@ -369,7 +369,7 @@ def _own_bound(Xc, Cd, lc, lw, s, jmax, pmax, pmax2, m, dd, need):
     d = Xc.shape[1]
     cnt = 0
     for i in range(m):
-        a = np.uint32(lc[i])  # unsigned: no negative-index wraparound in the loop
+        a = lc[i]
         if d == 3:
             t0 = np.float64(Xc[i, 0]) - Cd[a, 0]
             t1 = np.float64(Xc[i, 1]) - Cd[a, 1]
