@@ -678,6 +678,7 @@ def claims_engine(text, ns):
     assert int(stated(text, r"for k <= (\d+) \(`MASKED_SUMS_MAX_K`\)")[0]) == lloyd.MASKED_SUMS_MAX_K
     assert tuple(int(v) for v in stated(text, r"`GEMM_MIN_D` = (\d+) and k >= `GEMM_MIN_K` = (\d+)")) == (
         c.GEMM_MIN_D, c.GEMM_MIN_K)
+    assert int(stated(text, r"k >= `GEMM_MIN_K_FLOAT32` = (\d+)")[0]) == c.GEMM_MIN_K_FLOAT32
     assert int(stated(text, r"`GEMM_ROWS` = (\d+) rows")[0]) == c.GEMM_ROWS
     assert tuple(int(v) for v in stated(text, r"`GEMM_T_MIN_D` = (\d+) <= d < (\d+) and k >= `GEMM_T_MIN_K` = (\d+)")) == (
         c.GEMM_T_MIN_D, c.GEMM_MIN_D, c.GEMM_T_MIN_K)

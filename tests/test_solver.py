@@ -26,6 +26,35 @@ def _pass(X, C, w=None, gemm=False, update=True):
     return labels, d2, stats.copy(), sums.copy(), wsums.copy(), eng
 
 
+def test_float32_from_128_features_takes_the_blas_product_at_any_k(rng):
+    """``GEMM_MIN_K_FLOAT32``: float32 rows of ``GEMM_MIN_D`` features or more
+    take the rows x centres product whatever k (float64 only from
+    ``GEMM_MIN_K``), with the labels, distances and sums of the direct loops,
+    and a fit the direct loops' fit."""
+    from kmeanskit import _config as c
+
+    assert _solver.use_gemm(c.GEMM_MIN_D, 2, np.float32) == "rows"
+    assert _solver.use_gemm(c.GEMM_MIN_D, 2, np.float64) is False
+    assert _solver.use_gemm(c.GEMM_MIN_D - 1, 2, np.float32) is False
+    assert _solver.use_gemm(c.GEMM_MIN_D, c.GEMM_MIN_K, np.float64) == "rows"
+    X = rng.normal(size=(3000, 130)).astype(np.float32)
+    X[:1500] += 0.4
+    C = X[rng.choice(3000, 5, replace=False)].copy()
+    assert _solver.ArraySource(X, None, 5).gemm == "rows"
+    blas = _pass(X, C, gemm=None)
+    direct = _pass(X, C, gemm=False)
+    np.testing.assert_array_equal(blas[0], direct[0])
+    np.testing.assert_allclose(blas[1], direct[1], rtol=1e-12)
+    np.testing.assert_allclose(blas[3], direct[3], rtol=1e-12, atol=1e-9)
+    ref = kmeanskit.fit(X, 5, init=C, algorithm="lloyd")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_solver, "use_gemm", lambda d, k, dtype=None: False)
+        alone = kmeanskit.fit(X, 5, init=C, algorithm="lloyd")
+    np.testing.assert_array_equal(ref.labels, alone.labels)
+    np.testing.assert_allclose(ref.centers, alone.centers, rtol=1e-6)
+    assert ref.n_iter == alone.n_iter and ref.inertia == pytest.approx(alone.inertia, rel=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("gemm", [False, "rows", "cols"])
 @pytest.mark.parametrize("n,d,k", [(1, 1, 1), (257, 3, 5), (5000, 2, 16), (600, 4, 17),

@@ -53,6 +53,14 @@ GEMM_MIN_D = 128
 GEMM_ROWS = 2048
 GEMM_MIN_K = 128
 
+#: On float32 data the rows x centres product wins from GEMM_MIN_D features
+#: for any number of centres (float32 BLAS runs twice the float64 rate;
+#: n = 200,000, d = 128 and 384, k = 3-64: 1.1-1.6 x faster a pass, and
+#: fits to convergence 1.15-1.5 x; docs/benchmarks.md, row
+#: `GEMM_MIN_K_FLOAT32`). float64 keeps GEMM_MIN_K: at d = 384 and k = 3-10
+#: its direct loops were faster.
+GEMM_MIN_K_FLOAT32 = 2
+
 #: Shapes from which the distance pass uses the centres x rows BLAS layout
 #: (``lloyd_pass_gemm_t``) below GEMM_MIN_D: many centres, moderate d. That
 #: layout beats both the rows x centres product and the direct loops from

@@ -45,6 +45,7 @@ from ._config import (
     CHUNK_ROWS,
     GEMM_MIN_D,
     GEMM_MIN_K,
+    GEMM_MIN_K_FLOAT32,
     GEMM_T_MIN_D,
     GEMM_T_MIN_K,
     GEMM_T_SCRATCH,
@@ -104,11 +105,12 @@ def n_blocks_for(n: int, k: int, d: int) -> int:
     return int(-(-n_chunks // per))
 
 
-def use_gemm(d: int, k: int) -> str | bool:
-    """The distance strategy for a shape: ``"rows"`` (BLAS product laid out
-    rows x centres), ``"cols"`` (centres x rows) or False (direct loops);
-    crossovers measured on the reference machine (docs/engine.md)."""
-    if d >= GEMM_MIN_D and k >= GEMM_MIN_K:
+def use_gemm(d: int, k: int, dtype=np.float64) -> str | bool:
+    """The distance strategy for a shape and the data's dtype: ``"rows"``
+    (BLAS product laid out rows x centres), ``"cols"`` (centres x rows) or
+    False (direct loops); crossovers measured (docs/engine.md)."""
+    min_k = GEMM_MIN_K_FLOAT32 if np.dtype(dtype) == np.float32 else GEMM_MIN_K
+    if d >= GEMM_MIN_D and k >= min_k:
         return "rows"
     if d >= GEMM_T_MIN_D and k >= GEMM_T_MIN_K:
         return "cols"
@@ -193,7 +195,7 @@ class ArraySource:
         n, d = X.shape
         self.k = k
         # False (direct loops), "rows" or "cols" (BLAS product layouts); True = "rows"
-        self.gemm = use_gemm(d, k) if gemm is None else ("rows" if gemm is True else gemm)
+        self.gemm = use_gemm(d, k, X.dtype) if gemm is None else ("rows" if gemm is True else gemm)
         nb = n_blocks_for(n, k, d)
         self.n_blocks = nb
         if buffers:  # per-block and reduced results of a pass (a metric step has its own)
