@@ -399,6 +399,31 @@ def test_restarts_in_batches_give_the_same_result(rng, monkeypatch):
     assert together[1] == alone[1]
 
 
+_VQ_SCRIPT = """
+import hashlib, numpy as np
+from kmeanskit.vq import kmeans
+X = np.round(np.random.default_rng(4).normal(size=(60000, 3)) * 6)  # 18,586 distinct rows, weighted
+book, dist = kmeans(X, 6, rng=2)
+print(hashlib.sha256(book.tobytes() + np.float64(dist).tobytes()).hexdigest())
+"""
+
+
+def test_restarts_together_are_bit_identical_for_1_and_2_threads():
+    """The restarts' pass splits rows into blocks by shape, not by threads:
+    the same code book and distortion with 1 and 2 numba threads."""
+    import os
+    import subprocess
+    import sys
+
+    out = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        p = subprocess.run([sys.executable, "-c", _VQ_SCRIPT], env=env, capture_output=True,
+                           text=True, check=True)
+        out.append(p.stdout.strip())
+    assert out[0] == out[1] and len(out[0]) == 64
+
+
 @pytest.mark.parametrize("n,m", [(1, 5), (7, 300), (300, 40), (100_000, 2_000)])
 def test_draws_from_a_cdf_match_numpy(rng, n, m):
     # the weighted seeding sample's draws: np.unique(searchsorted(sorted u, "right"))
