@@ -464,9 +464,6 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     tmp2_all = np.empty((nt, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS + SLOT_PAD))
     bq_all = np.empty((nt, G + SLOT_PAD))
     idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
-    # blocks handed out one at a time: the rows failing the test (the costly
-    # ones) cluster in parts of the data, and a static split left one
-    # thread waiting (which thread runs a block changes no result)
     for b in prange(nb):
         tid = get_thread_id()
         dd = dd_all[tid]
@@ -487,9 +484,9 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
             for r in range(R):
                 if live[r]:
                     _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd[r], jmax[r], pmax[r],
-                                      pmax2[r], s[r], labels[r], lo[r], full[r], sums[b, r], wsums[b, r], stats[b, r], xt,
-                                      tmp_all[tid], dd, second, lab, need, tmp2_all[tid],
-                                      bq_all[tid], idx_all[tid])
+                                      pmax2[r], s[r], labels[r], lo[r], full[r], sums[b, r],
+                                      wsums[b, r], stats[b, r], xt, tmp_all[tid], dd, second,
+                                      lab, need, tmp2_all[tid], bq_all[tid], idx_all[tid])
 
 
 @njit(**_JIT)
@@ -647,8 +644,10 @@ def means_of_sums(sums, counts, C_old, live):
 @njit(**_JIT)
 def centre_moves(C_new, C_old, p):
     """``p[r, j]``: how far centre j of run r moved, ``||C_new[r, j] -
-    C_old[r, j]||`` in float64 (the drift that loosens the bounds); 0 for
-    a dropped centre (infinite coordinates)."""
+    C_old[r, j]||`` in float64 (the drift that loosens the bounds). A centre
+    dropped earlier (infinite coordinates on both sides) moved 0; one
+    dropped by this update moved infinitely far, which only its restart's
+    next pass, a fresh one that reads no bounds, sees."""
     R, k, d = C_new.shape
     for r in range(R):
         for j in range(k):
