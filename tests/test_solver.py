@@ -55,6 +55,30 @@ def test_float32_from_128_features_takes_the_blas_product_at_any_k(rng):
     assert ref.n_iter == alone.n_iter and ref.inertia == pytest.approx(alone.inertia, rel=1e-12)
 
 
+@pytest.mark.parametrize("d", [1, 2, 3, 4])
+@pytest.mark.parametrize("k", [1, K.SCATTER_SUMS_MIN_K - 1, K.SCATTER_SUMS_MIN_K,
+                               K.SCATTER_SUMS_MIN_K_2D, K.MASKED_SUMS_MAX_K])
+@pytest.mark.parametrize("m", [1, 255, 256])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_chunk_sums_match_numpy(rng, d, k, m, weighted):
+    """``lloyd.masked_sums``, the masked sweeps and (3 features from
+    ``SCATTER_SUMS_MIN_K`` centres, 2 from ``SCATTER_SUMS_MIN_K_2D``) the two-copy scatter: a chunk's weighted
+    sums and weights per cluster, added to what the block holds, as NumPy
+    gives them (odd and even row counts)."""
+    xt = rng.normal(size=(d, m)).astype(np.float32)
+    w = rng.integers(1, 4, size=m + 3).astype(np.float32) if weighted else np.ones(1, np.float32)
+    lab = rng.integers(0, k, size=m).astype(np.int32)
+    sums = rng.normal(size=(k, d))
+    wsums = rng.random(k)
+    ref_s, ref_w = sums.copy(), wsums.copy()
+    wr = w[3:3 + m].astype(np.float64) if weighted else np.ones(m)
+    np.add.at(ref_s, lab, (xt.astype(np.float64) * wr).T)
+    np.add.at(ref_w, lab, wr)
+    K.masked_sums(xt, np.empty((d, 256)), w, weighted, 3, m, lab, k, sums, wsums)
+    np.testing.assert_allclose(sums, ref_s, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(wsums, ref_w, rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("gemm", [False, "rows", "cols"])
 @pytest.mark.parametrize("n,d,k", [(1, 1, 1), (257, 3, 5), (5000, 2, 16), (600, 4, 17),
