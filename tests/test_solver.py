@@ -61,7 +61,7 @@ def test_float32_from_128_features_takes_the_blas_product_at_any_k(rng):
 @pytest.mark.parametrize("m", [1, 255, 256])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_chunk_sums_match_numpy(rng, d, k, m, weighted):
-    """``lloyd.masked_sums``, the masked sweeps and (3 features from
+    """``lloyd.masked_sums``, the masked sweeps and (3 or 4 features from
     ``SCATTER_SUMS_MIN_K`` centres, 2 from ``SCATTER_SUMS_MIN_K_2D``) the two-copy scatter: a chunk's weighted
     sums and weights per cluster, added to what the block holds, as NumPy
     gives them (odd and even row counts)."""

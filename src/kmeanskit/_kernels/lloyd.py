@@ -229,23 +229,25 @@ FINISH_VEC_MAX_D = 4
 #: stores while k is small (docs/benchmarks.md).
 MASKED_SUMS_MAX_K = 16
 
-#: From this many centres, rows of 3 (2) features are added to their
-#: clusters' sums by a scatter into two interleaved copies of k x 4 float64
-#: accumulators (a row's features and weight in one 32-byte row) instead of
-#: the masked sweeps, whose cost grows with k: the crossovers measured
-#: (docs/benchmarks.md, row `SCATTER_SUMS_MIN_K`).
+#: From this many centres, rows of 3 or 4 (2) features are added to their
+#: clusters' sums by a scatter into two interleaved copies of float64
+#: accumulators (a row's features and weight in one 32- or 64-byte row)
+#: instead of the masked sweeps, whose cost grows with k: the crossovers
+#: measured (docs/benchmarks.md, row `SCATTER_SUMS_MIN_K`).
 SCATTER_SUMS_MIN_K = 5
 SCATTER_SUMS_MIN_K_2D = 7
 
 
 @njit(**_JIT)
 def _scatter_sums(xt, xd, wc, use_w, m, lab, k, sums_b, wsums_b):
-    """The scatter of :func:`masked_sums` for d = 2 or 3: even rows go to
+    """The scatter of :func:`masked_sums` for d = 2 to 4: even rows go to
     one copy of the accumulators, odd rows to the other (two chains of
     additions instead of one), the copies added per chunk in a fixed order.
-    ``xd`` (float64, at least 8 k elements) holds the copies."""
+    ``xd`` (float64, at least 8 k elements, 16 k for d = 4) holds the
+    copies."""
     d = xt.shape[0]
-    acc = xd.ravel()[:8 * k].reshape((2, k, 4))
+    W = 4 if d <= 3 else 8  # a row's features, then its weight at d
+    acc = xd.ravel()[:2 * W * k].reshape((2, k, W))
     acc[:, :, :] = 0.0
     m2 = m - m % 2
     for i in range(0, m2, 2):
@@ -256,16 +258,16 @@ def _scatter_sums(xt, xd, wc, use_w, m, lab, k, sums_b, wsums_b):
         for f in range(d):
             a[f] += w0 * np.float64(xt[f, i])
             b[f] += w1 * np.float64(xt[f, i + 1])
-        a[3] += w0
-        b[3] += w1
+        a[d] += w0
+        b[d] += w1
     for i in range(m2, m):
         w0 = np.float64(wc[i]) if use_w else 1.0
         a = acc[0, lab[i]]
         for f in range(d):
             a[f] += w0 * np.float64(xt[f, i])
-        a[3] += w0
+        a[d] += w0
     for j in range(k):
-        wsums_b[j] += acc[0, j, 3] + acc[1, j, 3]
+        wsums_b[j] += acc[0, j, d] + acc[1, j, d]
         for f in range(d):
             sums_b[j, f] += acc[0, j, f] + acc[1, j, f]
 
@@ -275,11 +277,11 @@ def masked_sums(xt, xd, w, use_w, s, m, lab, k, sums_b, wsums_b):
     """Add the chunk's rows (``xt``: d x m, transposed; rows s.. of the data
     for the weights) to the sums of their clusters ``lab``: one masked sweep
     per centre, loops that vectorise (for few centres, faster than a scalar
-    scatter per row), or from ``SCATTER_SUMS_MIN_K`` centres with 3 features
-    (``SCATTER_SUMS_MIN_K_2D`` with 2) :func:`_scatter_sums`. ``xd`` is float64 scratch like ``xt``."""
+    scatter per row), or from ``SCATTER_SUMS_MIN_K`` centres with 3 or 4
+    features (``SCATTER_SUMS_MIN_K_2D`` with 2) :func:`_scatter_sums`. ``xd`` is float64 scratch like ``xt``."""
     d = xt.shape[0]
     wc = w[s:s + m]  # slices: see the module docstring
-    if (d == 3 and k >= SCATTER_SUMS_MIN_K) or (d == 2 and k >= SCATTER_SUMS_MIN_K_2D):
+    if ((d == 3 or d == 4) and k >= SCATTER_SUMS_MIN_K) or (d == 2 and k >= SCATTER_SUMS_MIN_K_2D):
         _scatter_sums(xt, xd, wc, use_w, m, lab, k, sums_b, wsums_b)
         return
     for f in range(d):
