@@ -389,7 +389,6 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
         xd = np.empty((nxd, CHUNK_ROWS))
         dd = np.empty(CHUNK_ROWS)
         tmp2 = np.empty((ntmp, CHUNK_ROWS), X.dtype)
-        tmp = tmp2[0]
         best = np.empty(CHUNK_ROWS, X.dtype)
         second = np.empty(CHUNK_ROWS, X.dtype)
         lab = np.empty(CHUNK_ROWS, np.int32)
@@ -415,13 +414,16 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
             for j in range(k if small else 0):
                 # squared distances to centre j, one SIMD lane per row
                 # (small d fused into one sweep)
+                # (the distance folded into the best two in the same loop:
+                # no store and reload of a distance per row and centre)
                 if d == 2:
                     a0 = C[j, 0]
                     a1 = C[j, 1]
                     for i in range(m):
                         t0 = xt[0, i] - a0
                         t1 = xt[1, i] - a1
-                        tmp[i] = t0 * t0 + t1 * t1
+                        best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1, best[i], second[i],
+                                                           lab[i], j)
                 else:
                     a0 = C[j, 0]
                     a1 = C[j, 1]
@@ -430,8 +432,8 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                         t0 = xt[0, i] - a0
                         t1 = xt[1, i] - a1
                         t2 = xt[2, i] - a2
-                        tmp[i] = t0 * t0 + t1 * t1 + t2 * t2
-                track_two_best(tmp, best, second, lab, j, m)
+                        best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1 + t2 * t2, best[i],
+                                                           second[i], lab[i], j)
             n_ties = 0
             for i in range(m):  # counted in a loop that vectorises; usually 0
                 n_ties += 1 if second[i] - best[i] <= tie_eps * second[i] else 0
