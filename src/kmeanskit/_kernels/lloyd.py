@@ -278,7 +278,8 @@ def masked_sums(xt, xd, w, use_w, s, m, lab, k, sums_b, wsums_b):
     for the weights) to the sums of their clusters ``lab``: one masked sweep
     per centre, loops that vectorise (for few centres, faster than a scalar
     scatter per row), or from ``SCATTER_SUMS_MIN_K`` centres with 3 or 4
-    features (``SCATTER_SUMS_MIN_K_2D`` with 2) :func:`_scatter_sums`. ``xd`` is float64 scratch like ``xt``."""
+    features (``SCATTER_SUMS_MIN_K_2D`` with 2) :func:`_scatter_sums`.
+    ``xd`` is float64 scratch like ``xt``."""
     d = xt.shape[0]
     wc = w[s:s + m]  # slices: see the module docstring
     if ((d == 3 or d == 4) and k >= SCATTER_SUMS_MIN_K) or (d == 2 and k >= SCATTER_SUMS_MIN_K_2D):
@@ -413,9 +414,9 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                     lab[i] = 0
             for j in range(k if small else 0):
                 # squared distances to centre j, one SIMD lane per row
-                # (small d fused into one sweep)
-                # (the distance folded into the best two in the same loop:
-                # no store and reload of a distance per row and centre)
+                # (small d fused into one sweep), each folded into the best
+                # two in the same loop: no store and reload of a distance
+                # per row and centre
                 if d == 2:
                     a0 = C[j, 0]
                     a1 = C[j, 1]
