@@ -698,10 +698,8 @@ class DistortionHamerlyStep(Step):
             self.alive &= ~empty
             for r in np.flatnonzero(empty.any(axis=1)):
                 # bounds for the remaining clusters from scratch: the next
-                # pass scans every row of the restart and recomputes its sums
+                # pass scans every row of the restart and sets its sums anew
                 self.labels[r] = -1
-                self.sums[r] = 0.0
-                self.wsums[r] = 0.0
                 self.full[r] = True
         return C_new
 
