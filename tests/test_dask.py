@@ -337,7 +337,7 @@ def test_worker_killed_between_passes_gives_the_same_result(client, X):
 def test_chunks_held_by_one_worker_are_spread_over_all(client, X, weighted):
     # data persisted on one worker (as an earlier .compute() of the whole array leaves it): the
     # fit copies half the chunks (and their weights) to the other worker once, and every pass
-    # then runs on both
+    # then runs on both, one task per worker (its thread) on its 5 chunks
     addr = sorted(client.scheduler_info()["workers"])[0]
     Xd = da.from_array(X, chunks=(1500, 3)).persist(workers=[addr])
     w = np.random.default_rng(3).uniform(0.5, 2.0, X.shape[0]) if weighted else None
@@ -347,12 +347,15 @@ def test_chunks_held_by_one_worker_are_spread_over_all(client, X, weighted):
     C0 = X[:5].copy()
     with distributed.get_task_stream(client) as ts:
         got = kmeanskit.fit(Xd, 5, init=C0, algorithm="lloyd", sample_weight=wd)
-    ran = {}
+    ran, copied = {}, {}
     for t in ts.data:
-        if isinstance(t["key"], str) and t["key"].startswith("lloyd_chunk-"):
-            ran.setdefault(t["worker"], 0)
-            ran[t["worker"]] += 1
-    assert len(ran) == 2 and min(ran.values()) >= got.n_iter * 4  # 5 of the 10 chunks each
+        key = t["key"] if isinstance(t["key"], str) else ""
+        for prefix, seen in (("lloyd_chunk-", ran), ("chunk-x-", copied), ("chunk-w-", copied)):
+            if key.startswith(prefix):
+                seen[t["worker"]] = seen.get(t["worker"], 0) + 1
+    # (the copies' worker restriction is loose: the scheduler may run one elsewhere)
+    assert sum(copied.values()) == (10 if weighted else 5)
+    assert len(ran) == 2 and min(ran.values()) == max(ran.values()) >= got.n_iter
     same_fit(kmeanskit.fit(X, 5, init=C0, algorithm="lloyd", sample_weight=w), got, got.labels.compute())
 
 
@@ -369,6 +372,18 @@ def test_chunks_held_by_one_worker_are_spread_over_all(client, X, weighted):
 ])
 def test_spread_plan(holders, sizes, nthreads, plan):
     assert _chunked.spread_plan(holders, sizes, nthreads) == plan
+
+
+@pytest.mark.parametrize("holders, sizes, nthreads, groups", [
+    ([["a"], ["b"]] * 4, [1] * 8, {"a": 1, "b": 1}, [[0, 2, 4, 6], [1, 3, 5, 7]]),
+    ([["a"], ["b"]] * 4, [1] * 8, {"a": 2, "b": 1}, [[0, 2], [1, 3, 5, 7], [4, 6]]),  # by threads
+    ([["a"]] * 4, [3, 1, 1, 1], {"a": 2}, [[0], [1, 2, 3]]),  # about equal rows
+    ([["a"]] * 2, [1, 1], {"a": 4}, [[0], [1]]),  # more threads than chunks
+    ([["a", "b"]] * 4, [1] * 4, {"a": 1, "b": 1}, [[0, 2], [1, 3]]),  # replicated: the lighter
+    ([["a"], [], ["c"], ["a"]], [1] * 4, {"a": 1, "b": 1}, [[0, 3], [1], [2]]),  # unknown holders
+])
+def test_group_plan(holders, sizes, nthreads, groups):
+    assert _chunked.group_plan(holders, sizes, nthreads) == groups
 
 
 def _fail_on_third(block, block_info=None):
@@ -406,9 +421,11 @@ def test_a_cluster_without_workers_times_out_with_a_clear_error(X):
             distributed.Client(cl) as c, dask.config.set({"kmeanskit.timeout": 1.0}):
         with pytest.raises(_chunked.ChunkTaskError, match="did not finish within 1 s"):
             kmeanskit.fit(da.from_array(X, chunks=(5000, 3)), 3, random_state=0)
+        # a k-means|| plan: a task on the cluster's results, fetched with the timeout too
         ex = _chunked.DistributedChunks(c, da.from_array(X[:10], chunks=(10, 3)), None)
-        with pytest.raises(_chunked.ChunkTaskError, match="Could not send data to the Dask workers within 1 s"):
-            ex.share(np.ones(3))  # k-means||'s candidate table, once a round
+        plan = ex.reduce(len, ex.map(_chunked._summary_chunk, None))
+        with pytest.raises(_chunked.ChunkTaskError, match="did not finish within 1 s"):
+            ex.value(plan)
 
 
 def test_client_closed_mid_fit_fails_cleanly(cluster, X):

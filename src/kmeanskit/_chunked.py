@@ -2,24 +2,26 @@
 DataFrames, on a ``distributed`` cluster or in this process.
 
 The loop (``_solver.solve``) runs in the caller's process and sees a step
-like any other. Each pass is one task per chunk, running the in-memory
-kernels (``_solver.ArraySource``) on that chunk and returning only small
-results: the chunk's per-cluster weighted sums, weights and statistics.
-The chunks' labels (and the seeding's distances) stay where the chunk is:
-on a worker, next to the chunk (``distributed``), or in this process.
-Partial results are added in chunk order, never in completion order, so a
-fit gives the same bits for any number of workers, threads or timings.
+like any other. Each pass runs the in-memory kernels
+(``_solver.ArraySource``) on every chunk, each chunk returning only small
+results: its per-cluster weighted sums, weights and statistics. The
+chunks' labels (and the seeding's distances) stay where the chunk is: on a
+worker, next to the chunk (``distributed``), or in this process. Partial
+results are added in chunk order, never in completion order, so a fit
+gives the same bits for any number of workers, threads or timings.
 
 Two executors run the tasks:
 
 - :class:`DistributedChunks`, when a ``distributed.Client`` is active: the
-  chunks are computed once and kept on the workers (``client.compute``),
-  each pass submits one task per chunk, all in one ``client.map`` call,
-  plus one tiny task per chunk picking out the small results to gather
-  (the next pass takes its chunk's state from the whole result); lost
-  chunks or labels (a worker that died) are recomputed by the scheduler
-  from their lineage, which is deterministic, so the fit ends with the
-  same result. Every wait has a timeout (Dask config
+  chunks are computed once and kept on the workers (``client.compute``).
+  A pass is one task per group of chunks (:func:`group_plan`: a worker's
+  chunks, cut into one run per worker thread), all in one ``client.map``
+  call, plus one tiny task per group picking out the small results to
+  gather (the next pass takes its chunks' state from the whole result):
+  the scheduling cost of a pass grows with the workers, not the chunks.
+  Lost chunks or labels (a worker that died) are recomputed by the
+  scheduler from their lineage, which is deterministic, so the fit ends
+  with the same result. Every wait has a timeout (Dask config
   ``kmeanskit.timeout``, seconds, default 3600).
 - :class:`LocalChunks`: chunks computed one at a time in this process by
   Dask's synchronous scheduler at every pass (the data is read again from
@@ -32,7 +34,8 @@ drawing every row independently with probability ``l w d^2 / phi``
 (``l = oversampling x k`` rows a round on average), the candidates weighted
 by the weight of the rows nearest to them, reduced to ``k`` centres by the
 weighted greedy k-means++ of ``_init`` and a few Lloyd iterations on the
-weighted candidates. Also a uniform sample drawn chunk by chunk, seeded in
+weighted candidates. A task between rounds picks each round's candidates,
+so the rounds run on the cluster without waiting for this process. Also a uniform sample drawn chunk by chunk, seeded in
 memory (``k-means++sample``), and random rows of such a sample ("random").
 
 Steps: :class:`ChunkedLloydStep` and :class:`ChunkedHamerlyStep` (its
@@ -219,12 +222,16 @@ class LocalChunks:
     def field(self, handles, j):
         return [None if h is None else h[j] for h in handles]
 
-    def share(self, obj):
-        """``obj`` as an argument of every task of a pass (itself, here)."""
-        return obj
-
     def gather(self, handles):
         return list(handles)
+
+    def reduce(self, fn, handles, *args):
+        """``fn(values of the handles, in chunk order, *args)``, here and now."""
+        return fn(self.gather(handles), *args)
+
+    def value(self, v):
+        """The value of a :meth:`reduce` result (itself, here)."""
+        return v
 
     def to_dask(self, parts, sizes, dtype):
         """1-D chunk results (NumPy arrays here) as one Dask array."""
@@ -244,7 +251,13 @@ class DistributedChunks:
         self.timeout = timeout()
         self.xs = client.compute(list(X.to_delayed().ravel()))
         self.ws = None if w is None else client.compute(list(w.to_delayed().ravel()))
-        self._spread([int(c) for c in X.chunks[0]])
+        sizes = [int(c) for c in X.chunks[0]]
+        holders = self._spread(sizes)
+        self.groups = group_plan(holders, sizes, self._nthreads())
+
+    def _nthreads(self):
+        return {a: max(1, int(w.get("nthreads", 1)))
+                for a, w in self.client.scheduler_info()["workers"].items()}
 
     def _spread(self, sizes):
         """Copy chunks to the workers holding less than their share of the
@@ -253,17 +266,22 @@ class DistributedChunks:
         onto one worker would otherwise run every pass there alone (the
         scheduler does not move a large chunk for a short task). The copies
         are new keys with a loose worker restriction: if that worker dies,
-        the scheduler recomputes them elsewhere from the original."""
+        the scheduler recomputes them elsewhere from the original.
+
+        Returns the workers holding each chunk afterwards (none known
+        when the chunks are not ready within the timeout).
+        """
         from distributed import wait
 
         try:
             wait(self.xs + (self.ws or []), timeout=self.timeout)
         except TimeoutError:  # the first pass's wait reports it
-            return
-        nthreads = {a: int(w.get("nthreads", 1))
-                    for a, w in self.client.scheduler_info()["workers"].items()}
+            return [()] * len(sizes)
         who = self.client.who_has(self.xs)
-        plan = spread_plan([who.get(f.key, ()) for f in self.xs], sizes, nthreads)
+        holders = [tuple(who.get(f.key, ())) for f in self.xs]
+        plan = spread_plan(holders, sizes, self._nthreads())
+        if not plan:
+            return holders
         token = uuid.uuid4().hex
         for i, worker in plan.items():
             for name, parts in (("x", self.xs), ("w", self.ws)):
@@ -271,16 +289,27 @@ class DistributedChunks:
                     parts[i] = self.client.submit(_same, parts[i], key=f"chunk-{name}-{token}-{i}",
                                                   workers=[worker], allow_other_workers=True,
                                                   pure=False)
+        # where the copies went (the restriction is loose: the scheduler may
+        # place one elsewhere), for the groups of chunks
+        try:
+            wait([self.xs[i] for i in plan], timeout=self.timeout)
+        except TimeoutError:
+            return [(plan[i],) if i in plan else h for i, h in enumerate(holders)]
+        who = self.client.who_has([self.xs[i] for i in plan])
+        for i in plan:
+            holders[i] = tuple(who.get(self.xs[i].key, ())) or (plan[i],)
+        return holders
 
-    def _map(self, fn, columns, args):
+    def _map(self, fn, columns, args, name=None):
         """One task per row of ``columns`` (lists, one entry per task), with
         ``args`` the same for all: one ``client.map`` call (one message to
-        the scheduler, not one per task), keys named after ``fn`` with one
-        random token per call."""
+        the scheduler, not one per task), keys named after ``name`` (``fn``'s
+        name by default) with one random token per call."""
         if not columns[0]:
             return []
         token = uuid.uuid4().hex
-        keys = [f"{fn.__name__.strip('_')}-{token}-{i}" for i in range(len(columns[0]))]
+        name = (name or fn.__name__).strip("_")
+        keys = [f"{name}-{token}-{i}" for i in range(len(columns[0]))]
         try:
             return self.client.map(fn, *columns, *[[a] * len(keys) for a in args], key=keys,
                                    pure=False)
@@ -291,49 +320,91 @@ class DistributedChunks:
             raise
 
     def map(self, fn, states, *args, skip_none=False):
-        n = len(self.xs)
-        take = [i for i in range(n) if not (skip_none and states[i] is None)]
-        got = self._map(fn, [[self.xs[i] for i in take],
-                             [None if self.ws is None else self.ws[i] for i in take],
-                             [None if states is None else states[i] for i in take]], args)
-        out = [None] * n
-        for i, f in zip(take, got):
-            out[i] = f
+        """``fn(x, w, state, *args)`` on every chunk (but those whose state is
+        None, with ``skip_none``): one task per group of chunks
+        (:func:`group_plan`), all in one ``client.map`` call. Returns one
+        handle per chunk (:class:`_Part`, None for a skipped chunk)."""
+        out = [None] * len(self.xs)
+        columns, where = ([], [], [], []), []
+        for g in self.groups:
+            take = [i for i in g if not (skip_none and states[i] is None)]
+            if not take:
+                continue
+            prevs = []
+            columns[0].append([self.xs[i] for i in take])
+            columns[1].append(None if self.ws is None else [self.ws[i] for i in take])
+            columns[2].append([_encode(None if states is None else states[i], prevs) for i in take])
+            columns[3].append(prevs)
+            where.append(take)
+        got = self._map(_group_task, list(columns), (fn,) + args, name=fn.__name__)
+        for take, f in zip(where, got):
+            for pos, i in enumerate(take):
+                out[i] = _Part(f, pos)
         return out
-
-    def share(self, obj):
-        """``obj`` as an argument of every task of a pass: sent to the
-        cluster once (a future), not once per task."""
-        try:
-            return self.client.scatter(obj, hash=False, timeout=self.timeout)
-        except TimeoutError as exc:
-            raise ChunkTaskError(
-                f"Could not send data to the Dask workers within {self.timeout:g} s (config "
-                "'kmeanskit.timeout'); check that the cluster has running workers.") from exc
 
     def field(self, handles, j):
-        take = [i for i, h in enumerate(handles) if h is not None]
-        got = self._map(operator.getitem, [[handles[i] for i in take]], (j,))
-        out = [None] * len(handles)
-        for i, f in zip(take, got):
-            out[i] = f
-        return out
+        """Field ``j`` of each chunk's result: no task (it is picked out on
+        the worker when gathered or passed to the next pass)."""
+        return [None if h is None else h.field(j) for h in handles]
 
-    def gather(self, futures):
+    def _picked(self, handles):
+        """Futures of lists holding the requested parts of each group's
+        result, one tiny task per group (only these parts travel, the rest
+        stays on the workers), and where each handle's value sits in them:
+        ``(futures, [(index of future, index in its list) or None])``."""
+        order, wants, where = {}, [], []
+        for h in handles:
+            if h is None:
+                where.append(None)
+                continue
+            g = order.setdefault(h.fut.key, len(order))
+            if g == len(wants):
+                wants.append((h.fut, []))
+            where.append((g, len(wants[g][1])))
+            wants[g][1].append((h.pos, h.path))
+        futs = self._map(_pick, [[f for f, _ in wants], [w for _, w in wants]], ())
+        return futs, where
+
+    def gather(self, handles):
+        """The values of the handles (:meth:`map`, :meth:`field`), waited
+        for with the timeout; a failed task raises ChunkTaskError naming its
+        exception."""
+        if self.client.status in ("closing", "closed"):
+            return self._fetch(None)
+        futs, where = self._picked(handles)
+        got = self._fetch(futs)
+        return [None if p is None else got[p[0]][p[1]] for p in where]
+
+    def reduce(self, fn, handles, *args):
+        """``fn(values of the handles, in chunk order, *args)`` in a task on
+        the cluster, after one tiny task per group picking out those values:
+        a future, which later tasks may take as an argument and
+        :meth:`value` fetches (nothing comes back here until then)."""
+        futs, where = self._picked(handles)
+        return self._map(_reduce_task, [[futs]], (where, fn) + args, name=fn.__name__)[0]
+
+    def value(self, fut):
+        """The value of a :meth:`reduce` future, waited for with the timeout."""
+        if self.client.status in ("closing", "closed"):
+            return self._fetch(None)
+        return self._fetch([fut])[0]
+
+    def _fetch(self, futs):
+        """The values of ``futs`` (None: the client is closed), waited for
+        with the timeout, every failure as a ChunkTaskError that says what
+        to do."""
         from concurrent.futures import CancelledError
 
         from distributed import wait
 
         client = self.client
         try:
-            if client.status in ("closing", "closed"):
+            if futs is None or client.status in ("closing", "closed"):
                 raise CancelledError()
-            _, pending = wait([f for f in futures if f is not None], timeout=self.timeout)
+            _, pending = wait(futs, timeout=self.timeout)
             if pending:
                 raise TimeoutError()
-            got = client.gather([f for f in futures if f is not None])
-            it = iter(got)
-            return [None if f is None else next(it) for f in futures]
+            return client.gather(futs)
         except (CancelledError, TimeoutError) as exc:
             if client.status in ("closing", "closed"):
                 raise ChunkTaskError("The Dask client was closed during the computation; "
@@ -353,12 +424,138 @@ class DistributedChunks:
             raise ChunkTaskError(f"A Dask task failed: {type(exc).__name__}: {exc}") from exc
 
     def to_dask(self, parts, sizes, dtype):
-        """1-D chunk results (futures on the workers) as one Dask array."""
+        """1-D chunk results (handles on the workers) as one Dask array: the
+        parts picked out of their groups' results first (one task per
+        group), so that the array holds them and not the groups' whole
+        results (a Hamerly pass's bounds)."""
         import dask.array as da
         from dask import delayed
 
-        return da.concatenate([da.from_delayed(delayed(p), shape=(s,), dtype=dtype)
-                               for p, s in zip(parts, sizes)])
+        futs, where = self._picked(parts)
+        return da.concatenate([da.from_delayed(delayed(operator.getitem)(futs[g], i), shape=(s,),
+                                               dtype=dtype)
+                               for (g, i), s in zip(where, sizes)])
+
+
+class _Part:
+    """A handle on one chunk's result inside its group task's result (a
+    list, one entry per chunk of the group): the group's future, the
+    chunk's position there, and the fields picked out of it (``path``)."""
+
+    __slots__ = ("fut", "pos", "path")
+
+    def __init__(self, fut, pos: int, path: tuple = ()):
+        self.fut = fut
+        self.pos = pos
+        self.path = path
+
+    def field(self, j: int) -> "_Part":
+        return _Part(self.fut, self.pos, self.path + (j,))
+
+
+class _Ref:
+    """A :class:`_Part` as a group task's argument: the index of its group's
+    result among the task's ``prevs`` (futures, which the worker replaces by
+    their values), its position and path."""
+
+    __slots__ = ("j", "pos", "path")
+
+    def __init__(self, j: int, pos: int, path: tuple):
+        self.j = j
+        self.pos = pos
+        self.path = path
+
+    def __reduce__(self):
+        return (_Ref, (self.j, self.pos, self.path))
+
+
+def _encode(obj, prevs: list):
+    """``obj`` with each :class:`_Part` (also inside tuples and lists)
+    replaced by a :class:`_Ref`, its group's future appended to ``prevs``
+    (once per group)."""
+    if isinstance(obj, _Part):
+        for j, f in enumerate(prevs):
+            if f.key == obj.fut.key:
+                break
+        else:
+            j = len(prevs)
+            prevs.append(obj.fut)
+        return _Ref(j, obj.pos, obj.path)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_encode(o, prevs) for o in obj)
+    return obj
+
+
+def _follow(value, path):
+    for j in path:
+        value = value[j]
+    return value
+
+
+def _decode(obj, prevs):
+    """The inverse of :func:`_encode` on the worker (``prevs``: values)."""
+    if isinstance(obj, _Ref):
+        return _follow(prevs[obj.j][obj.pos], obj.path)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_decode(o, prevs) for o in obj)
+    return obj
+
+
+def _group_task(xs, ws, states, prevs, fn, *args):
+    """``fn(x, w, state, *args)`` on each chunk of a group, in chunk order:
+    the list of their results."""
+    return [fn(x, None if ws is None else ws[i], _decode(states[i], prevs), *args)
+            for i, x in enumerate(xs)]
+
+
+def _pick(results, wants):
+    """The parts ``[(position, path), ...]`` of a group's result."""
+    return [_follow(results[pos], path) for pos, path in wants]
+
+
+def _reduce_task(picked, where, fn, *args):
+    """``fn`` on the picked values in chunk order (``where``: the place of
+    each in ``picked``, a list per group; see ``DistributedChunks._picked``)."""
+    return fn([None if p is None else picked[p[0]][p[1]] for p in where], *args)
+
+
+def group_plan(holders, sizes, nthreads) -> list:
+    """The chunks' groups, one task each per pass: ``[[chunk index, ...],
+    ...]``, ordered by first chunk.
+
+    ``holders``: the workers holding each chunk; ``sizes``: its rows;
+    ``nthreads``: the cluster's workers and their threads. Each worker's
+    chunks (a chunk held by several counts for the one with the fewest rows
+    so far), in chunk order, are cut into as many runs of about equal rows
+    as the worker has threads: one task per thread and pass, so that the
+    scheduling cost of a pass does not grow with the number of chunks. A
+    chunk held by no known worker is a group of its own."""
+    load = dict.fromkeys(nthreads, 0)
+    mine = {a: [] for a in nthreads}
+    groups = []
+    for i, hs in enumerate(holders):
+        hs = [h for h in hs if h in load]
+        if not hs:
+            groups.append([i])
+            continue
+        h = min(hs, key=lambda a: (load[a], a))
+        load[h] += sizes[i]
+        mine[h].append(i)
+    for a, idx in mine.items():
+        t = min(nthreads[a], len(idx))
+        if t == 0:
+            continue
+        total = float(sum(sizes[i] for i in idx))
+        cut, acc, g = [[]], 0.0, 0
+        for i in idx:
+            # start the next run once this one holds its share of the rows
+            if cut[-1] and g + 1 < t and acc >= total * (g + 1) / t:
+                cut.append([])
+                g += 1
+            cut[-1].append(i)
+            acc += sizes[i]
+        groups.extend(cut)
+    return sorted(groups, key=lambda g: g[0])
 
 
 #: A worker holding more than this multiple of its share of the rows makes a
@@ -523,11 +720,14 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
     m = offset + C.shape[0]
     wf = None if w is None else w.astype(np.float64)
     state = _state_of(prev)
-    if state is None:
-        d2, nearest = np.full(n, np.inf), np.full(n, -1, np.int32)
-    else:
+    engine = C.shape[0] and n and not _kernel_round(offset, C.shape[0], x.shape[1])
+    if state is not None:
         d2, nearest = state  # the last round's result: replaced, never written to
-    if C.shape[0] and n and not _kernel_round(offset, C.shape[0], x.shape[1]):
+    elif engine:  # not read
+        d2, nearest = np.empty(0), np.empty(0, np.int32)
+    else:
+        d2, nearest = np.full(n, np.inf), np.full(n, -1, np.int32)
+    if engine:
         # few earlier candidates for the new ones (the second round: rows
         # are still far from their nearest, and the triangle inequality
         # skips little), or few features (a distance costs about what its
@@ -541,8 +741,9 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
         with _solver.thread_context(_task_threads(), src.gemm):
             src.assign(np.ascontiguousarray(C, dtype=x.dtype), lab, update=False, dist_out=dist,
                        want_inertia=False)
-        nearest = np.where(dist < d2, lab.astype(np.int32) + offset, nearest)
-        d2 = np.minimum(dist, d2)
+        d2_new, nearest_new = np.empty(n), np.empty(n, np.int32)
+        SK.merge_nearest(dist, lab, offset, d2, nearest, state is not None, d2_new, nearest_new)
+        d2, nearest = d2_new, nearest_new
     elif C.shape[0] and n:
         near_idx, near_d, bound = _split_table(table)
         d2_new, nearest_new = np.empty(n), np.empty(n, np.int32)
@@ -550,13 +751,15 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
             SK.nearest_candidate_update(np.ascontiguousarray(x), C, offset, near_idx, near_d, bound,
                                         d2, nearest, d2_new, nearest_new, max(1, min(MAX_BLOCKS, n)))
         d2, nearest = d2_new, nearest_new
-    wd2 = d2 if wf is None else d2 * wf
+    wd2 = d2 if wf is None else np.empty(n)
+    counts = np.zeros(m)
+    SK.nearest_weights(nearest, wf if wf is not None else d2, wf is not None, d2, wd2, counts)
     phi = float(wd2.sum())
-    counts = np.bincount(nearest, weights=wf, minlength=m).astype(np.float64)
     rows = score = u = None
     if seed is not None:
         u_all = np.random.default_rng(seed).random(n)
-        idx = np.flatnonzero(u_all * (phi / l) < wd2)
+        idx = np.empty(n, np.int64)
+        idx = idx[:SK.rows_below(u_all, phi / l, wd2, idx)]
         rows, score, u = np.array(x[idx]), wd2[idx], u_all[idx]
     return (d2, nearest), (phi, counts, rows, score, u)
 
@@ -999,43 +1202,83 @@ def _weighted_row_chunk(x, w, u):
 def kmeans_parallel(src: ChunkSource, k: int, rng, oversampling: float = OVERSAMPLING,
                     rounds: int = ROUNDS) -> np.ndarray:
     """k-means|| centres (see the module docstring): one pass a round
-    (:func:`_parallel_chunk`), the candidates' weights from the last one."""
-    C_new = _first_row(src, rng).astype(src.dtype)
-    cands = []
-    total = 0
-    state = None
+    (:func:`_parallel_chunk`), the candidates' weights from the last one.
+
+    The rounds run without a stop in this process: each round's tasks take
+    their new candidates from a plan (:func:`_next_plan`) that a task
+    computes from the last round's small results (``ex.reduce``: on the
+    cluster, a future), so all ``rounds + 1`` passes are submitted at once
+    and only the last plan comes back. The seeds are drawn up front, in
+    round order (the draws one round at a time would make). Should the
+    rounds leave fewer than ``k`` candidates (the rows' distances all zero
+    bar a few), more rounds follow, up to 10."""
+    ex = src.ex
     l = oversampling * k
-    r = 0
-    while True:
-        total_after = total + C_new.shape[0]
-        sample = (r < rounds or total_after < k) and r < rounds + 10
-        seeds = _chunk_seeds(rng, src.n_chunks) if sample else [None] * src.n_chunks
-        C64 = C_new.astype(np.float64)
-        old = np.concatenate(cands).astype(np.float64) if cands else np.empty((0, C64.shape[1]))
-        # the table is built and sent only for a round that reads it
-        table = src.ex.share(candidate_table(old, C64)) \
-            if _kernel_round(total, C64.shape[0], C64.shape[1]) else None
-        handles = _run_seeded(src, _parallel_chunk, state, seeds, C64, total, table, l)
-        cands.append(C_new)
-        total = total_after
-        small = src.gather(src.ex.field(handles, 1))
-        state = handles  # the next round reads (d2, nearest) from these (_state_of)
-        phi = 0.0
-        counts = np.zeros(total)
-        for part in small:  # chunk order
-            phi += part[0]
-            counts += part[1]
-        if not sample or phi <= 0:
+    plan = _first_plan(_first_row(src, rng).astype(src.dtype))
+    state = None
+    sampling = rounds
+    for extra in range(11):
+        for r in range(sampling + 1):
+            sample = r < sampling
+            seeds = _chunk_seeds(rng, src.n_chunks) if sample else [None] * src.n_chunks
+            handles = _run_seeded(src, _parallel_round, state, seeds, plan, l)
+            plan = ex.reduce(_next_plan, ex.field(handles, 1), plan, sample, l)
+            state = handles  # the next round reads (d2, nearest) from these (_state_of)
+        plan = ex.value(plan)
+        if plan["total"] >= k or plan["phi"] <= 0:
             break
-        # the rows drawn with the total phi (each chunk sent a superset), in chunk order
-        drawn = [part[2][part[4] * (phi / l) < part[3]] for part in small]
-        C_new = np.ascontiguousarray(np.concatenate(drawn), dtype=src.dtype)
-        r += 1
-    cand = np.ascontiguousarray(np.concatenate(cands), dtype=src.dtype)
+        sampling = 1  # one more round that draws rows, and one that measures them
+    cand = np.ascontiguousarray(np.concatenate(plan["cands"]), dtype=src.dtype)
+    counts = plan["counts"]
     keep = counts > 0
     cand, wc = cand[keep], counts[keep].astype(src.dtype)
     C0 = INITS["k-means++"](cand, k, wc, rng)
     return _solver.refine_on_sample(cand, wc, C0)
+
+
+def _round_plan(cands, C_new, phi, counts):
+    """A k-means|| round's plan: the candidates so far (``cands``, a list of
+    arrays of the data's dtype), the new ones to measure (``C_new``), their
+    numbering (``total``: how many before them) and, when the round reads
+    it, the table of :func:`candidate_table` (None otherwise); with the
+    last round's ``phi`` and candidate weights."""
+    total = int(sum(c.shape[0] for c in cands))
+    C64 = C_new.astype(np.float64)
+    table = None
+    if _kernel_round(total, C64.shape[0], C64.shape[1]):
+        old = np.concatenate(cands).astype(np.float64) if cands else np.empty((0, C64.shape[1]))
+        table = candidate_table(old, C64)
+    return {"cands": cands, "C": C_new, "total": total, "table": table, "phi": phi,
+            "counts": counts}
+
+
+def _first_plan(first):
+    return _round_plan([], first, np.inf, np.zeros(0))
+
+
+def _next_plan(small, plan, sample, l):
+    """The next round's plan from this round's small results (chunk order)
+    and plan: ``phi`` and the candidates' weights summed in chunk order,
+    and, with ``sample``, the rows drawn with the total ``phi`` (each chunk
+    sent a superset) as the new candidates."""
+    cands = plan["cands"] + [plan["C"]]
+    total = plan["total"] + plan["C"].shape[0]
+    phi = 0.0
+    counts = np.zeros(total)
+    for part in small:  # chunk order
+        phi += part[0]
+        counts += part[1]
+    C_new = plan["C"][:0]
+    if sample and phi > 0:
+        drawn = [part[2][part[4] * (phi / l) < part[3]] for part in small]
+        C_new = np.ascontiguousarray(np.concatenate(drawn), dtype=plan["C"].dtype)
+    return _round_plan(cands, C_new, phi, counts)
+
+
+def _parallel_round(x, w, prev, seed, plan, l):
+    """:func:`_parallel_chunk` with the round's candidates from its plan."""
+    return _parallel_chunk(x, w, prev, seed, plan["C"].astype(np.float64), plan["total"],
+                           plan["table"], l)
 
 
 def _run_seeded(src, fn, states, seeds, *args):

@@ -327,3 +327,47 @@ def nearest_candidate_update(X, Cn, offset, near_idx, near_d, bound, d2, nearest
                     arg = offset + c
             d2_out[i] = best
             nearest_out[i] = arg
+
+
+# The NumPy work of a k-means|| round on a chunk, one compiled loop each
+# (kmeanskit._chunked._parallel_chunk): without fastmath, so each result is
+# the one NumPy's expressions gave, bit for bit.
+
+@njit(nogil=True, cache=True)
+def merge_nearest(dist, lab, offset, d2, nearest, has_old, d2_out, nearest_out):
+    """Each row's nearest candidate after a round measured on the engine's
+    distance pass: the new one (``lab + offset`` at ``dist``) when strictly
+    nearer than the old (``d2``, ``nearest``; none when not ``has_old``),
+    into ``d2_out`` and ``nearest_out``."""
+    for i in range(dist.shape[0]):
+        if not has_old or dist[i] < d2[i]:
+            d2_out[i] = dist[i]
+            nearest_out[i] = lab[i] + offset
+        else:
+            d2_out[i] = d2[i]
+            nearest_out[i] = nearest[i]
+
+
+@njit(nogil=True, cache=True)
+def nearest_weights(nearest, w, use_w, d2, wd2_out, counts):
+    """The weight of the rows nearest to each candidate, added into
+    ``counts`` in row order (``np.bincount``'s sums), and, with weights,
+    each row's ``w d2`` into ``wd2_out``."""
+    for i in range(nearest.shape[0]):
+        if use_w:
+            counts[nearest[i]] += w[i]
+            wd2_out[i] = d2[i] * w[i]
+        else:
+            counts[nearest[i]] += 1.0
+
+
+@njit(nogil=True, cache=True)
+def rows_below(u, scale, wd2, idx_out):
+    """The rows with ``u scale < wd2`` (``np.flatnonzero``'s order) into
+    ``idx_out``; returns how many."""
+    m = 0
+    for i in range(u.shape[0]):
+        if u[i] * scale < wd2[i]:
+            idx_out[m] = i
+            m += 1
+    return m
