@@ -333,6 +333,35 @@ def test_worker_killed_between_passes_gives_the_same_result(client, X):
     client.wait_for_workers(2, timeout=60)
 
 
+def test_worker_killed_during_the_seeding_rounds_gives_the_same_result(client, X, monkeypatch):
+    # the k-means|| rounds run chained on the cluster (each round's plan a task): a worker killed
+    # once the third round is submitted loses the earlier rounds' results it held, and the
+    # scheduler recomputes them from their lineage
+    Xd = da.from_array(X, chunks=(1500, 3))
+    undisturbed = kmeanskit.fit(Xd, 5, random_state=6)
+    reduce, plans, killed = _chunked.DistributedChunks.reduce, [], []
+
+    def reduce_then_kill(self, fn, handles, *args):
+        out = reduce(self, fn, handles, *args)
+        plans.append(fn)
+        if fn is _chunked._next_plan and plans.count(fn) == 3 and not killed:
+            addr = sorted(client.scheduler_info()["workers"])[0]
+            killed.append(addr)
+            try:
+                client.run(os._exit, 1, workers=[addr])
+            except Exception:  # the worker's connection drops as it exits
+                pass
+        return out
+
+    monkeypatch.setattr(_chunked.DistributedChunks, "reduce", reduce_then_kill)
+    res = kmeanskit.fit(Xd, 5, random_state=6)
+    assert killed and plans.count(_chunked._next_plan) == 1 + _chunked.ROUNDS
+    np.testing.assert_array_equal(res.centers, undisturbed.centers)
+    assert res.inertia == undisturbed.inertia and res.n_iter == undisturbed.n_iter
+    np.testing.assert_array_equal(res.labels.compute(), undisturbed.labels.compute())
+    client.wait_for_workers(2, timeout=60)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_chunks_held_by_one_worker_are_spread_over_all(client, X, weighted):
     # data persisted on one worker (as an earlier .compute() of the whole array leaves it): the
