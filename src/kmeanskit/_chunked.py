@@ -35,8 +35,9 @@ drawing every row independently with probability ``l w d^2 / phi``
 by the weight of the rows nearest to them, reduced to ``k`` centres by the
 weighted greedy k-means++ of ``_init`` and a few Lloyd iterations on the
 weighted candidates. A task between rounds picks each round's candidates,
-so the rounds run on the cluster without waiting for this process. Also a uniform sample drawn chunk by chunk, seeded in
-memory (``k-means++sample``), and random rows of such a sample ("random").
+so the rounds run on the cluster without waiting for this process. Also a
+uniform sample drawn chunk by chunk, seeded in memory
+(``k-means++sample``), and random rows of such a sample ("random").
 
 Steps: :class:`ChunkedLloydStep` and :class:`ChunkedHamerlyStep` (its
 labels and bounds stay with each chunk; a pass returns the changes of the
@@ -242,7 +243,8 @@ class LocalChunks:
 
 class DistributedChunks:
     """Chunks kept on the workers of a ``distributed`` cluster; one task per
-    chunk per pass, small results gathered in chunk order."""
+    group of chunks (:func:`group_plan`) per pass, small results gathered in
+    chunk order."""
 
     distributed = True
 
@@ -655,9 +657,8 @@ def _summary_chunk(x, w, _state):
 def _state_of(prev):
     """A chunk's state from its previous pass: that pass's whole result
     ``(state, small results, ...)`` is the next pass's input, so that the
-    state needs no task of its own to be picked out (one task per chunk per
-    pass instead of two; only the small results are picked out, to be
-    gathered)."""
+    state needs no task of its own to be picked out (only the small results
+    are picked out, to be gathered)."""
     return None if prev is None else prev[0]
 
 
@@ -904,7 +905,8 @@ class ChunkSource:
         return other
 
     def run(self, fn, states, *args):
-        """One task per chunk; returns the handles (results stay remote)."""
+        """``fn`` on every chunk (one task per group of chunks on a cluster);
+        returns a handle per chunk (results stay remote)."""
         return self.ex.map(fn, states, *args)
 
     def gather(self, handles):
