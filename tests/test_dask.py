@@ -309,6 +309,23 @@ def test_same_bits_for_any_number_of_workers_and_threads(cluster, X):
             assert run() == ref
 
 
+def _kill_first_worker(client, killed):
+    """Kill the first worker's process (its nanny starts a new one) and note its address."""
+    addr = sorted(client.scheduler_info()["workers"])[0]
+    killed.append(addr)
+    try:
+        client.run(os._exit, 1, workers=[addr])
+    except Exception:  # the worker's connection drops as it exits
+        pass
+
+
+def _same_result(client, res, undisturbed):
+    np.testing.assert_array_equal(res.centers, undisturbed.centers)
+    assert res.inertia == undisturbed.inertia and res.n_iter == undisturbed.n_iter
+    np.testing.assert_array_equal(res.labels.compute(), undisturbed.labels.compute())
+    client.wait_for_workers(2, timeout=60)
+
+
 def test_worker_killed_between_passes_gives_the_same_result(client, X):
     Xd = da.from_array(X, chunks=(2000, 3))
     undisturbed = kmeanskit.fit(Xd, 5, random_state=4)
@@ -316,21 +333,13 @@ def test_worker_killed_between_passes_gives_the_same_result(client, X):
 
     def kill_one(run, it):
         if it == 0 and not killed:
-            addr = sorted(client.scheduler_info()["workers"])[0]
-            killed.append(addr)
-            try:
-                client.run(os._exit, 1, workers=[addr])
-            except Exception:  # the worker's connection drops as it exits
-                pass
+            _kill_first_worker(client, killed)
 
     X_, w, k, init = core.check_dask_input(Xd, None, 5, "auto", "auto", "euclidean", "test")
     res = core.fit_arrays(X_, k, w, init=init, n_init=1, max_iter=300, tol=1e-4,
                           rng=np.random.default_rng(4), callback=kill_one)
     assert killed
-    np.testing.assert_array_equal(res.centers, undisturbed.centers)
-    assert res.inertia == undisturbed.inertia and res.n_iter == undisturbed.n_iter
-    np.testing.assert_array_equal(res.labels.compute(), undisturbed.labels.compute())
-    client.wait_for_workers(2, timeout=60)
+    _same_result(client, res, undisturbed)
 
 
 def test_worker_killed_during_the_seeding_rounds_gives_the_same_result(client, X, monkeypatch):
@@ -345,21 +354,13 @@ def test_worker_killed_during_the_seeding_rounds_gives_the_same_result(client, X
         out = reduce(self, fn, handles, *args)
         plans.append(fn)
         if fn is _chunked._next_plan and plans.count(fn) == 3 and not killed:
-            addr = sorted(client.scheduler_info()["workers"])[0]
-            killed.append(addr)
-            try:
-                client.run(os._exit, 1, workers=[addr])
-            except Exception:  # the worker's connection drops as it exits
-                pass
+            _kill_first_worker(client, killed)
         return out
 
     monkeypatch.setattr(_chunked.DistributedChunks, "reduce", reduce_then_kill)
     res = kmeanskit.fit(Xd, 5, random_state=6)
     assert killed and plans.count(_chunked._next_plan) == 1 + _chunked.ROUNDS
-    np.testing.assert_array_equal(res.centers, undisturbed.centers)
-    assert res.inertia == undisturbed.inertia and res.n_iter == undisturbed.n_iter
-    np.testing.assert_array_equal(res.labels.compute(), undisturbed.labels.compute())
-    client.wait_for_workers(2, timeout=60)
+    _same_result(client, res, undisturbed)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
