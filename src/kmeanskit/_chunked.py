@@ -47,6 +47,7 @@ sums), chosen by :func:`make_step` as the in-memory engine chooses.
 from __future__ import annotations
 
 import operator
+import pickle
 import uuid
 
 import numpy as np
@@ -349,11 +350,18 @@ class DistributedChunks:
         the worker when gathered or passed to the next pass)."""
         return [None if h is None else h.field(j) for h in handles]
 
-    def _picked(self, handles):
+    def _picked(self, handles, packed=True):
         """Futures of lists holding the requested parts of each group's
         result, one tiny task per group (only these parts travel, the rest
         stays on the workers), and where each handle's value sits in them:
-        ``(futures, [(index of future, index in its list) or None])``."""
+        ``(futures, [(index of future, index in its list) or None])``.
+
+        ``packed``: each list pickled into one bytes object (:func:`_unpack`
+        reads it back). Dask sends each NumPy array of a result as a frame
+        of its own, and a pass's small results are a few arrays per chunk:
+        one blob a group instead of a frame per array keeps the gather's
+        cost from growing with the chunks (docs/benchmarks.md). The labels
+        (large) go unpacked."""
         order, wants, where = {}, [], []
         for h in handles:
             if h is None:
@@ -364,7 +372,7 @@ class DistributedChunks:
                 wants.append((h.fut, []))
             where.append((g, len(wants[g][1])))
             wants[g][1].append((h.pos, h.path))
-        futs = self._map(_pick, [[f for f, _ in wants], [w for _, w in wants]], ())
+        futs = self._map(_pick, [[f for f, _ in wants], [w for _, w in wants]], (packed,))
         return futs, where
 
     def gather(self, handles):
@@ -374,7 +382,7 @@ class DistributedChunks:
         if self.client.status in ("closing", "closed"):
             return self._fetch(None)
         futs, where = self._picked(handles)
-        got = self._fetch(futs)
+        got = [_unpack(b) for b in self._fetch(futs)]
         return [None if p is None else got[p[0]][p[1]] for p in where]
 
     def reduce(self, fn, handles, *args):
@@ -433,7 +441,7 @@ class DistributedChunks:
         import dask.array as da
         from dask import delayed
 
-        futs, where = self._picked(parts)
+        futs, where = self._picked(parts, packed=False)  # large: one frame per array
         return da.concatenate([da.from_delayed(delayed(operator.getitem)(futs[g], i), shape=(s,),
                                                dtype=dtype)
                                for (g, i), s in zip(where, sizes)])
@@ -510,14 +518,23 @@ def _group_task(xs, ws, states, prevs, fn, *args):
             for i, x in enumerate(xs)]
 
 
-def _pick(results, wants):
-    """The parts ``[(position, path), ...]`` of a group's result."""
-    return [_follow(results[pos], path) for pos, path in wants]
+def _pick(results, wants, packed):
+    """The parts ``[(position, path), ...]`` of a group's result, as a list,
+    or with ``packed`` as that list pickled into one bytes object."""
+    got = [_follow(results[pos], path) for pos, path in wants]
+    return pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL) if packed else got
+
+
+def _unpack(blob):
+    """A list :func:`_pick` packed."""
+    return pickle.loads(blob)
 
 
 def _reduce_task(picked, where, fn, *args):
     """``fn`` on the picked values in chunk order (``where``: the place of
-    each in ``picked``, a list per group; see ``DistributedChunks._picked``)."""
+    each in ``picked``, a packed list per group; see
+    ``DistributedChunks._picked``)."""
+    picked = [_unpack(b) for b in picked]
     return fn([None if p is None else picked[p[0]][p[1]] for p in where], *args)
 
 
