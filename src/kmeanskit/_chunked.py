@@ -1233,7 +1233,7 @@ def kmeans_parallel(src: ChunkSource, k: int, rng, oversampling: float = OVERSAM
     bar a few), more rounds follow, up to 10."""
     ex = src.ex
     l = oversampling * k
-    plan = _first_plan(_first_row(src, rng).astype(src.dtype))
+    plan = _start_plan(src, rng)
     state = None
     sampling = rounds
     for extra in range(11):
@@ -1273,6 +1273,24 @@ def _round_plan(cands, C_new, phi, counts):
 
 def _first_plan(first):
     return _round_plan([], first, np.inf, np.zeros(0))
+
+
+def _start_plan(src: ChunkSource, rng):
+    """The first round's plan, its one candidate drawn by :func:`_first_row`;
+    without weights (one draw, known here: a row index), the row is taken
+    and the plan made by tasks on the cluster, with no wait here."""
+    if src.use_w:
+        return _first_plan(_first_row(src, rng).astype(src.dtype))
+    n = int(src.offsets[-1])
+    g = min(int(rng.random() * n), n - 1)  # the draw of _first_row
+    i = int(np.searchsorted(src.offsets, g, side="right") - 1)
+    states = [None] * src.n_chunks
+    states[i] = np.array([g - src.offsets[i]])
+    return src.ex.reduce(_first_plan_of_rows, src.ex.map(_rows_chunk, states, skip_none=True), i)
+
+
+def _first_plan_of_rows(rows, i):
+    return _first_plan(rows[i])
 
 
 def _next_plan(small, plan, sample, l):
