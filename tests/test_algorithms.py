@@ -39,6 +39,9 @@ def _same(a, b, dtype):
     (600, 256, 10, False, True),
     (4000, 8, 1000, False, False),
     (1200, 128, 130, False, True),
+    # rows 256 or 512 bytes apart, transposed row by row (_config.TRANSPOSE_BY_ROWS)
+    (1500, 64, 20, False, True),
+    (1500, 32, 12, False, False),
 ])
 def test_same_result_as_lloyd(rng, algo, dtype, n, d, k, dup, weighted):
     X = _data(rng, n, d, min(k, 50), dtype, dup)

@@ -82,7 +82,10 @@ def test_chunk_sums_match_numpy(rng, d, k, m, weighted):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("gemm", [False, "rows", "cols"])
 @pytest.mark.parametrize("n,d,k", [(1, 1, 1), (257, 3, 5), (5000, 2, 16), (600, 4, 17),
-                                   (1000, 20, 17), (3000, 7, 40)])
+                                   (1000, 20, 17), (3000, 7, 40),
+                                   # rows 256 or 512 bytes apart: the direct pass transposes
+                                   # them row by row (_config.TRANSPOSE_BY_ROWS)
+                                   (700, 32, 5), (700, 64, 6)])
 def test_pass_matches_reference(rng, dtype, gemm, n, d, k):
     X = rng.normal(size=(n, d)).astype(dtype)
     C = rng.normal(size=(k, d)).astype(dtype)

@@ -75,3 +75,16 @@ GEMM_T_SCRATCH = 1 << 18
 #: libgomp's long default they fight any other busy process for the cores
 #: (docs/engine.md, "Threads").
 GOMP_SPINCOUNT = "1000"
+
+#: The direct pass transposes each chunk of 256 rows into a features x rows
+#: scratch, feature by feature: for each feature it reads one value from
+#: each of the 256 rows. When the rows are a multiple of this many bytes
+#: apart (float32 with 64, 128, ... features; float64 with 32, 64, ...),
+#: those 256 cache lines fall in a quarter or fewer of the L1 cache's 64
+#: sets, more lines than a set holds, and every feature reads them again
+#: from L2. Such chunks are transposed row by row instead (each row read
+#: once, in order), into a scratch whose rows are ROW_PAD elements longer,
+#: so that its own rows do not share sets in the same way.
+TRANSPOSE_BY_ROWS = 256
+#: See TRANSPOSE_BY_ROWS.
+ROW_PAD = 16

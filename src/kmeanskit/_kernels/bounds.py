@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH, SCAN_GROUP, SLOT_PAD
+from .._config import CHUNK_ROWS, FASTMATH, ROW_PAD, SCAN_GROUP, SLOT_PAD, TRANSPOSE_BY_ROWS
 from ._blocks import block_chunks, group_span, row_block
 from .lloyd import (
     FINISH_VEC_MAX_D,
@@ -195,7 +195,11 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
     grp = SCAN_GROUP
     G = grp * CHUNK_ROWS
     nt = n_slots
-    xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD))
+    # rows of X a multiple of 256 bytes apart: the scanned rows transposed
+    # row by row, into rows of xt whose stride spreads over the L1 sets
+    # (_config.TRANSPOSE_BY_ROWS)
+    by_rows = (d * X.itemsize) % TRANSPOSE_BY_ROWS == 0
+    xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD + (ROW_PAD if by_rows else 0)))
     tmp_all = np.empty((nt, 4 if d >= 4 else 1, CHUNK_ROWS + SLOT_PAD))
     best_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
     second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
@@ -283,9 +287,15 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                     _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
                                g_all[tid], tmp[0], best, second, lab)
                 else:
-                    for f in range(d):
+                    if by_rows:
                         for t in range(tq):
-                            xt[f, t] = np.float64(Xc[idx[t0 + t], f])
+                            r = idx[t0 + t]
+                            for f in range(d):
+                                xt[f, t] = np.float64(Xc[r, f])
+                    else:
+                        for f in range(d):
+                            for t in range(tq):
+                                xt[f, t] = np.float64(Xc[idx[t0 + t], f])
                     _scan_lanes(xt, Cd, tq, tmp, best, second, lab)
                     _resolve_ties(Xc, Cd, idx, t0, tq, best, second, lab)
                 for t in range(tq):

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS
+from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS, ROW_PAD, TRANSPOSE_BY_ROWS
 from ._blocks import block_chunks, block_rows, chunk_span, row_block
 
 # Layout of the per-block statistics vector.
@@ -381,12 +381,16 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
     Cd = C.astype(np.float64)
     nxd = d if update and k <= MASKED_SUMS_MAX_K else 1
     ntmp = 1 if d == 2 or d == 3 else 4
+    # rows of X a multiple of 256 bytes apart: transposed row by row into a
+    # padded scratch (see _config.TRANSPOSE_BY_ROWS)
+    by_rows = (d * X.itemsize) % TRANSPOSE_BY_ROWS == 0
+    pad = ROW_PAD if by_rows else 0
     for b in prange(n_blocks):
         # O(d x CHUNK_ROWS) scratch allocated in the loop's body: numba hoists
         # it to once per worker (about 30 KiB in all for pixels), far less
         # memory than a slot per block allocated up front, and faster to
         # reach than slots per thread indexed by the thread id.
-        xt = np.empty((d, CHUNK_ROWS), X.dtype)
+        xt = np.empty((d, CHUNK_ROWS + pad), X.dtype)
         xd = np.empty((nxd, CHUNK_ROWS))
         dd = np.empty(CHUNK_ROWS)
         tmp2 = np.empty((ntmp, CHUNK_ROWS), X.dtype)
@@ -401,9 +405,14 @@ def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
         for ch in range(c0, c1):
             s, m = chunk_span(ch, n)
             Xc = X[s:s + m]  # slices: see the module docstring
-            for f in range(d):
+            if by_rows:
                 for i in range(m):
-                    xt[f, i] = Xc[i, f]
+                    for f in range(d):
+                        xt[f, i] = Xc[i, f]
+            else:
+                for f in range(d):
+                    for i in range(m):
+                        xt[f, i] = Xc[i, f]
             small = d == 2 or d == 3
             if not small:
                 scan_two_best(xt, C, m, tmp2, best, second, lab)
