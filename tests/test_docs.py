@@ -679,6 +679,9 @@ def claims_engine(text, ns):
     assert tuple(int(v) for v in stated(text, r"`GEMM_MIN_D` = (\d+) and k >= `GEMM_MIN_K` = (\d+)")) == (
         c.GEMM_MIN_D, c.GEMM_MIN_K)
     assert int(stated(text, r"k >= `GEMM_MIN_K_FLOAT32` = (\d+)")[0]) == c.GEMM_MIN_K_FLOAT32
+    assert int(stated(text, r"`TRANSPOSE_BY_ROWS` = (\d+) bytes")[0]) == c.TRANSPOSE_BY_ROWS
+    assert int(stated(text, r"`ROW_PAD` = (\d+) elements")[0]) == c.ROW_PAD
+    assert (64 * 4) % c.TRANSPOSE_BY_ROWS == 0 == (32 * 8) % c.TRANSPOSE_BY_ROWS != (48 * 4) % c.TRANSPOSE_BY_ROWS
     assert int(stated(text, r"`GEMM_ROWS` = (\d+) rows")[0]) == c.GEMM_ROWS
     assert tuple(int(v) for v in stated(text, r"`GEMM_T_MIN_D` = (\d+) <= d < (\d+) and k >= `GEMM_T_MIN_K` = (\d+)")) == (
         c.GEMM_T_MIN_D, c.GEMM_MIN_D, c.GEMM_T_MIN_K)
