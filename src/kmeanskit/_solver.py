@@ -51,6 +51,7 @@ from ._config import (
     GEMM_T_SCRATCH,
     GOMP_SPINCOUNT,
     MAX_BLOCKS,
+    TRANSPOSE_BY_ROWS,
 )
 from ._init import INITS, SAMPLE_REFINE_ITERS, FewDistinctPointsError, release_freed_memory, seeds_on_sample
 from ._kernels import bounds as B
@@ -260,6 +261,8 @@ class ArraySource:
             Cs, cc = self.shifted_centers(C)
             K.lloyd_pass_gemm(X, Ct=np.ascontiguousarray(Cs.T), cc=cc, mu=self.mu,
                               n_slots=self.n_slots, **buffers)
+        elif (X.shape[1] * X.itemsize) % TRANSPOSE_BY_ROWS == 0:
+            K.lloyd_pass_direct_rows(X, **buffers)
         else:
             K.lloyd_pass_direct(X, **buffers)
         return self.reduce()

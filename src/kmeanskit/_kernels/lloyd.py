@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS, ROW_PAD, TRANSPOSE_BY_ROWS
+from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS, ROW_PAD
 from ._blocks import block_chunks, block_rows, chunk_span, row_block
 
 # Layout of the per-block statistics vector.
@@ -352,119 +352,130 @@ def _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels, update, sums_
                 sums_b[j, f] += wi * np.float64(X[s + i, f])
 
 
-@njit(parallel=True, **_JIT)
-def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
-                      want_dist, dist_out, tie_eps, want_sqrt, want_inertia, want_lb, lb_out):
-    """Assign rows of ``X`` to centres ``C`` with exact direct distances.
+def _direct_pass(by_rows: bool):
+    """:func:`lloyd_pass_direct` compiled with ``by_rows`` a constant: the
+    chunks transposed row by row (rows a multiple of ``TRANSPOSE_BY_ROWS``
+    bytes apart, :data:`lloyd_pass_direct_rows`) or feature by feature; the
+    branch not taken is not compiled, so each variant's loops are those of a
+    kernel without it."""
 
-    Parameters are caller-allocated buffers: ``labels`` (n,), any signed
-    integer type holding k - 1 (see ``_solver.label_dtype``), is updated in
-    place, ``sums`` (n_blocks, k, d) float64 and ``wsums`` (n_blocks, k)
-    float64 receive the per-block partial sums when ``update`` is true,
-    ``stats`` (n_blocks, N_STATS) float64 the per-block statistics and
-    ``dist_out`` (n,) the squared distances when ``want_dist``. The inertia
-    (an exact float64 distance per row) is computed only when
-    ``want_inertia`` (or distances are wanted); Lloyd's iterations skip it.
+    def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
+                          want_dist, dist_out, tie_eps, want_sqrt, want_inertia, want_lb, lb_out):
+        """Assign rows of ``X`` to centres ``C`` with exact direct distances.
 
-    The distances are computed in the data's dtype; a row whose two nearest
-    centres are within the rounding bound ``tie_eps`` (relative; the terms
-    are all non-negative) is re-assigned with exact float64 distances, so the
-    labels are those of the exact argmin whatever the dtype.
+        Parameters are caller-allocated buffers: ``labels`` (n,), any signed
+        integer type holding k - 1 (see ``_solver.label_dtype``), is updated in
+        place, ``sums`` (n_blocks, k, d) float64 and ``wsums`` (n_blocks, k)
+        float64 receive the per-block partial sums when ``update`` is true,
+        ``stats`` (n_blocks, N_STATS) float64 the per-block statistics and
+        ``dist_out`` (n,) the squared distances when ``want_dist``. The inertia
+        (an exact float64 distance per row) is computed only when
+        ``want_inertia`` (or distances are wanted); Lloyd's iterations skip it.
 
-    With ``want_lb``, ``lb_out[i]`` receives a lower bound on row i's
-    distance (not squared) to every centre but its own: the second smallest
-    value less its rounding bound (Hamerly's first lower bounds).
-    """
-    n, d = X.shape
-    k = C.shape[0]
-    n_blocks = stats.shape[0]
-    Cd = C.astype(np.float64)
-    nxd = d if update and k <= MASKED_SUMS_MAX_K else 1
-    ntmp = 1 if d == 2 or d == 3 else 4
-    # rows of X a multiple of 256 bytes apart: transposed row by row into a
-    # padded scratch (see _config.TRANSPOSE_BY_ROWS)
-    by_rows = (d * X.itemsize) % TRANSPOSE_BY_ROWS == 0
-    pad = ROW_PAD if by_rows else 0
-    for b in prange(n_blocks):
-        # O(d x CHUNK_ROWS) scratch allocated in the loop's body: numba hoists
-        # it to once per worker (about 30 KiB in all for pixels), far less
-        # memory than a slot per block allocated up front, and faster to
-        # reach than slots per thread indexed by the thread id.
-        xt = np.empty((d, CHUNK_ROWS + pad), X.dtype)
-        xd = np.empty((nxd, CHUNK_ROWS))
-        dd = np.empty(CHUNK_ROWS)
-        tmp2 = np.empty((ntmp, CHUNK_ROWS), X.dtype)
-        best = np.empty(CHUNK_ROWS, X.dtype)
-        second = np.empty(CHUNK_ROWS, X.dtype)
-        lab = np.empty(CHUNK_ROWS, np.int32)
-        stats[b, :] = 0.0
-        if update:
-            sums[b, :, :] = 0.0
-            wsums[b, :] = 0.0
-        c0, c1 = block_chunks(b, n, n_blocks)
-        for ch in range(c0, c1):
-            s, m = chunk_span(ch, n)
-            Xc = X[s:s + m]  # slices: see the module docstring
-            if by_rows:
-                for i in range(m):
-                    for f in range(d):
-                        xt[f, i] = Xc[i, f]
-            else:
-                for f in range(d):
+        The distances are computed in the data's dtype; a row whose two nearest
+        centres are within the rounding bound ``tie_eps`` (relative; the terms
+        are all non-negative) is re-assigned with exact float64 distances, so the
+        labels are those of the exact argmin whatever the dtype.
+
+        With ``want_lb``, ``lb_out[i]`` receives a lower bound on row i's
+        distance (not squared) to every centre but its own: the second smallest
+        value less its rounding bound (Hamerly's first lower bounds).
+        """
+        n, d = X.shape
+        k = C.shape[0]
+        n_blocks = stats.shape[0]
+        Cd = C.astype(np.float64)
+        nxd = d if update and k <= MASKED_SUMS_MAX_K else 1
+        ntmp = 1 if d == 2 or d == 3 else 4
+        # ``by_rows`` (the factory's constant): each chunk transposed row by row
+        # into a padded scratch (see _config.TRANSPOSE_BY_ROWS)
+        pad = ROW_PAD if by_rows else 0
+        for b in prange(n_blocks):
+            # O(d x CHUNK_ROWS) scratch allocated in the loop's body: numba hoists
+            # it to once per worker (about 30 KiB in all for pixels), far less
+            # memory than a slot per block allocated up front, and faster to
+            # reach than slots per thread indexed by the thread id.
+            xt = np.empty((d, CHUNK_ROWS + pad), X.dtype)
+            xd = np.empty((nxd, CHUNK_ROWS))
+            dd = np.empty(CHUNK_ROWS)
+            tmp2 = np.empty((ntmp, CHUNK_ROWS), X.dtype)
+            best = np.empty(CHUNK_ROWS, X.dtype)
+            second = np.empty(CHUNK_ROWS, X.dtype)
+            lab = np.empty(CHUNK_ROWS, np.int32)
+            stats[b, :] = 0.0
+            if update:
+                sums[b, :, :] = 0.0
+                wsums[b, :] = 0.0
+            c0, c1 = block_chunks(b, n, n_blocks)
+            for ch in range(c0, c1):
+                s, m = chunk_span(ch, n)
+                Xc = X[s:s + m]  # slices: see the module docstring
+                if by_rows:
                     for i in range(m):
-                        xt[f, i] = Xc[i, f]
-            small = d == 2 or d == 3
-            if not small:
-                scan_two_best(xt, C, m, tmp2, best, second, lab)
-            else:
-                for i in range(m):
-                    best[i] = np.inf
-                    second[i] = np.inf
-                    lab[i] = 0
-            for j in range(k if small else 0):
-                # squared distances to centre j, one SIMD lane per row
-                # (small d fused into one sweep), each folded into the best
-                # two in the same loop: no store and reload of a distance
-                # per row and centre
-                if d == 2:
-                    a0 = C[j, 0]
-                    a1 = C[j, 1]
-                    for i in range(m):
-                        t0 = xt[0, i] - a0
-                        t1 = xt[1, i] - a1
-                        best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1, best[i], second[i],
-                                                           lab[i], j)
+                        for f in range(d):
+                            xt[f, i] = Xc[i, f]
                 else:
-                    a0 = C[j, 0]
-                    a1 = C[j, 1]
-                    a2 = C[j, 2]
+                    for f in range(d):
+                        for i in range(m):
+                            xt[f, i] = Xc[i, f]
+                small = d == 2 or d == 3
+                if not small:
+                    scan_two_best(xt, C, m, tmp2, best, second, lab)
+                else:
                     for i in range(m):
-                        t0 = xt[0, i] - a0
-                        t1 = xt[1, i] - a1
-                        t2 = xt[2, i] - a2
-                        best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1 + t2 * t2, best[i],
-                                                           second[i], lab[i], j)
-            n_ties = 0
-            for i in range(m):  # counted in a loop that vectorises; usually 0
-                n_ties += 1 if second[i] - best[i] <= tie_eps * second[i] else 0
-            if n_ties:
-                for i in range(m):
-                    if second[i] - best[i] <= tie_eps * second[i]:
-                        lab[i] = exact_argmin(X, s + i, C)
-            if want_lb:
-                lbc = lb_out[s:s + m]
-                for i in range(m):
-                    # after a tie the other centre may be the computed best
-                    v = np.float64(second[i] if second[i] - best[i] > tie_eps * second[i]
-                                   else best[i])
-                    lbc[i] = np.sqrt(v * (1.0 - 2.0 * tie_eps))
-            if d <= FINISH_VEC_MAX_D:
-                _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels,
-                               update, sums[b], wsums[b], want_dist, dist_out, stats[b],
-                               want_sqrt, want_inertia)
-            else:
-                _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b], wsums[b],
-                              want_dist, dist_out, stats[b], want_sqrt, want_inertia)
+                        best[i] = np.inf
+                        second[i] = np.inf
+                        lab[i] = 0
+                for j in range(k if small else 0):
+                    # squared distances to centre j, one SIMD lane per row
+                    # (small d fused into one sweep), each folded into the best
+                    # two in the same loop: no store and reload of a distance
+                    # per row and centre
+                    if d == 2:
+                        a0 = C[j, 0]
+                        a1 = C[j, 1]
+                        for i in range(m):
+                            t0 = xt[0, i] - a0
+                            t1 = xt[1, i] - a1
+                            best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1, best[i], second[i],
+                                                               lab[i], j)
+                    else:
+                        a0 = C[j, 0]
+                        a1 = C[j, 1]
+                        a2 = C[j, 2]
+                        for i in range(m):
+                            t0 = xt[0, i] - a0
+                            t1 = xt[1, i] - a1
+                            t2 = xt[2, i] - a2
+                            best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1 + t2 * t2, best[i],
+                                                               second[i], lab[i], j)
+                n_ties = 0
+                for i in range(m):  # counted in a loop that vectorises; usually 0
+                    n_ties += 1 if second[i] - best[i] <= tie_eps * second[i] else 0
+                if n_ties:
+                    for i in range(m):
+                        if second[i] - best[i] <= tie_eps * second[i]:
+                            lab[i] = exact_argmin(X, s + i, C)
+                if want_lb:
+                    lbc = lb_out[s:s + m]
+                    for i in range(m):
+                        # after a tie the other centre may be the computed best
+                        v = np.float64(second[i] if second[i] - best[i] > tie_eps * second[i]
+                                       else best[i])
+                        lbc[i] = np.sqrt(v * (1.0 - 2.0 * tie_eps))
+                if d <= FINISH_VEC_MAX_D:
+                    _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels,
+                                   update, sums[b], wsums[b], want_dist, dist_out, stats[b],
+                                   want_sqrt, want_inertia)
+                else:
+                    _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b], wsums[b],
+                                  want_dist, dist_out, stats[b], want_sqrt, want_inertia)
+
+    return njit(parallel=True, **_JIT)(lloyd_pass_direct)
+
+
+lloyd_pass_direct = _direct_pass(False)
+lloyd_pass_direct_rows = _direct_pass(True)
 
 
 @njit(parallel=True, **_JIT)
