@@ -37,6 +37,10 @@ def _engine(dtype):
         kmeanskit.fit(Y, k, init=Y[:k].copy(), max_iter=2)
         kmeanskit.fit(Y, k, init=Y[:k].copy(), max_iter=2, algorithm="hamerly")
     kmeanskit.fit(Y, 8, init="k-means||", max_iter=2)  # its rounds' skipping kernels (d >= 8)
+    # rows a multiple of 256 bytes apart: the direct pass's row-by-row variant
+    Z = rng.normal(size=(700, 256 // np.dtype(dtype).itemsize)).astype(dtype)
+    kmeanskit.fit(Z, 5, init=Z[:5].copy(), max_iter=2)
+    kmeanskit.fit(Z, 5, init=Z[:5].copy(), max_iter=2, sample_weight=rng.random(700))
     kmeanskit.assign(X, X[:4])
     km = KMeans(4, random_state=0, n_init=1).fit(X)
     km.predict(X), km.transform(X), km.score(X)
