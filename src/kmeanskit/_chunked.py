@@ -475,9 +475,6 @@ class _Ref:
         self.pos = pos
         self.path = path
 
-    def __reduce__(self):
-        return (_Ref, (self.j, self.pos, self.path))
-
 
 def _encode(obj, prevs: list):
     """``obj`` with each :class:`_Part` (also inside tuples and lists)
@@ -962,20 +959,6 @@ class ChunkSource:
     def total_weight(self) -> float:
         return self.summary()[0]
 
-    def rows(self, global_idx):
-        """The rows of the given global indices, fetched from their chunks
-        (only the chunks holding them are read)."""
-        global_idx = np.asarray(global_idx, dtype=np.int64)
-        chunk = np.searchsorted(self.offsets, global_idx, side="right") - 1
-        states = [(global_idx[chunk == i] - self.offsets[i]) if np.any(chunk == i) else None
-                  for i in range(self.n_chunks)]
-        got = self.gather(self.ex.map(_rows_chunk, states, skip_none=True))
-        out = np.empty((global_idx.size, self.X.shape[1]), dtype=self.dtype)
-        for i, r in enumerate(got):
-            if r is not None:
-                out[chunk == i] = r
-        return out
-
 
 def make_executor(X, w):
     """The executor for ``X``: a distributed cluster's when a client is
@@ -1185,23 +1168,20 @@ def _chunk_seeds(rng, n):
     return [int(s) for s in rng.integers(0, 2 ** 63 - 1, size=n)]
 
 
-def _first_row(src: ChunkSource, rng) -> np.ndarray:
-    """One row drawn in proportion to the weights (uniformly without)."""
-    if src.use_w:
-        wtot = src.gather(src.run(_weight_chunk, None))
-        cum = np.cumsum(np.asarray(wtot, dtype=np.float64))
-        u = rng.random() * cum[-1]
-        i = int(min(np.searchsorted(cum, u, side="right"), len(cum) - 1))
-        while wtot[i] == 0:
-            i = (i + 1) % len(cum)
-        u_in = (u - (cum[i - 1] if i else 0.0)) / wtot[i]
-        states = [None] * src.n_chunks
-        states[i] = u_in
-        got = src.gather(src.run(_weighted_row_chunk, states))
-        return got[i][None, :]
-    n = int(src.offsets[-1])
-    g = min(int(rng.random() * n), n - 1)
-    return src.rows([g])
+def _weighted_first_row(src: ChunkSource, rng) -> np.ndarray:
+    """One row drawn in proportion to the weights: the chunk from the
+    chunks' total weights, then the row within it (two passes)."""
+    wtot = src.gather(src.run(_weight_chunk, None))
+    cum = np.cumsum(np.asarray(wtot, dtype=np.float64))
+    u = rng.random() * cum[-1]
+    i = int(min(np.searchsorted(cum, u, side="right"), len(cum) - 1))
+    while wtot[i] == 0:
+        i = (i + 1) % len(cum)
+    u_in = (u - (cum[i - 1] if i else 0.0)) / wtot[i]
+    states = [None] * src.n_chunks
+    states[i] = u_in
+    got = src.gather(src.ex.map(_weighted_row_chunk, states, skip_none=True))
+    return got[i][None, :]
 
 
 def _weight_chunk(x, w, _state):
@@ -1209,8 +1189,6 @@ def _weight_chunk(x, w, _state):
 
 
 def _weighted_row_chunk(x, w, u):
-    if u is None:
-        return None
     c = np.cumsum(w.astype(np.float64))
     i = int(min(np.searchsorted(c, u * c[-1], side="right"), len(c) - 1))
     while w[i] == 0:
@@ -1276,13 +1254,14 @@ def _first_plan(first):
 
 
 def _start_plan(src: ChunkSource, rng):
-    """The first round's plan, its one candidate drawn by :func:`_first_row`;
-    without weights (one draw, known here: a row index), the row is taken
-    and the plan made by tasks on the cluster, with no wait here."""
+    """The first round's plan, its one candidate a row drawn uniformly, or
+    in proportion to the weights (:func:`_weighted_first_row`). Without
+    weights the draw is a row index, known here: the row is taken and the
+    plan made by tasks on the cluster, with no wait here."""
     if src.use_w:
-        return _first_plan(_first_row(src, rng).astype(src.dtype))
+        return _first_plan(_weighted_first_row(src, rng).astype(src.dtype))
     n = int(src.offsets[-1])
-    g = min(int(rng.random() * n), n - 1)  # the draw of _first_row
+    g = min(int(rng.random() * n), n - 1)
     i = int(np.searchsorted(src.offsets, g, side="right") - 1)
     states = [None] * src.n_chunks
     states[i] = np.array([g - src.offsets[i]])
