@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import kmeanskit
-from kmeanskit import _chunked, core
+from kmeanskit import _chunked, _solver, core
+from kmeanskit._init import INITS
 
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
@@ -179,6 +180,48 @@ def test_kmeans_parallel_is_within_one_percent_of_greedy_kmeanspp():
     assert np.mean(sample) <= 1.01 * np.mean(pp)
     r = kmeanskit.fit(Xd, 12, init="random", n_init=3, random_state=0)
     assert r.converged and r.inertia <= 1.5 * np.mean(pp)
+
+
+def test_kmeans_parallel_keeps_the_best_of_its_reductions(monkeypatch):
+    # 16 clusters in 8 dimensions, about 160 candidates: one reduction run (greedy k-means++
+    # and Lloyd on the weighted candidates) leaves two clusters under one centre for 3 of these
+    # 8 seeds, 7 % above the others' inertia after convergence; the best of three runs never
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(0, 10, size=(16, 8))
+    X = centres[rng.integers(0, 16, 48000)] + rng.normal(0, 1, size=(48000, 8))
+    Xd = da.from_array(X, chunks=(8000, 8))
+    assert _chunked.reduce_tries(48000, 160, 16) == 3
+
+    def inertias():
+        return np.array([kmeanskit.fit(Xd, 16, random_state=s).inertia for s in range(8)])
+
+    three = inertias()
+    np.testing.assert_allclose(three, three.min(), rtol=1e-6)  # the same optimum, to the tol
+    monkeypatch.setattr(_chunked, "REDUCE_TRIES", 1)
+    one = inertias()
+    assert np.sum(one > 1.05 * three.min()) == 3
+
+
+def test_reduce_tries_fit_in_about_one_pass():
+    # a run costs about m (trials + 10) k d against a pass's n k d
+    assert _chunked.reduce_tries(1_500_000, 159, 16) == 3
+    assert _chunked.reduce_tries(100_000, 10_241, 1024) == 1  # k = 1024: 10 k candidates
+    assert _chunked.reduce_tries(300_000, 10_241, 1024) == 2
+    assert _chunked.reduce_tries(10, 10, 3) == 1
+
+
+def test_reduce_candidates_is_the_best_run_with_the_same_draws():
+    rng = np.random.default_rng(9)
+    cand = rng.normal(size=(60, 3)) * 4
+    wc = rng.integers(1, 50, size=60).astype(np.float64)
+    got = _chunked.reduce_candidates(cand, wc, 6, np.random.default_rng(4), 10**6)
+    ref_rng = np.random.default_rng(4)
+    runs = []
+    for _ in range(3):
+        C0 = INITS["k-means++"](cand, 6, wc, ref_rng)
+        runs.append(_solver.refine_on_sample(cand, wc, C0))
+    cost = [float((((cand[:, None] - C[None]) ** 2).sum(-1).min(1) * wc).sum()) for C in runs]
+    np.testing.assert_array_equal(got, runs[int(np.argmin(cost))])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -34,8 +34,9 @@ drawing every row independently with probability ``l w d^2 / phi``
 (``l = oversampling x k`` rows a round on average), the candidates weighted
 by the weight of the rows nearest to them, reduced to ``k`` centres by the
 weighted greedy k-means++ of ``_init`` and a few Lloyd iterations on the
-weighted candidates. A task between rounds picks each round's candidates,
-so the rounds run on the cluster without waiting for this process. Also a
+weighted candidates, the best of up to ``REDUCE_TRIES`` such runs. A task
+between rounds picks each round's candidates, so the rounds run on the
+cluster without waiting for this process. Also a
 uniform sample drawn chunk by chunk, seeded in memory
 (``k-means++sample``), and random rows of such a sample ("random").
 
@@ -54,7 +55,7 @@ import numpy as np
 
 from . import _solver
 from ._config import MAX_BLOCKS
-from ._init import INITS, FewDistinctPointsError, sample_size
+from ._init import INITS, SAMPLE_REFINE_ITERS, FewDistinctPointsError, n_local_trials, sample_size
 from ._kernels import lloyd as K
 from ._kernels import seeding as SK
 from ._solver import ArraySource, PassResult, Step, label_dtype
@@ -63,6 +64,8 @@ from ._solver import ArraySource, PassResult, Step, label_dtype
 OVERSAMPLING = 2.0
 #: k-means|| rounds (Bahmani et al. find 5 enough; each round is one pass over the data).
 ROUNDS = 5
+#: Most runs of the reduction of the k-means|| candidates to k centres (best kept).
+REDUCE_TRIES = 3
 #: Named initialisations on chunked data; "auto" and "k-means++" are k-means||.
 CHUNKED_INITS = ("auto", "k-means++", "k-means||", "k-means++sample", "random")
 #: Default seconds any wait on the cluster may take (Dask config ``kmeanskit.timeout``).
@@ -1229,8 +1232,32 @@ def kmeans_parallel(src: ChunkSource, k: int, rng, oversampling: float = OVERSAM
     counts = plan["counts"]
     keep = counts > 0
     cand, wc = cand[keep], counts[keep].astype(src.dtype)
-    C0 = INITS["k-means++"](cand, k, wc, rng)
-    return _solver.refine_on_sample(cand, wc, C0)
+    return reduce_candidates(cand, wc, k, rng, int(src.offsets[-1]))
+
+
+def reduce_candidates(cand, wc, k: int, rng, n: int) -> np.ndarray:
+    """The ``k`` centres of k-means|| from its weighted candidates: the
+    best, by weighted inertia on the candidates, of :func:`reduce_tries`
+    runs of weighted greedy k-means++ and a few Lloyd iterations on them
+    (the first on ties). A handful of candidates per cluster makes one
+    run's greedy choice coarse: a single run can leave two true clusters
+    under one centre, which Lloyd's iterations on all rows do not undo."""
+    best = None
+    for _ in range(reduce_tries(n, cand.shape[0], k)):
+        C0 = INITS["k-means++"](cand, k, wc, rng)
+        run = _solver.solve(_solver.LloydStep(ArraySource(cand, wc, k)), C0,
+                            _solver.Tolerance(0.0, "warn"), SAMPLE_REFINE_ITERS)
+        if best is None or run.inertia < best.inertia:
+            best = run
+    return best.centers
+
+
+def reduce_tries(n: int, m: int, k: int) -> int:
+    """Runs of the candidates' reduction: up to ``REDUCE_TRIES``, as many as
+    fit in about one pass over the ``n`` rows (a run costs about ``m k d
+    (trials + iterations)`` against a pass's ``n k d``), at least one."""
+    per_run = m * (n_local_trials(k) + SAMPLE_REFINE_ITERS)
+    return max(1, min(REDUCE_TRIES, 1 + n // max(per_run, 1)))
 
 
 def _round_plan(cands, C_new, phi, counts):

@@ -320,8 +320,9 @@ def kmeans_parallel(X, n_clusters, *, sample_weight=None, oversampling=_chunked.
     distance to the nearest candidate so far, ``phi`` the sum of ``w d^2``);
     the candidates are weighted by the weight of the rows nearest to them and
     reduced to ``n_clusters`` by weighted greedy k-means++ and a few Lloyd
-    iterations on the weighted candidates. Each round is one pass over the
-    data, one task per chunk (docs/scale.md).
+    iterations on the weighted candidates, the best of up to 3 such runs
+    (fewer when the candidates are many for the rows). Each round is one
+    pass over the data (docs/scale.md).
 
     Parameters
     ----------
