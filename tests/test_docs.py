@@ -914,6 +914,8 @@ def claims_scale(text, ns):
     sig = inspect.signature(kmeanskit.kmeans_parallel).parameters
     assert int(stated(text, r"then (\d+) rounds that each draw")[0]) == sig["rounds"].default == _chunked.ROUNDS
     assert float(stated(text, r"probability `(\d+)k w d\^2 / phi`")[0]) == sig["oversampling"].default
+    assert int(stated(text, r"reduction runs up to (\d) times")[0]) == _chunked.REDUCE_TRIES
+    assert stated(text, r"leaves (\d) of (\d) seeds more than (\d) %") == ("3", "8", "5")  # test_dask's case
     assert int(stated(text, r"in seconds \(default (\d+)\)")[0]) == _chunked.DEFAULT_TIMEOUT
     assert int(stated(text, r"at most (\d) M float64 values")[0]) == _config.BLOCK_SUM_BUDGET >> 20
     n_min, k_min = (int(v.replace(",", "")) for v in stated(text, r"\(Hamerly from ([\d,]+) rows and (\d+) clusters\)"))
