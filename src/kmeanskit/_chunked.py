@@ -1244,9 +1244,7 @@ def reduce_candidates(cand, wc, k: int, rng, n: int) -> np.ndarray:
     under one centre, which Lloyd's iterations on all rows do not undo."""
     best = None
     for _ in range(reduce_tries(n, cand.shape[0], k)):
-        C0 = INITS["k-means++"](cand, k, wc, rng)
-        run = _solver.solve(_solver.LloydStep(ArraySource(cand, wc, k)), C0,
-                            _solver.Tolerance(0.0, "warn"), SAMPLE_REFINE_ITERS)
+        run = _solver.refine_run(cand, wc, INITS["k-means++"](cand, k, wc, rng))
         if best is None or run.inertia < best.inertia:
             best = run
     return best.centers

@@ -934,9 +934,14 @@ def tolerance(X: np.ndarray, tol: float) -> float:
 def refine_on_sample(S, ws, C):
     """A few Lloyd iterations on a seeding sample (the sampled seedings of
     ``_init`` call this): the centres they end with."""
-    run = solve(LloydStep(ArraySource(S, ws, C.shape[0])), C, Tolerance(0.0, "warn"),
-                SAMPLE_REFINE_ITERS)
-    return run.centers
+    return refine_run(S, ws, C).centers
+
+
+def refine_run(S, ws, C) -> RunResult:
+    """The run of :func:`refine_on_sample`: its centres and their exact
+    weighted inertia on ``S`` (k-means|| compares runs by it)."""
+    return solve(LloydStep(ArraySource(S, ws, C.shape[0])), C, Tolerance(0.0, "warn"),
+                 SAMPLE_REFINE_ITERS)
 
 
 def initial_centers(X, k, w, init, rng):
