@@ -6,6 +6,7 @@ processes (no external service)."""
 
 import os
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -160,6 +161,76 @@ def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask", None)
     with pytest.raises(ImportError, match=r"kmeanskit\[dask\]"):
         _chunked.require_dask()
+
+
+# --- extreme magnitudes and non-finite values -------------------------------------------
+
+@pytest.mark.parametrize("dtype, exp", [(np.float64, 660), (np.float64, -660), (np.float32, 100),
+                                        (np.float32, -100)])
+def test_extreme_magnitudes_fit_as_in_memory(X, dtype, exp):
+    # squares of 2**660 overflow float64 and those of 2**-660 underflow (2**100 and 2**-100 in
+    # float32): the chunks are scaled exactly by a power of two as each task reads them, so
+    # the fit is the in-memory fit of the same rows, and the default fit (k-means||) is that of
+    # the unscaled rows times 2**exp, bit for bit
+    f = 2.0 ** exp
+    Xt = X.astype(dtype)
+    C0 = Xt[[0, 1, 2, 3, 4]] * dtype(f)
+    big = (exp > 0) == (dtype == np.float64)  # the inertia exceeds the float range
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if big else "error", RuntimeWarning)
+        mem = kmeanskit.fit(Xt * dtype(f), 5, init=C0, algorithm="lloyd")
+        dist = kmeanskit.fit(da.from_array(Xt * dtype(f), chunks=(2000, 3)), 5, init=C0)
+        base = kmeanskit.fit(da.from_array(Xt, chunks=(2000, 3)), 5, random_state=4)
+        scaled = kmeanskit.fit(da.from_array(Xt * dtype(f), chunks=(2000, 3)), 5, random_state=4)
+    assert mem.n_iter == dist.n_iter
+    np.testing.assert_array_equal(np.asarray(mem.labels), dist.labels.compute())
+    np.testing.assert_allclose(dist.centers, mem.centers, rtol=1e-12 if dtype == np.float64 else 1e-6)
+    np.testing.assert_array_equal(scaled.centers, base.centers * dtype(f))
+    np.testing.assert_array_equal(scaled.labels.compute(), base.labels.compute())
+    if dtype == np.float64 and exp > 0:
+        assert dist.inertia == np.inf  # 2**1320 times the unscaled inertia
+    elif dtype == np.float64:
+        assert dist.inertia == 0.0  # 2**-1320 times it: below the float range
+    else:
+        assert dist.inertia == pytest.approx(base.inertia * f * f, rel=1e-6)
+
+
+def test_extreme_magnitudes_warn_on_cluster_and_seed_with_kmeans_parallel(client, X):
+    f = 2.0 ** 660
+    Xd = da.from_array(X, chunks=(1500, 3))
+    with pytest.warns(RuntimeWarning, match="inertia exceeds the float range"):
+        r = kmeanskit.fit(da.from_array(X * f, chunks=(1500, 3)), 6, random_state=2)
+    ref = kmeanskit.fit(Xd, 6, random_state=2)
+    np.testing.assert_array_equal(r.centers, ref.centers * f)
+    np.testing.assert_array_equal(r.labels.compute(), ref.labels.compute())
+    C = kmeanskit.kmeans_parallel(da.from_array(X * 2.0 ** -660, chunks=(1500, 3)), 6, random_state=1)
+    np.testing.assert_array_equal(C, kmeanskit.kmeans_parallel(Xd, 6, random_state=1) * 2.0 ** -660)
+    C = kmeanskit.kmeans_parallel(X * f, 6, random_state=1)  # in memory: a scaled copy
+    np.testing.assert_array_equal(C, kmeanskit.kmeans_parallel(X, 6, random_state=1) * f)
+    # weights near the float range scale too (their sums would overflow)
+    w = np.random.default_rng(3).uniform(0.5, 1.0, X.shape[0])
+    a = kmeanskit.fit(Xd, 6, sample_weight=da.from_array(w, chunks=1500), random_state=5)
+    b = kmeanskit.fit(Xd, 6, sample_weight=da.from_array(w * 2.0 ** 1000, chunks=1500), random_state=5)
+    np.testing.assert_array_equal(a.centers, b.centers)
+    assert b.inertia == a.inertia * 2.0 ** 1000
+
+
+def test_lazy_results_of_non_finite_rows_raise_naming_them(X):
+    km = kmeanskit.KMeans(4, random_state=0).fit(da.from_array(X, chunks=(2000, 3)))
+    Xn = X.copy()
+    Xn[4321, 1] = np.nan
+    Xn[15, 0] = np.inf
+    Xd = da.from_array(Xn, chunks=(2000, 3))
+    for lazy in (km.predict(Xd), km.transform(Xd),
+                 kmeanskit.assign(Xd, km.cluster_centers_)[0]):
+        with pytest.raises(ValueError, match=r"NaN or infinity in rows (0 to 1999|4000 to 5999)"):
+            lazy.compute()
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        km.score(Xd)
+    # finite rows of extreme magnitude: the labels of the rows themselves
+    tiny = kmeanskit.assign(da.from_array(X * 2.0 ** -700, chunks=(2000, 3)),
+                            km.cluster_centers_ * 2.0 ** -700)
+    np.testing.assert_array_equal(tiny[0].compute(), km.predict(X))
 
 
 # --- seeding ----------------------------------------------------------------------------

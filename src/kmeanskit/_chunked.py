@@ -53,7 +53,7 @@ import uuid
 
 import numpy as np
 
-from . import _solver
+from . import _numeric, _solver
 from ._config import MAX_BLOCKS
 from ._init import INITS, SAMPLE_REFINE_ITERS, FewDistinctPointsError, n_local_trials, sample_size
 from ._kernels import lloyd as K
@@ -648,27 +648,40 @@ def _task_threads():
 # --- chunk tasks (module-level functions: they are pickled to the workers) ----------
 
 def _summary_chunk(x, w, _state):
-    """(rows, weight, column means, column M2, finite) of one chunk, float64;
-    the means and M2 from one kernel call (two passes over the chunk, in
-    blocks reduced in order), the whole chunk checked for NaN and infinity
-    only when they came out non-finite (a sum may overflow on finite
-    values)."""
+    """(rows, weight, column means, column M2, finite, largest weight) of
+    one chunk, float64; the means and M2 from one kernel call (two passes
+    over the chunk, in blocks reduced in order), the whole chunk checked
+    for NaN and infinity only when they came out non-finite (a sum may
+    overflow on finite values)."""
     n, d = x.shape
     finite = True
+    wmax = 0.0
     if w is not None:
         wf = w.astype(np.float64)
         finite = bool(np.isfinite(wf).all()) and bool((wf >= 0).all())
         wsum = float(wf.sum())
+        wmax = float(wf.max()) if n and finite else 0.0
     else:
         wsum = float(n)
     if n == 0 or not finite:
-        return n, wsum, np.zeros(d), np.zeros(d), finite
+        return n, wsum, np.zeros(d), np.zeros(d), finite, wmax
     x = np.ascontiguousarray(x)
     with _solver.thread_context(_task_threads(), False):
         mean, var = K.column_mean_var(x, np.ones(1, x.dtype), False, max(1, min(MAX_BLOCKS, n)))
     if not (np.isfinite(mean).all() and np.isfinite(var).all()):
         finite = bool(np.isfinite(x).all())
-    return n, wsum, mean, var * n, finite
+    return n, wsum, mean, var * n, finite, wmax
+
+
+def _magnitude_chunk(x, _w, _state):
+    """The largest ``|value|`` of one chunk, exactly."""
+    return _numeric.magnitude(np.asarray(x))
+
+
+def _scaled_call(x, w, state, fn, scale, *args):
+    """``fn`` on a chunk (and its weights) multiplied by the powers of two
+    of ``scale`` (``_numeric``: exact), for data of extreme magnitude."""
+    return fn(scale.data(np.ascontiguousarray(x)), scale.weights(w), state, *args)
 
 
 def _state_of(prev):
@@ -904,6 +917,9 @@ class ChunkSource:
             self.sizes = [int(c) for c in X.chunks[0]]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
         self._summary = None
+        # the chunks' exact power-of-two scaling (choose_scale; identity but for data of
+        # extreme magnitude), applied in each task as the chunk is read
+        self.scale = _numeric.IDENTITY
 
     @property
     def dtype(self):
@@ -921,10 +937,14 @@ class ChunkSource:
         other.k = k
         return other
 
-    def run(self, fn, states, *args):
-        """``fn`` on every chunk (one task per group of chunks on a cluster);
-        returns a handle per chunk (results stay remote)."""
-        return self.ex.map(fn, states, *args)
+    def run(self, fn, states, *args, skip_none=False):
+        """``fn`` on every chunk (one task per group of chunks on a cluster;
+        with ``skip_none``, not on chunks whose state is None), each chunk
+        scaled by ``self.scale`` first; returns a handle per chunk (results
+        stay remote)."""
+        if not self.scale.identity:
+            return self.ex.map(_scaled_call, states, fn, self.scale, *args, skip_none=skip_none)
+        return self.ex.map(fn, states, *args, skip_none=skip_none)
 
     def gather(self, handles):
         return self.ex.gather(handles)
@@ -935,7 +955,7 @@ class ChunkSource:
         negative weight."""
         if self._summary is None:
             parts = self.gather(self.run(_summary_chunk, None))
-            for i, (_, _, _, _, finite) in enumerate(parts):
+            for i, (_, _, _, _, finite, _) in enumerate(parts):
                 if not finite:
                     a, b = self.offsets[i], self.offsets[i + 1]
                     raise ValueError(f"X (or sample_weight) contains NaN, infinity or a negative "
@@ -943,7 +963,11 @@ class ChunkSource:
                                      "those values first.")
             # Chan et al.'s pairwise combination of means and M2, in chunk order
             n_tot, mean, m2 = 0, None, None
-            for n_i, _, mean_i, m2_i, _ in parts:
+            with np.errstate(over="ignore", invalid="ignore"):
+                # the data's sum of squares, for choose_scale (overflows only on extreme data)
+                self._sumsq = float(sum(np.sum(p[3] + p[0] * p[2] * p[2]) for p in parts))
+            self._wmax = max(p[5] for p in parts)
+            for n_i, _, mean_i, m2_i, _, _ in parts:
                 if n_i == 0:
                     continue
                 if mean is None:
@@ -952,7 +976,8 @@ class ChunkSource:
                 delta = mean_i - mean
                 tot = n_tot + n_i
                 mean = mean + delta * (n_i / tot)
-                m2 = m2 + m2_i + delta * delta * (n_tot * n_i / tot)
+                with np.errstate(over="ignore", invalid="ignore"):  # extreme data: see choose_scale
+                    m2 = m2 + m2_i + delta * delta * (n_tot * n_i / tot)
                 n_tot = tot
             wsum = float(sum(p[1] for p in parts))
             self._summary = (wsum, mean, m2 / n_tot)
@@ -961,6 +986,29 @@ class ChunkSource:
     @property
     def total_weight(self) -> float:
         return self.summary()[0]
+
+    def choose_scale(self, C=None):
+        """The exact power-of-two scaling of the data, its weights and the
+        centres ``C`` given with them (``_numeric.choose`` on chunks: the
+        summary pass's sum of squares decides for ordinary data; the exact
+        largest magnitude, one more pass, only when it is not conclusive).
+        When it is not the identity, every later pass reads the chunks
+        scaled (:meth:`run`), and the summary is taken again on them."""
+        self.summary()
+        got = []
+
+        def magnitude():
+            if not got:
+                got.append(max(self.gather(self.run(_magnitude_chunk, None)), default=0.0))
+            return got[0]
+
+        size = int(self.offsets[-1]) * int(self.X.shape[1])
+        e = _numeric.exponent_outside(self._sumsq, size, self.dtype, magnitude)
+        scale = _numeric.choose_from(e, self.dtype, magnitude, C, self._wmax)
+        if not scale.identity:
+            self.scale = scale
+            self._summary = None
+        return scale
 
 
 def make_executor(X, w):
@@ -1183,7 +1231,7 @@ def _weighted_first_row(src: ChunkSource, rng) -> np.ndarray:
     u_in = (u - (cum[i - 1] if i else 0.0)) / wtot[i]
     states = [None] * src.n_chunks
     states[i] = u_in
-    got = src.gather(src.ex.map(_weighted_row_chunk, states, skip_none=True))
+    got = src.gather(src.run(_weighted_row_chunk, states, skip_none=True))
     return got[i][None, :]
 
 
@@ -1290,7 +1338,7 @@ def _start_plan(src: ChunkSource, rng):
     i = int(np.searchsorted(src.offsets, g, side="right") - 1)
     states = [None] * src.n_chunks
     states[i] = np.array([g - src.offsets[i]])
-    return src.ex.reduce(_first_plan_of_rows, src.ex.map(_rows_chunk, states, skip_none=True), i)
+    return src.ex.reduce(_first_plan_of_rows, src.run(_rows_chunk, states, skip_none=True), i)
 
 
 def _first_plan_of_rows(rows, i):
@@ -1371,15 +1419,36 @@ SEEDINGS = {
 
 # --- fitted centres on Dask input: lazy, with the input's chunks ----------------------------
 
-def _assign_block(x, C):
-    """``[label, squared distance]`` of each row of a block (float64 columns)."""
+def check_finite_block(x, block_info=None):
+    """``x`` (a block of a lazily computed result's input) unless it holds
+    NaN or infinity: then a ValueError naming its rows (the check runs in
+    the block's task, so it is raised when the result is computed)."""
+    if not np.isfinite(x).all():
+        where = ""
+        loc = (block_info or {}).get(0, {}).get("array-location")
+        if loc:
+            a, b = loc[0]
+            where = f" in rows {a} to {b - 1}"
+        raise ValueError(f"X contains NaN or infinity{where}; remove or impute those values first.")
+    return x
+
+
+def _assign_block(x, C, block_info=None):
+    """``[label, squared distance]`` of each row of a block (float64 columns),
+    on exactly scaled copies for data of extreme magnitude (``_numeric``, as
+    ``core.assign_arrays``); NaN or infinity in the block raise ValueError."""
     k = C.shape[0]
+    x = np.ascontiguousarray(x)
     lab = np.empty(x.shape[0], dtype=label_dtype(k))
     d2 = np.empty(x.shape[0])
     if x.shape[0]:
-        src = ArraySource(np.ascontiguousarray(x), None, k)
+        scale = _numeric.choose(x, None, C)
+        src = ArraySource(scale.data(x), None, k)
         with _solver.thread_context(_task_threads(), src.gemm):
-            src.assign(C, lab, update=False, dist_out=d2, want_inertia=False)
+            src.assign(scale.data(C), lab, update=False, dist_out=d2, want_inertia=False)
+        if not np.isfinite(d2).all():  # NaN or infinity in x (checked only then: no cost)
+            check_finite_block(x, block_info)
+        d2 = scale.values_back(d2, 2, False)
     return np.column_stack([lab.astype(np.float64), d2])
 
 
@@ -1395,10 +1464,10 @@ def assign_lazy(X, C, w=None, dtype=np.int32):
     return labels, d2, inertia
 
 
-def map_rows(X, fn, n_out: int, dtype):
-    """``fn(block)`` (a 2-D result of ``n_out`` columns per row) on each row
-    chunk of a Dask array, lazily."""
-    return X.map_blocks(fn, dtype=dtype, chunks=(X.chunks[0], (n_out,)))
+def map_rows(X, fn, n_out: int, dtype, **kwargs):
+    """``fn(block, **kwargs)`` (a 2-D result of ``n_out`` columns per row) on
+    each row chunk of a Dask array, lazily."""
+    return X.map_blocks(fn, dtype=dtype, chunks=(X.chunks[0], (n_out,)), **kwargs)
 
 
 def uniform_rows(X, w, m: int, rng, src=None):

@@ -11,7 +11,9 @@ largest weight lies outside a window where all of that is impossible, the
 fit paths of :mod:`kmeanskit.core` (``fit_arrays``, ``assign_arrays``,
 ``transform_arrays``) and :func:`kmeanskit.vq.kmeans` multiply the data (and
 the centres given with it) by ``2**x_exp`` and the weights by ``2**w_exp``,
-compute on the scaled copy, and scale the results back. Multiplying by a
+compute on the scaled copy, and scale the results back; on chunked data
+(``_chunked.ChunkSource.choose_scale``) each task scales its chunk as it
+reads it. Multiplying by a
 power of two is exact (short of the subnormal range), so the labels and
 centres are those of exact arithmetic on the scaled data, which are those
 of the data itself; an inertia or a distance whose true value exceeds the
@@ -143,12 +145,8 @@ def _exp(v: float) -> int:
 
 def _needs_scaling(A: np.ndarray) -> int | None:
     """The exponent of ``magnitude(A)`` when it is outside the unscaled
-    window, else None. One sum of squares S (it bounds the largest magnitude
-    M: M**2 <= S <= size * M**2) decides for ordinary data; the exact
-    magnitude only when that bound reaches the window's edges (with a margin
-    of 2**8 on S for the sum's own rounding, so that the decision is the
-    exact magnitude's whatever the order of summation)."""
-    lo, hi = DATA_EXP[A.dtype]
+    window, else None (:func:`exponent_outside` on ``A``'s sum of squares;
+    the exact magnitude only when that sum is not conclusive)."""
     flat = A.reshape(-1)
     if flat.size == 0:
         return None
@@ -157,12 +155,26 @@ def _needs_scaling(A: np.ndarray) -> int | None:
         # sum-of-products loop (OpenBLAS's ddot threads, and measured 3-5x slower on a
         # loaded 2-core machine)
         S = float(np.dot(flat, flat) if A.dtype == np.float32 else np.einsum("i,i->", flat, flat))
+    return exponent_outside(S, flat.size, A.dtype, lambda: magnitude(A))
+
+
+def exponent_outside(S: float, size: int, dtype, exact_magnitude) -> int | None:
+    """The exponent of the data's largest magnitude M when it is outside the
+    unscaled window of ``dtype``, else None. One sum of squares ``S`` of the
+    ``size`` values (it bounds M: M**2 <= S <= size * M**2) decides for
+    ordinary data; ``exact_magnitude()`` (M itself) is called only when
+    that bound reaches the window's edges (with a margin of 2**8 on S for
+    the sum's own rounding, so that the decision is the exact magnitude's
+    whatever the order of summation)."""
+    lo, hi = DATA_EXP[np.dtype(dtype)]
+    if size == 0:
+        return None
     if math.isfinite(S) and S > 0:
         s_exp = _exp(S)
         # M <= sqrt(S) < 2**hi  and  M >= sqrt(S / size) >= 2**lo, with margins
-        if s_exp + 8 <= 2 * hi and s_exp - _exp(flat.size) - 8 >= 2 * lo:
+        if s_exp + 8 <= 2 * hi and s_exp - _exp(size) - 8 >= 2 * lo:
             return None
-    M = magnitude(A)
+    M = exact_magnitude()
     if M == 0.0:
         return None
     e = _exp(M)
@@ -185,22 +197,29 @@ def choose(X: np.ndarray, w=None, C=None) -> Scale:
     >>> choose(np.ones((3, 2)), w=np.full(3, 1e307)).w_exp
     -1020
     """
+    wmax = float(np.max(w)) if w is not None and w.size else 0.0
+    return choose_from(_needs_scaling(X), X.dtype, lambda: magnitude(X), C, wmax)
+
+
+def choose_from(e, dtype, exact_magnitude, C=None, wmax: float = 0.0) -> Scale:
+    """:func:`choose` from its parts, for data held in pieces (Dask chunks):
+    ``e`` the data's exponent outside the window or None
+    (:func:`exponent_outside`), ``exact_magnitude()`` the data's largest
+    magnitude (called only when the centres ``C`` need it), ``wmax`` the
+    largest weight (0 without weights)."""
     x_exp = 0
-    e = _needs_scaling(X)
     if C is not None and C.size:
         mc = magnitude(C)
         # centres far beyond the data would overflow their distances to it
-        if e is not None or (mc > 0 and _exp(mc) > DATA_EXP[X.dtype][1]):
-            e = _exp(max(magnitude(X), mc))
+        if e is not None or (mc > 0 and _exp(mc) > DATA_EXP[np.dtype(dtype)][1]):
+            e = _exp(max(exact_magnitude(), mc))
     if e is not None:
         x_exp = TARGET_EXP - e
     w_exp = 0
-    if w is not None and w.size:
-        wmax = float(np.max(w))
-        if wmax > 0:
-            ew = _exp(wmax)
-            if not WEIGHT_EXP[0] <= ew <= WEIGHT_EXP[1]:
-                w_exp = TARGET_EXP - ew
+    if wmax > 0:
+        ew = _exp(wmax)
+        if not WEIGHT_EXP[0] <= ew <= WEIGHT_EXP[1]:
+            w_exp = TARGET_EXP - ew
     return Scale(x_exp, w_exp)
 
 

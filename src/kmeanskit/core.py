@@ -360,9 +360,17 @@ def kmeans_parallel(X, n_clusters, *, sample_weight=None, oversampling=_chunked.
         X = as_float_array(X)
         k = check_n_clusters(n_clusters, X.shape[0])
         w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    src = _chunked.ChunkSource(X, w, k)
-    return _chunked.kmeans_parallel(src, k, check_random_state(random_state),
-                                    oversampling=float(oversampling), rounds=int(rounds))
+    # data of extreme magnitude is scaled exactly: in memory a scaled copy (as fit_arrays
+    # makes), on Dask chunk by chunk as the tasks read it
+    if _chunked.is_dask(X):
+        src = _chunked.ChunkSource(X, w, k)
+        scale = src.choose_scale()
+    else:
+        scale = _numeric.choose(X, w)
+        src = _chunked.ChunkSource(scale.data(X), scale.weights(w), k)
+    C = _chunked.kmeans_parallel(src, k, check_random_state(random_state),
+                                 oversampling=float(oversampling), rounds=int(rounds))
+    return scale.centers_back(C)
 
 
 def check_dask_input(X, sample_weight, n_clusters, init, algorithm, metric, who: str):
@@ -440,7 +448,10 @@ def fit_arrays(X, k, w, *, init, n_init, max_iter, tol, rng, algorithm="auto",
         init = "k-means++"
     if _chunked.is_dask(X):  # chunks on a cluster or read chunk by chunk: Lloyd's steps
         step = _chunked.make_step(X, w, k, algorithm)
-        scale = None
+        # data of extreme magnitude: each task scales its chunks exactly as it reads them
+        explicit = not isinstance(init, str)
+        scale = step.base_source.choose_scale(np.asarray(init) if explicit else None)
+        init = _numeric.scaled_init(init, scale)
     elif isinstance(X, _sparse.SparseRows):  # sparse rows, dense centres (_sparse)
         step = _sparse.make_step(X, w, k, metric, algorithm)
         scale = None
@@ -584,7 +595,16 @@ def assign_dask(X, centers, sample_weight=None, metric="euclidean", who="kmeansk
 def transform_dask(X, C, metric="euclidean"):
     """:func:`transform_arrays` of a validated Dask array, lazily, chunk by chunk."""
     C = np.ascontiguousarray(C, dtype=X.dtype)
-    return _chunked.map_rows(X, lambda b: transform_arrays(b, C, metric), C.shape[0], X.dtype)
+    return _chunked.map_rows(X, _transform_block, C.shape[0], X.dtype, C=C, metric=metric)
+
+
+def _transform_block(x, block_info=None, *, C, metric):
+    """:func:`transform_arrays` of one block; NaN or infinity in it raise
+    ValueError (checked only when a distance came out non-finite)."""
+    D = transform_arrays(x, C, metric)
+    if not np.isfinite(D).all():
+        _chunked.check_finite_block(x, block_info)
+    return D
 
 
 def as_rows(X, metric="euclidean", name="X"):
