@@ -5,9 +5,11 @@ determinism for a seed and any thread count."""
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -226,3 +228,35 @@ def test_sparse_rows_give_the_dense_result():
     sparse.partial_fit(S[:100])
     np.testing.assert_allclose(sparse.cluster_centers_, dense.cluster_centers_, rtol=1e-10, atol=1e-10)
     assert sparse.predict(S[:50]).tolist() == dense.predict(X[:50]).tolist()
+
+
+@pytest.mark.parametrize("exp", [600, -600])
+def test_extreme_magnitudes_fit_and_stream_on_exactly_scaled_copies(exp):
+    # squares of 2**600 overflow float64 and those of 2**-600 underflow: fit, partial_fit and
+    # sparse rows run on copies scaled by a power of two, so the centres are those of the
+    # unscaled rows times 2**exp and the counts and labels theirs, bit for bit (before: other
+    # centres); weights near the float range scale the same way
+    f = 2.0 ** exp
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 0.3, size=(2000, 3)) for c in (0.0, 5.0, 10.0)])
+    rng.shuffle(X)
+    w = rng.uniform(0.5, 1.0, X.shape[0])
+
+    def fits(Y, wy):
+        full = MiniBatchKMeans(3, random_state=0).fit(Y, sample_weight=wy)
+        stream = MiniBatchKMeans(3, random_state=0)
+        for i in range(0, Y.shape[0], 1000):
+            stream.partial_fit(Y[i:i + 1000], sample_weight=wy[i:i + 1000])
+        sparse = MiniBatchKMeans(3, random_state=0).fit(sp.csr_matrix(Y), sample_weight=wy)
+        return full, stream, sparse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the inertia beyond the float range
+        ref, scaled, heavy = fits(X, w), fits(X * f, w), fits(X, w * 2.0 ** 1000)
+    for a, b, h in zip(ref, scaled, heavy):
+        np.testing.assert_array_equal(b.cluster_centers_, a.cluster_centers_ * f)
+        np.testing.assert_array_equal(b.counts_, a.counts_)
+        np.testing.assert_array_equal(b.labels_, a.labels_)
+        assert b.inertia_ == (np.inf if exp > 0 else 0.0)
+        np.testing.assert_array_equal(h.cluster_centers_, a.cluster_centers_)
+        np.testing.assert_array_equal(h.counts_, a.counts_ * 2.0 ** 1000)

@@ -404,3 +404,45 @@ def test_text_page_examples_and_figures():
     gap = ns["gap"]
     assert np.all(np.diff(gap.gap) > 0) and gap.k[-1] == 8 and "keeps rising up to k = 8" in text
     assert ns["sweep"].best_k == 3 and ns["Z"].shape == (600, 10) and "dense, 600 x 10" in text
+
+
+# --- extreme magnitudes (docs/reliability.md, "Numerics") ---------------------------------
+
+@pytest.mark.parametrize("exp", [600, -600])
+def test_sparse_rows_of_extreme_magnitude_are_scaled_exactly(exp):
+    # squares of 2**600 overflow float64, those of 2**-600 underflow: the fit runs on a copy of
+    # the stored values scaled by a power of two, so its labels are those of the unscaled rows
+    # and its centres theirs times 2**exp, bit for bit (before: a FewDistinctPointsError, or
+    # wrong labels); predict, transform and the cosine metric too
+    f = 2.0 ** exp
+    X = tfidf_like(n=600, d=120, seed=3)
+    Xf = X * f
+    C0 = X[:4].toarray()
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning) if exp > 0 else _no_warning():
+        ref = kmeanskit.fit(X, 4, init=C0)
+        got = kmeanskit.fit(Xf, 4, init=C0 * f)
+    np.testing.assert_array_equal(got.labels, ref.labels)
+    np.testing.assert_array_equal(got.centers, ref.centers * f)
+    assert got.inertia == (np.inf if exp > 0 else 0.0)  # 2**(2 exp) times ref's: beyond the range
+    a, b = (kmeanskit.fit(Y, 4, random_state=1) for Y in (X, Xf))
+    np.testing.assert_array_equal(b.labels, a.labels)
+    np.testing.assert_array_equal(b.centers, a.centers * f)
+    km = kmeanskit.KMeans(4, random_state=0).fit(X)
+    kf = kmeanskit.KMeans(4, random_state=0).fit(Xf)
+    np.testing.assert_array_equal(kf.predict(Xf), km.predict(X))
+    np.testing.assert_allclose(kf.transform(Xf) / f, km.transform(X), rtol=1e-12)
+    ca, cb = (kmeanskit.fit(Y, 4, random_state=2, metric="cosine") for Y in (X, Xf))
+    np.testing.assert_array_equal(cb.labels, ca.labels)
+    assert cb.inertia == ca.inertia  # the cosine distance does not scale
+
+
+class _no_warning:
+    def __enter__(self):
+        import warnings
+
+        self._c = warnings.catch_warnings()
+        self._c.__enter__()
+        warnings.simplefilter("error", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._c.__exit__(*exc)

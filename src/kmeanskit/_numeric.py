@@ -11,9 +11,10 @@ largest weight lies outside a window where all of that is impossible, the
 fit paths of :mod:`kmeanskit.core` (``fit_arrays``, ``assign_arrays``,
 ``transform_arrays``) and :func:`kmeanskit.vq.kmeans` multiply the data (and
 the centres given with it) by ``2**x_exp`` and the weights by ``2**w_exp``,
-compute on the scaled copy, and scale the results back; on chunked data
-(``_chunked.ChunkSource.choose_scale``) each task scales its chunk as it
-reads it. Multiplying by a
+compute on the scaled copy, and scale the results back (so do
+:class:`kmeanskit.MiniBatchKMeans` and sparse rows, whose copy scales the
+stored values only); on chunked data (``_chunked.ChunkSource.choose_scale``)
+each task scales its chunk as it reads it. Multiplying by a
 power of two is exact (short of the subnormal range), so the labels and
 centres are those of exact arithmetic on the scaled data, which are those
 of the data itself; an inertia or a distance whose true value exceeds the

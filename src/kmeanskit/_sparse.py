@@ -130,6 +130,13 @@ class SparseRows:
     def nnz(self) -> int:
         return int(self.indptr[-1])
 
+    def scaled(self, scale) -> "SparseRows":
+        """These rows multiplied by ``scale``'s power of two (``_numeric``:
+        exact); the same object when it is 1. Only the values are copied."""
+        if scale.x_exp == 0:
+            return self
+        return SparseRows(self.indptr, self.indices, scale.data(self.data), self.shape)
+
     @property
     def nbytes(self) -> int:
         return int(self.indptr.nbytes + self.indices.nbytes + self.data.nbytes)
@@ -228,8 +235,13 @@ def check_metric(metric: str) -> None:
 
 
 def check_no_zero_rows(rows: SparseRows, name: str) -> None:
-    """Cosine needs every row to have a non-zero norm."""
+    """Cosine needs every row to have a non-zero norm (a row of values so
+    small that its squared norm underflows is not zero: it is scaled)."""
     zero = rows.xsq == 0
+    if zero.any():
+        n = rows.shape[0]
+        with_value = np.repeat(np.arange(n), np.diff(rows.indptr))[rows.data != 0]
+        zero &= np.bincount(with_value, minlength=n) == 0
     if zero.any():
         i = np.flatnonzero(zero)
         raise ValueError(f"{name} has {i.size} row(s) of zero norm (first at index {i[0]}); the cosine "

@@ -452,19 +452,20 @@ def fit_arrays(X, k, w, *, init, n_init, max_iter, tol, rng, algorithm="auto",
         explicit = not isinstance(init, str)
         scale = step.base_source.choose_scale(np.asarray(init) if explicit else None)
         init = _numeric.scaled_init(init, scale)
-    elif isinstance(X, _sparse.SparseRows):  # sparse rows, dense centres (_sparse)
-        step = _sparse.make_step(X, w, k, metric, algorithm)
-        scale = None
     else:
         if callable(init):  # its output is checked like an explicit init array
             init = _numeric.checked_init(init, X, k)
         explicit = not isinstance(init, str) and not callable(init)
         # data whose squares or weighted sums could overflow or underflow runs on an exactly
-        # scaled copy (_numeric); ordinary data is used as it is
-        scale = _numeric.choose(X, w, np.asarray(init) if explicit else None)
+        # scaled copy (_numeric; of a sparse matrix's values only); ordinary data is used as
+        # it is
+        scale = _numeric.choose(_values(X), w, np.asarray(init) if explicit else None)
         if not scale.identity:
-            X, w, init = scale.data(X), scale.weights(w), _numeric.scaled_init(init, scale)
-        step = make_step(X, w, k, metric, algorithm)
+            X, w, init = _scaled(X, scale), scale.weights(w), _numeric.scaled_init(init, scale)
+        if isinstance(X, _sparse.SparseRows):  # sparse rows, dense centres (_sparse)
+            step = _sparse.make_step(X, w, k, metric, algorithm)
+        else:
+            step = make_step(X, w, k, metric, algorithm)
     seed = None
     if isinstance(init, str) and init == "k-means||" and not _chunked.is_dask(X) \
             and not isinstance(X, _sparse.SparseRows):  # in memory too
@@ -630,15 +631,15 @@ def assign_arrays(X, C, w=None, n_threads=None, dtype=np.int32, metric="euclidea
     labels of ``dtype`` (int32 by default, as every public API; None: the
     compact one for ``len(C)`` clusters, ``_solver.label_dtype``). The one assignment of fitted centres behind
     :func:`assign`, :class:`Fitted` and the estimator."""
-    if isinstance(X, _sparse.SparseRows):
-        return _sparse.assign_arrays(X, C, w, n_threads, dtype, metric)
-    scale = _numeric.choose(X, w, C)
+    scale = _numeric.choose(_values(X), w, C)
     if not scale.identity:  # extreme magnitudes: exactly scaled copies (_numeric)
-        labels, dist, objective = assign_arrays(scale.data(X), scale.data(C), scale.weights(w),
+        labels, dist, objective = assign_arrays(_scaled(X, scale), scale.data(C), scale.weights(w),
                                                 n_threads, dtype, metric)
         # a distance or an inertia beyond the float range comes back as inf (docs/reliability.md)
         p = _numeric.POWER[metric]
         return labels, scale.values_back(dist, p, False), scale.values_back(objective, p, True)
+    if isinstance(X, _sparse.SparseRows):
+        return _sparse.assign_arrays(X, C, w, n_threads, dtype, metric)
     if metric != "euclidean":
         labels, dist, objective = assign_metric(X, C, metric, w, n_threads)
         dt = _solver.label_dtype(C.shape[0]) if dtype is None else dtype
@@ -651,16 +652,27 @@ def assign_arrays(X, C, w=None, n_threads=None, dtype=np.int32, metric="euclidea
     return labels, d2, float(stats[STAT_INERTIA])
 
 
+def _values(X) -> np.ndarray:
+    """The values whose magnitude decides the scaling (``_numeric``): the
+    array itself, or a sparse matrix's stored values."""
+    return X.data if isinstance(X, _sparse.SparseRows) else X
+
+
+def _scaled(X, scale):
+    """``X`` multiplied by ``scale``'s power of two (a copy; sparse: its values)."""
+    return X.scaled(scale) if isinstance(X, _sparse.SparseRows) else scale.data(X)
+
+
 def transform_arrays(X, C, metric="euclidean", n_threads=None) -> np.ndarray:
     """Distances of every row of ``X`` to every centre (validated arrays of
     the same dtype): Euclidean (not squared, as scikit-learn's
     ``transform``), L1, ``1 - cos`` or L-infinity, in X's dtype."""
+    scale = _numeric.choose(_values(X), None, C)
+    if not scale.identity:  # extreme magnitudes: exactly scaled copies (_numeric)
+        D = transform_arrays(_scaled(X, scale), scale.data(C), metric, n_threads)
+        return scale.values_back(D, min(_numeric.POWER[metric], 1), False)
     if isinstance(X, _sparse.SparseRows):
         return _sparse.transform_arrays(X, C, metric, n_threads)
-    scale = _numeric.choose(X, None, C)
-    if not scale.identity:  # extreme magnitudes: exactly scaled copies (_numeric)
-        D = transform_arrays(scale.data(X), scale.data(C), metric, n_threads)
-        return scale.values_back(D, min(_numeric.POWER[metric], 1), False)
     if metric != "euclidean":
         return distances(X, C, metric, n_threads).astype(X.dtype, copy=False)
     D = np.empty((X.shape[0], C.shape[0]))

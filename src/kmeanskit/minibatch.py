@@ -28,14 +28,14 @@ import warnings
 
 import numpy as np
 
-from . import _solver
+from . import _numeric, _solver
 from ._init import FewDistinctPointsError
 from ._kernels.lloyd import STAT_CHANGED, STAT_INERTIA
 from ._kernels.minibatch import update_centres
 from ._sparse import SparseRows, SparseSource, column_variance_mean
 from ._sparse import initial_centers as sparse_initial_centers
 from ._validation import Interval, Options, check_random_state, check_sample_weight, validate_params
-from .core import assign_arrays, resolve_n_init
+from .core import _scaled, _values, assign_arrays, resolve_n_init
 from .estimator import KMEANS_CONSTRAINTS, KMeans
 
 __all__ = ["MiniBatchKMeans", "MiniBatchStep", "MiniBatchRule"]
@@ -469,6 +469,10 @@ shape (n_clusters, n_features) or callable, default="k-means++"
         init = self.init
         if not isinstance(init, str) and not callable(init):
             init = self._check_init_array(init, X, "euclidean")
+        # data of extreme magnitude runs on an exactly scaled copy, as KMeans (_numeric)
+        scale = _numeric.choose(_values(X), w, init if isinstance(init, np.ndarray) else None)
+        if not scale.identity:
+            X, w, init = _scaled(X, scale), scale.weights(w), _numeric.scaled_init(init, scale)
         n_init = resolve_n_init(init, self.n_init, type(self).__name__)
         if n_init == 10 and self.n_init == "auto":
             n_init = 3  # scikit-learn's "auto" for MiniBatchKMeans' random seedings
@@ -484,6 +488,7 @@ shape (n_clusters, n_features) or callable, default="k-means++"
             C0 = self._seed(X, w, k, init, init_size, rng, n_init)
             res = _solver.solve(step, C0, rule, n_steps, verbose=0)
         self._set_fitted(res, counts, n, batch, k)
+        self._scale_back(scale)
         self._rng, self._reassign_state = rng, step.state  # partial_fit continues from here
         self.n_steps_ = int(res.n_iter)
         self.n_iter_ = int(np.ceil(res.n_iter * batch / n))
@@ -497,6 +502,16 @@ shape (n_clusters, n_features) or callable, default="k-means++"
         if self.compute_labels:
             # no warning when a centre owns no row: normal for mini-batches (as scikit-learn)
             self.labels_ = np.asarray(res.labels, dtype=np.int32)
+
+    def _scale_back(self, scale, inertia: bool = True):
+        """The centres, counts and (with ``inertia``) inertia just fitted on a
+        scaled copy (``_numeric``), in the data's units."""
+        if scale.identity:
+            return
+        self.cluster_centers_ = scale.centers_back(self.cluster_centers_)
+        self.counts_ = scale.values_back(self.counts_, 0, True)
+        if inertia:
+            self.inertia_ = scale.values_back(self.inertia_, 2, True, "inertia")
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One mini-batch step on all of ``X`` (its rows are the batch).
@@ -527,34 +542,45 @@ shape (n_clusters, n_features) or callable, default="k-means++"
         first = not hasattr(self, "cluster_centers_")
         X, w, k = self._check_inputs(X, sample_weight, reset=first)
         n, d = X.shape
+        # a batch of extreme magnitude (or centres far from it) runs on exactly scaled copies,
+        # the counts (sums of weights) scaled with the weights (_numeric)
+        given = None
+        if first and not isinstance(self.init, str) and not callable(self.init):
+            given = self._check_init_array(self.init, X, "euclidean")
+        elif not first:
+            given = self.cluster_centers_.astype(X.dtype, copy=False)
+        scale = _numeric.choose(_values(X), w, given)
+        if not scale.identity:
+            X, w = _scaled(X, scale), scale.weights(w)
         if first:
             if n < k:
                 raise ValueError(f"n_samples={n} should be >= n_clusters={k}; "
                                  f"pass at most {n} clusters or more rows.")
             self._rng = check_random_state(self.random_state)
-            init = self.init
-            if not isinstance(init, str) and not callable(init):
-                init = self._check_init_array(init, X, "euclidean")
+            init = self.init if given is None else scale.data(given)
             _, init_size = self._sizes(n, k)
             n_init = resolve_n_init(init, self.n_init, type(self).__name__)
             if n_init == 10 and self.n_init == "auto":
                 n_init = 3
             C = self._seed(X, w, k, init, init_size, self._rng, n_init)
-            self.counts_ = np.zeros(k)
+            counts = np.zeros(k)
             self._reassign_state = {"n_since_reassign": 0}
             self.n_steps_ = 0
         else:
-            C = self.cluster_centers_.astype(X.dtype, copy=False)
-        step = MiniBatchStep(X, w, k, counts=self.counts_, rng=self._rng, batch_size=None,
+            C = scale.data(given)
+            counts = scale.weights(self.counts_)  # the same array when the weights are not scaled
+        step = MiniBatchStep(X, w, k, counts=counts, rng=self._rng, batch_size=None,
                              reassignment_ratio=self.reassignment_ratio,
                              state=self._reassign_state, verbose=self.verbose)
         with _solver.thread_context(self.n_threads, step.batch.gemm, work=n * k * d):
             res = _solver.solve(step, C, _OneStep(bool(self.compute_labels)), 1)
         self._fit_metric = "euclidean"
         self.cluster_centers_ = res.centers
+        self.counts_ = counts
         if self.compute_labels:
             self.labels_ = np.asarray(res.labels, dtype=np.int32)
             self.inertia_ = float(res.inertia)
+        self._scale_back(scale, bool(self.compute_labels))
         self.n_steps_ += 1
         return self
 
