@@ -215,6 +215,15 @@ def test_extreme_magnitudes_warn_on_cluster_and_seed_with_kmeans_parallel(client
     assert b.inertia == a.inertia * 2.0 ** 1000
 
 
+def test_every_dask_fit_checks_its_chunks(X):
+    # with tol=0 and given centres the fit needed no summary pass, and a NaN went through to a
+    # NaN inertia; the pass that chooses the scaling now checks every chunk for every fit
+    Xn = X.copy()
+    Xn[4321, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN, infinity or a negative weight in rows 4000 to 5999"):
+        kmeanskit.fit(da.from_array(Xn, chunks=(2000, 3)), 3, init=X[:3], tol=0.0, max_iter=3)
+
+
 def test_lazy_results_of_non_finite_rows_raise_naming_them(X):
     km = kmeanskit.KMeans(4, random_state=0).fit(da.from_array(X, chunks=(2000, 3)))
     Xn = X.copy()
