@@ -4,6 +4,8 @@ exact contamination counts with deterministic ties, saved spreads, bad
 arguments; k-prototypes models (mixed rows, missing values) against their
 own slow reference."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -359,3 +361,24 @@ def test_kprototypes_bad_input():
         outlier_scores(complete, np.array([[None, "a"]], dtype=object))
     # an unseen category is a value, not a gap: scored even without missing="ignore"
     assert outlier_scores(complete, np.array([[1.0, "q"]], dtype=object)).tolist() == [1.0]
+
+
+@pytest.mark.parametrize("exp", [600, -600])
+def test_scores_of_extreme_magnitudes_are_exact(exp):
+    # rows of 2**600: their squared distances overflow, their distances do not; rows of 2**-600:
+    # their squares underflow. The scores, spreads and thresholds are those of the unscaled rows
+    # times 2**exp (bit for bit: power-of-two scaling is exact); normalized scores the same
+    f = 2.0 ** exp
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 0.3, size=(300, 3)) for c in (0.0, 5.0, 10.0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the fit's inertia beyond the range
+        ref = kmeanskit.KMeans(3, random_state=0).fit(X)
+        big = kmeanskit.KMeans(3, random_state=0).fit(X * f)
+    np.testing.assert_array_equal(outlier_scores(big, X * f), outlier_scores(ref, X) * f)
+    np.testing.assert_array_equal(cluster_spread(big, X * f), cluster_spread(ref, X) * f)
+    np.testing.assert_array_equal(outlier_scores(big, X * f, normalize=True),
+                                  outlier_scores(ref, X, normalize=True))
+    a, b = detect_outliers(ref, X), detect_outliers(big, X * f)
+    np.testing.assert_array_equal(b.mask, a.mask)
+    assert b.threshold == a.threshold * f

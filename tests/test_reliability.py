@@ -120,6 +120,19 @@ def test_seeded_fit_on_scaled_data(dtype, e):
     np.testing.assert_array_equal(r.centers, _ldexp(ref.centers, e))
 
 
+@pytest.mark.parametrize("dtype, e", SEEDED_CASES)
+def test_kmeans_plusplus_on_scaled_data(dtype, e):
+    """Expect: the public greedy k-means++ draws the same rows whatever the
+    magnitude (before: other rows at 2**900, FewDistinctPointsError at
+    2**-900: the squared distances overflowed or vanished)."""
+    B, _ = _base(dtype)
+    w = np.linspace(1.0, 2.0, B.shape[0]).astype(dtype)
+    C, idx = kmeanskit.kmeans_plusplus(_ldexp(B, e), 3, sample_weight=w, random_state=3)
+    C_ref, idx_ref = kmeanskit.kmeans_plusplus(B, 3, sample_weight=w, random_state=3)
+    np.testing.assert_array_equal(idx, idx_ref)
+    np.testing.assert_array_equal(C, _ldexp(C_ref, e))
+
+
 METRIC_CASES = [pytest.param(m, dt, e, id=f"{m}-{np.dtype(dt).name}-2^{e}")
                 for m in ("manhattan", "cosine", "chebyshev")
                 for dt, e in [(np.float64, 700), (np.float64, -700), (np.float32, 90)]]

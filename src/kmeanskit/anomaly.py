@@ -119,10 +119,7 @@ def _nearest(model, X):
     docstring), NaN for a row with nothing present."""
     if isinstance(model, _Mixed):
         return model.km._outlier_scores(X)
-    labels, dist, _ = model.assign(X)
-    if model.metric == "euclidean":  # assign gives squared distances
-        dist = np.sqrt(np.maximum(dist, 0.0))
-    return labels, np.asarray(dist, dtype=np.float64)
+    return model.nearest(X)
 
 
 def _spread_from(labels, dist, k):

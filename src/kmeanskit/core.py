@@ -302,8 +302,9 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
         validate_params(dict(n_local_trials=n_local_trials),
                         {"n_local_trials": [Interval(int, 1, None)]}, "kmeans_plusplus")
     rng = check_random_state(random_state)
+    scale = _numeric.choose(X, w)  # extreme magnitudes: the draws on an exactly scaled copy
     with _solver.thread_context(None, False, work=X.shape[0] * k * X.shape[1]):
-        idx = kmeans_plusplus_indices(X, k, w, rng, n_trials=n_local_trials)
+        idx = kmeans_plusplus_indices(scale.data(X), k, scale.weights(w), rng, n_trials=n_local_trials)
     return X[idx].copy(), idx
 
 
@@ -803,6 +804,42 @@ class Fitted:
         C = self.centers.astype(X.dtype, copy=False)
         w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         return assign_arrays(X, C, w, self.n_threads, metric=self.metric)
+
+    def nearest(self, X):
+        """``(labels, distances)`` of the rows of ``X`` to their nearest
+        centre under the metric, Euclidean distances not squared. Rows of
+        extreme magnitude are measured on an exactly scaled copy
+        (``_numeric``), so a distance within the float range comes back
+        finite even where its square is not.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray (n_samples,)
+        distances : ndarray (n_samples,) float64
+
+        Examples
+        --------
+        >>> import numpy as np, kmeanskit
+        >>> from kmeanskit.core import fitted
+        >>> r = kmeanskit.fit([[0.0], [1e200]], 2, init=[[0.0], [1e200]])
+        >>> labels, dist = fitted(r).nearest([[3e200]])
+        >>> labels.tolist(), dist.tolist()
+        ([1], [2e+200])
+        """
+        X = self.check_X(X)
+        C = self.centers.astype(X.dtype, copy=False)
+        scale = _numeric.choose(_values(X), None, C)
+        labels, dist, _ = assign_arrays(_scaled(X, scale), scale.data(C), None, self.n_threads,
+                                        metric=self.metric)
+        if self.metric == "euclidean":  # assign gives squared distances
+            dist = np.sqrt(np.maximum(dist, 0.0))
+        dist = scale.values_back(np.asarray(dist, dtype=np.float64), min(_numeric.POWER[self.metric], 1),
+                                 False)
+        return labels, dist
 
     def transform(self, X) -> np.ndarray:
         """Distances of every row to every centre, as ``KMeans.transform``:
