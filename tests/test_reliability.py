@@ -727,7 +727,7 @@ def test_cli_hostile_input_one_error_line(tmp_path, monkeypatch, case, files, ar
 # --- the count docs/reliability.md states -----------------------------------------------------------
 
 #: Cases of this suite (parametrized tests count each case; docs/reliability.md).
-N_CASES = 169
+N_CASES = 173
 
 
 def test_case_count_matches_the_docs(request):

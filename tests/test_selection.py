@@ -1,5 +1,6 @@
 import io
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -412,3 +413,29 @@ def test_choose_k_page_hit_rates_and_ties():
     pairs = [(v, t) for v, t in ties if v["elbow"] == v["calinski_harabasz"] and v["silhouette"] == v["davies_bouldin"]]
     assert n_pairs == len(pairs)
     assert right == sum(v["elbow"] == t for v, t in pairs) and other == sum(v["silhouette"] == t for v, t in pairs)
+
+
+@pytest.mark.parametrize("exp", [600, -600])
+def test_choose_k_on_extreme_magnitudes(exp):
+    # rows of 2**600 (squares overflow) or 2**-600 (they underflow): the sweep runs on an exactly
+    # scaled copy, so k, the models and the curves are the unscaled rows' (the inertia 4**exp
+    # times theirs: inf or 0 here, beyond the float range; scipy's distortion 2**exp times)
+    # and the scale-free criteria equal theirs to rounding (before: a ValueError or another k)
+    f = 2.0 ** exp
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 0.3, size=(300, 3)) for c in (0.0, 5.0, 10.0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the inertia beyond the float range
+        ref = kmeanskit.choose_k(X, range(1, 6), criteria="all", random_state=0)
+        got = kmeanskit.choose_k(X * f, range(1, 6), criteria="all", random_state=0)
+        d_ref = kmeanskit.choose_k(X, range(1, 6), random_state=0, distortion="scipy")
+        d_got = kmeanskit.choose_k(X * f, range(1, 6), random_state=0, distortion="scipy")
+    assert got.best_k == ref.best_k == 3 and d_got.best_k == d_ref.best_k
+    assert got.votes() == ref.votes()
+    for kk in ref.models:
+        np.testing.assert_array_equal(got.models[kk].centers, ref.models[kk].centers * f)
+        np.testing.assert_array_equal(got.models[kk].labels, ref.models[kk].labels)
+    assert np.all(got.inertia == (np.inf if exp > 0 else 0.0))
+    np.testing.assert_array_equal(d_got.distortion, d_ref.distortion * f)
+    for key in ("silhouette", "calinski_harabasz", "davies_bouldin", "gap"):
+        np.testing.assert_allclose(getattr(got, key), getattr(ref, key), rtol=1e-12)

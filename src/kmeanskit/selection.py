@@ -67,7 +67,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _chunked, _solver, _sparse
+from . import _chunked, _numeric, _solver, _sparse
 from . import metrics as _m
 from ._init import (
     FewDistinctPointsError,
@@ -87,7 +87,7 @@ from ._validation import (
     check_sample_weight,
     validate_params,
 )
-from .core import KMeansResult, assign_arrays, check_rows_nonzero, fit_arrays
+from .core import KMeansResult, _scaled, _values, assign_arrays, check_rows_nonzero, fit_arrays
 
 __all__ = ["choose_k", "KSweep", "Knee", "kneedle", "CRITERIA"]
 
@@ -870,6 +870,11 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
     if _chunked.is_dask(X):  # a uniform sample drawn chunk by chunk (docs/scale.md)
         X, sample_weight = _dask_sample(X, sample_weight, random_state, notes)
     X, ks, w = _check_data(X, k, sample_weight, metric)
+    # data of extreme magnitude: the sweep runs on an exactly scaled copy (_numeric), its
+    # curves and models scaled back at the end (the other criteria do not depend on the scale)
+    scale = _numeric.choose(_values(X), w)
+    if not scale.identity:
+        X, w = _scaled(X, scale), scale.weights(w)
     rng = check_random_state(random_state)
     data = _collapse_duplicates(X, w, notes) if dedupe is not False else _Rows(X, w, None)
     fits, n_init_used, n_init_ref = _sweep(data, ks, rng, notes, presample=presample, n_init=n_init,
@@ -883,6 +888,8 @@ def choose_k(X, k=range(1, 11), *, criteria=DEFAULT_CRITERIA, sample_weight=None
             reference=gap_reference, n_init=n_init_ref, max_iter=max_iter, tol=tol, n_threads=n_threads)
     knee, elbow_scale = _knee(ks, scores["distortion"], criteria, elbow_scale, S, notes)
     models = _models(fits.best, ks, data.inverse, n_init_used, metric) if keep_models else {}
+    if not scale.identity:
+        models = _scale_back(scale, scores, models, distortion, metric)
     return KSweep(k=ks, distortion_kind=distortion, fit_time=np.array([fits.times[int(kk)] for kk in ks]),
                   criteria=criteria, knee_info=knee, models=models, seed_time=fits.seed_time,
                   n_rows_clustered=data.X.shape[0], notes=notes, elbow_scale=elbow_scale, metric=metric,
@@ -1263,6 +1270,22 @@ def _knee(ks, dist, criteria, elbow_scale, S, notes):
         knee = Knee(knee.x, knee.reason.replace("Kneedle (", "Kneedle on log(distortion) (", 1),
                     knee.S, knee.curve, knee.direction)
     return knee, elbow_scale
+
+
+def _scale_back(scale, scores, models, distortion, metric) -> dict:
+    """A sweep of an exactly scaled copy in the data's units: the inertia
+    and distortion curves (in place) and the models (returned); a value
+    beyond the float range becomes inf with a warning (``_numeric``)."""
+    p = _numeric.POWER[metric]
+    scores["inertia"] = scale.values_back(scores["inertia"], p, True, "inertia")
+    if distortion == "scipy":  # a weighted mean of distances, not squared
+        scores["distortion"] = scale.values_back(scores["distortion"], min(p, 1), False)
+    else:
+        scores["distortion"] = scores["inertia"].copy()
+    return {kk: KMeansResult(scale.centers_back(m.centers), m.labels,
+                             scale.values_back(m.inertia, p, True), m.n_iter, m.converged, m.n_init,
+                             m.metric)
+            for kk, m in models.items()}
 
 
 def _models(fits, ks, inverse, n_init, metric="euclidean") -> dict:
