@@ -1,6 +1,8 @@
 """kmeanskit.search: ClusterIndex against the brute-force reference in
 tests/naive.py, and image_features."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -329,3 +331,26 @@ def test_benchmark_recall_and_share_as_documented():
     assert m, "README.md no longer states the search benchmark's recall"
     assert (int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))) == (
         k, round(got[1], 1), round(share, 1), round(got[4], 1))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "cosine", "chebyshev"])
+@pytest.mark.parametrize("exp", [600, -600])
+def test_vectors_of_extreme_magnitude_search_exactly(metric, exp):
+    # vectors of 2**600 (squared distances overflow) or 2**-600 (they underflow): the index keeps
+    # them multiplied by the power of two that brings the model's centres into range, so the
+    # neighbours and probes are those of the unscaled vectors and the distances theirs times
+    # 2**exp (the cosine distance unchanged), bit for bit (before: inf or 0 distances, other ids)
+    f = 2.0 ** exp
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 0.3, size=(300, 3)) for c in (0.0, 5.0, 10.0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the fit's inertia beyond the range
+        ref = kmeanskit.ClusterIndex(kmeanskit.fit(X, 8, random_state=0, metric=metric))
+        big = kmeanskit.ClusterIndex(kmeanskit.fit(X * f, 8, random_state=0, metric=metric))
+    ref.add(X)
+    big.add(X * f)
+    ids0, d0 = ref.search(X[:20], n=5, probe=2)
+    ids, d = big.search(X[:20] * f, n=5, probe=2)
+    np.testing.assert_array_equal(ids, ids0)
+    np.testing.assert_array_equal(d, d0 * (1.0 if metric == "cosine" else f))
+    np.testing.assert_array_equal(big.probe_clusters(X[:5] * f, 2), ref.probe_clusters(X[:5], 2))

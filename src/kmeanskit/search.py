@@ -18,6 +18,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from . import _numeric
 from ._validation import Interval, Rule, as_float_array, check_no_zero_rows, validate_params
 from .core import fitted
 
@@ -56,7 +57,11 @@ class ClusterIndex:
     the model's metric computed exactly in float64: Euclidean (not
     squared), Manhattan, cosine (``1 - cos``) or Chebyshev. Equal distances
     rank by insertion order, so results are deterministic and do not depend
-    on the thread count.
+    on the thread count. Centres of extreme magnitude (whose squared
+    distances would overflow or underflow the float range): the index keeps
+    vectors, queries and centres multiplied by the power of two that brings
+    the centres into range, which is exact, and scales the distances back
+    (docs/reliability.md).
 
     Examples
     --------
@@ -74,6 +79,11 @@ class ClusterIndex:
     def __init__(self, model):
         m = fitted(model)
         C, metric = m.centers, m.metric
+        # centres of extreme magnitude: vectors, queries and centres are stored and compared
+        # multiplied by the power of two that brings the centres into range (exact; _numeric),
+        # the distances returned scaled back
+        self._scale = _numeric.choose(C)
+        C = self._scale.data(C)
         self._centers = C
         self.metric = metric
         k, d = C.shape
@@ -155,7 +165,7 @@ class ClusterIndex:
         if self._dtype is None:
             self._dtype = X.dtype
             self._data = self._data.astype(X.dtype)
-        X = np.array(X, dtype=self._dtype, order="C", copy=True)
+        X = self._scale.data(np.array(X, dtype=self._dtype, order="C", copy=True))
         if m == 0:
             return
         labels = assign(X, self._centers.astype(self._dtype), metric=self.metric)[0]
@@ -246,7 +256,7 @@ class ClusterIndex:
         >>> index.probe_clusters([[4.0], [9.0]], probe=2).tolist()
         [[1, 0], [2, 1]]
         """
-        Q = self._as_rows(query, "query", min_rows=1)
+        Q = self._scale.data(self._as_rows(query, "query", min_rows=1))
         probe = _check_count(probe, "probe", 1, self.n_clusters,
                              " probe is the number of nearest clusters searched (1 to n_clusters).")
         return self._probe(Q, probe)
@@ -311,7 +321,7 @@ class ClusterIndex:
         [[1, 0, 2]]
         """
         single = np.ndim(query) == 1
-        Q = self._as_rows(query, "query", min_rows=1)
+        Q = self._scale.data(self._as_rows(query, "query", min_rows=1))
         n = _check_count(n, "n", 1, None, " n is the number of neighbours to return.")
         if not isinstance(exact, (bool, np.bool_)):
             raise ValueError(f"exact must be True or False, got {exact!r}.")
@@ -320,6 +330,7 @@ class ClusterIndex:
                                  " probe is the number of nearest clusters searched "
                                  "(1 to n_clusters).")
         pos, dist = self._search(Q, n, probe, exact)
+        dist = self._scale.values_back(dist, min(_numeric.POWER[self.metric], 1), False)
         ids = self._ids_at(pos)
         if single:
             keep = int(np.count_nonzero(pos[0] >= 0))
