@@ -3,6 +3,7 @@ against a slow reference, plots, reports, saved models; the bundled
 wholesale customers table."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ import naive
 from kmeanskit import segment
 from kmeanskit.datasets import WHOLESALE_SPENDING, load_wholesale_customers
 from kmeanskit.tables import feature_matrix
+from kmeanskit.tables.scaling import Scaling
 
 
 @pytest.fixture
@@ -281,3 +283,30 @@ def test_segment_is_a_function_of_the_tables_package():
 def test_parameter_messages(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         segment(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), **kwargs)
+
+
+@pytest.mark.parametrize("exp", [900, -900])
+def test_columns_near_the_float_range_ends_are_scaled_exactly(exp):
+    # a column of about 2**900 (its squares overflow) or 2**-900 (they underflow): its mean and
+    # standard deviation are measured on a copy scaled by a power of two, so the z-scores, and
+    # the segments, are those of the unscaled column, bit for bit and without a warning (before:
+    # a standard deviation of inf or 1, the column's z-scores all 0 or about 1e-271)
+    rng = np.random.default_rng(0)
+    num = np.concatenate([rng.normal(c, 0.3, size=(200, 2)) for c in (0.0, 5.0, 10.0)])
+    f = 2.0 ** exp
+    w = rng.uniform(0.5, 1.5, num.shape[0])
+    for kind in ("zscore", "whiten"):
+        ref = Scaling.fit(num, kind, sample_weight=w)
+        got = Scaling.fit(num * [f, 1.0], kind, sample_weight=w)
+        np.testing.assert_array_equal(got.transform(num * [f, 1.0]), ref.transform(num))
+        np.testing.assert_array_equal(got.scale, ref.scale * [f, 1.0])
+    gaps = num.copy()
+    gaps[::7, 0] = np.nan  # missing values: each column's observed ones
+    np.testing.assert_array_equal(Scaling.fit(gaps * [f, 1.0]).transform(gaps * [f, 1.0]),
+                                  Scaling.fit(gaps).transform(gaps))
+    table = pd.DataFrame({"x": num[:, 0], "y": rng.normal(size=num.shape[0])})
+    big = table.assign(x=table["x"] * f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        a, b = segment(table, 3, random_state=0), segment(big, 3, random_state=0)
+    np.testing.assert_array_equal(b.labels, a.labels)

@@ -64,16 +64,26 @@ class Scaling:
         if kind == "none":
             return cls(kind, np.zeros(d), np.ones(d))
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        # each column measured on a copy multiplied by the power of two that brings its largest
+        # magnitude into [0.5, 1): exact, so ordinary columns get the same bits, and columns
+        # near the float range's ends neither overflow nor vanish in the sums and squares
+        e = _exponents(X)
+        Xs = np.ldexp(X, -e)
         if np.isnan(X).any():  # missing values (segment(missing="ignore")): each column's observed ones
             wt = np.ones(X.shape[0]) if w is None else w
             ok = ~np.isnan(X)
             ws = (wt[:, None] * ok).sum(axis=0)
             ws = np.where(ws > 0, ws, 1.0)
-            mean = (wt[:, None] * np.where(ok, X, 0.0)).sum(axis=0) / ws
-            std = np.sqrt((wt[:, None] * np.where(ok, X - mean, 0.0) ** 2).sum(axis=0) / ws)
+            mean = (wt[:, None] * np.where(ok, Xs, 0.0)).sum(axis=0) / ws
+            dev = np.where(ok, Xs - mean, 0.0)
+            e2 = _exponents(dev)
+            std = np.sqrt((wt[:, None] * np.ldexp(dev, -e2) ** 2).sum(axis=0) / ws)
         else:
-            mean = np.average(X, axis=0, weights=w)
-            std = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
+            mean = np.average(Xs, axis=0, weights=w)
+            dev = Xs - mean
+            e2 = _exponents(dev)
+            std = np.sqrt(np.average(np.ldexp(dev, -e2) ** 2, axis=0, weights=w))
+        mean, std = np.ldexp(mean, e), np.ldexp(std, e + e2)
         std = np.where(std > 0, std, 1.0)
         center = mean if kind == "zscore" else np.zeros(d)
         return cls(kind, center, std)
@@ -96,7 +106,10 @@ class Scaling:
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         if self.kind == "none":
             return np.array(X, dtype=dtype)
-        return ((X - self.center) / self.scale).astype(dtype, copy=False)
+        # in the units of each column's scale times a power of two (exact: the same bits as
+        # (X - center) / scale where that cannot overflow, a finite value where it would)
+        e = np.frexp(self.scale)[1]
+        return ((np.ldexp(X, -e) - np.ldexp(self.center, -e)) / np.ldexp(self.scale, -e)).astype(dtype, copy=False)
 
     def inverse_transform(self, Z) -> np.ndarray:
         """Back to the original units (e.g. cluster centres)."""
@@ -128,3 +141,11 @@ class Scaling:
                 and np.array_equal(self.scale, other.scale))
 
     __hash__ = None
+
+
+def _exponents(A) -> np.ndarray:
+    """Per column of ``A``: the exponent ``e`` with its largest finite
+    magnitude in ``[2**(e-1), 2**e)`` (0 for a column of zeros or NaN)."""
+    with np.errstate(invalid="ignore"):
+        mag = np.nanmax(np.abs(A), axis=0, initial=0.0)
+    return np.frexp(mag)[1].astype(np.int64)
