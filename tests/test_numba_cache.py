@@ -9,6 +9,7 @@ handle as two processes would have.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -84,3 +85,38 @@ def test_a_third_save_takes_the_next_number(tmp_path):
     f.save("sig1", b"recompiled 1")  # a listed signature keeps its file
     assert [f.load(f"sig{i}") for i in range(n)] == [b"code 0", b"recompiled 1", b"code 2"]
     assert len(list(tmp_path.glob("*.nbc"))) == n
+
+
+# What a process that compiles the kernels and one that loads them from the cache compute. The
+# first writes the cache, the second loads it. With fastmath's ``reassoc`` LLVM regrouped
+# weighted_sse's sum (the bounded algorithms' final inertia) and the distortion sums of
+# vq.kmeans differently in the two: their last bits differed from one run to the next.
+_FRESH_OR_CACHED = """
+import os, sys
+import numpy as np
+sys.path.insert(0, os.path.join({root!r}, "benchmarks"))
+import data as D
+import kmeanskit
+from kmeanskit._kernels import lloyd as K
+rng = np.random.default_rng(0)
+X = rng.normal(size=(50_000, 2)).astype(np.float32)
+lab = rng.integers(0, 5, X.shape[0]).astype(np.int32)
+w = rng.random(X.shape[0]).astype(np.float32)
+print(repr(K.weighted_sse(X, w, True, X[:5].copy(), lab, 8)))
+px = kmeanskit.whiten(D.load(D.workload("pixels", quick=True)).astype(np.float64))
+book, dist = kmeanskit.kmeans(px, 3, rng=0)
+print(repr(float(dist)), book.tobytes().hex())
+"""
+
+
+def test_a_process_that_compiles_and_one_that_loads_the_cache_agree(tmp_path):
+    from pathlib import Path
+
+    root = str(Path(__file__).parents[1])
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([os.path.join(root, "src"), os.environ.get("PYTHONPATH", "")]))
+    code = _FRESH_OR_CACHED.format(root=root)
+    fresh, cached = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True, env=env, timeout=600).stdout for _ in range(2))
+    assert any((tmp_path / "cache").rglob("*.nbi"))  # the second process had a cache to load
+    assert fresh == cached

@@ -40,6 +40,13 @@ BLOCK_SUM_BUDGET = 1 << 21
 #: fastmath flags for every kernel. ``nnan`` and ``ninf`` are left out on
 #: purpose: the kernels use ``inf`` sentinels and must see NaN.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+#: The flags of the kernels whose sums set a returned value in an order
+#: written out in the code (``FASTMATH`` without ``reassoc``): with
+#: ``reassoc`` LLVM may regroup such a sum, and it did so differently in a
+#: process that compiled the kernel and its callers than in one that loaded
+#: them from numba's cache, so the same fit gave other last bits in the
+#: next process (docs/engine.md, "Determinism").
+FASTMATH_ORDERED = FASTMATH - {"reassoc"}
 
 #: Shapes from which the distance pass uses a BLAS product per chunk
 #: (||x||^2 - 2 x.c + ||c||^2) instead of the direct SIMD loops: below

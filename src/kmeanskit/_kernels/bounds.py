@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH, ROW_PAD, SCAN_GROUP, SLOT_PAD, TRANSPOSE_BY_ROWS
+from .._config import CHUNK_ROWS, FASTMATH, FASTMATH_ORDERED, ROW_PAD, SCAN_GROUP, SLOT_PAD, TRANSPOSE_BY_ROWS
 from ._blocks import block_chunks, group_span, row_block
 from .lloyd import (
     FINISH_VEC_MAX_D,
@@ -41,6 +41,8 @@ from .lloyd import (
 )
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
+#: Kernels whose sums keep the order written (``_config.FASTMATH_ORDERED``).
+_JIT_ORDERED = dict(nogil=True, cache=True, fastmath=set(FASTMATH_ORDERED))
 
 #: Every skip test compares against its bound times this. Bounds are sums
 #: and differences of rounded distances: at an exact tie (a row on the
@@ -405,7 +407,7 @@ def _own_bound(Xc, Cd, lc, lw, s, jmax, pmax, pmax2, m, dd, need):
     return cnt
 
 
-@njit(**_JIT)
+@njit(**_JIT_ORDERED)
 def _distortion_sum(dd, Xc, wc, use_w, m):
     """The chunk's share of scipy's distortion: the sum of ``wc[i] *
     sqrt(dd[i])``, each root taken in X's dtype as scipy computes it.

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH, GEMM_ROWS, ROW_PAD
+from .._config import CHUNK_ROWS, FASTMATH, FASTMATH_ORDERED, GEMM_ROWS, ROW_PAD
 from ._blocks import block_chunks, block_rows, chunk_span, row_block
 
 # Layout of the per-block statistics vector.
@@ -43,6 +43,8 @@ STAT_CHANGED = 2  # number of rows whose label changed
 N_STATS = 3
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
+#: Kernels whose sums keep the order written (``_config.FASTMATH_ORDERED``).
+_JIT_ORDERED = dict(nogil=True, cache=True, fastmath=set(FASTMATH_ORDERED))
 
 
 @njit(**_JIT)
@@ -702,14 +704,16 @@ def sq_dist_to_assigned(X, C, labels, out):
         out[i] = acc
 
 
-@njit(parallel=True, **_JIT)
+@njit(parallel=True, **_JIT_ORDERED)
 def weighted_sse(X, w, use_w, C, labels, n_blocks):
     """sum_i w_i ||X[i] - C[labels[i]]||^2 in float64, reduced by blocks in
-    order (deterministic)."""
+    order: within a block four partial sums (row i into sum i mod 4, added
+    as (a0 + a1) + (a2 + a3)), compiled without ``reassoc`` so that every
+    compilation adds in this order (deterministic across processes)."""
     n, d = X.shape
     part = np.zeros(n_blocks)
     for b in prange(n_blocks):
-        acc = 0.0
+        a = np.zeros(4)
         i0, i1 = row_block(b, n, n_blocks)
         for i in range(i0, i1):
             j = labels[i]
@@ -717,8 +721,8 @@ def weighted_sse(X, w, use_w, C, labels, n_blocks):
             for f in range(d):
                 t = np.float64(X[i, f]) - np.float64(C[j, f])
                 s += t * t
-            acc += s * (np.float64(w[i]) if use_w else 1.0)
-        part[b] = acc
+            a[(i - i0) & 3] += s * (np.float64(w[i]) if use_w else 1.0)
+        part[b] = (a[0] + a[1]) + (a[2] + a[3])
     tot = 0.0
     for b in range(n_blocks):
         tot += part[b]
