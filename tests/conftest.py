@@ -34,6 +34,14 @@ def blobs(rng, n=600, d=3, k=4, spread=0.6, dtype=np.float64):
     return X.astype(dtype), lab, centers
 
 
+def three_groups(n_per=300, d=3, seed=0):
+    """Three well-separated groups of ``n_per`` rows (around 0, 5 and 10 in
+    every feature, sd 0.3), in group order: the extreme-magnitude tests
+    scale them by a power of two."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.normal(c, 0.3, size=(n_per, d)) for c in (0.0, 5.0, 10.0)])
+
+
 def pytest_configure(config):
     """In the controller of an xdist run (``-n N``): compile the kernels the
     suite uses once, in N processes sharing the work (tests/warmup.py),

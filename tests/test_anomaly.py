@@ -11,7 +11,7 @@ import pytest
 
 import kmeanskit
 import naive
-from conftest import blobs
+from conftest import blobs, three_groups
 from kmeanskit import KMeans, cluster_spread, detect_outliers, outlier_scores
 from test_mixed import mixed_table
 
@@ -369,8 +369,7 @@ def test_scores_of_extreme_magnitudes_are_exact(exp):
     # their squares underflow. The scores, spreads and thresholds are those of the unscaled rows
     # times 2**exp (bit for bit: power-of-two scaling is exact); normalized scores the same
     f = 2.0 ** exp
-    rng = np.random.default_rng(0)
-    X = np.concatenate([rng.normal(c, 0.3, size=(300, 3)) for c in (0.0, 5.0, 10.0)])
+    X = three_groups()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fit's inertia beyond the range
         ref = kmeanskit.KMeans(3, random_state=0).fit(X)

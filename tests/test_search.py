@@ -11,6 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 import kmeanskit
 import naive
+from conftest import three_groups
 from kmeanskit import ClusterIndex
 from kmeanskit.search import image_features
 
@@ -341,8 +342,7 @@ def test_vectors_of_extreme_magnitude_search_exactly(metric, exp):
     # neighbours and probes are those of the unscaled vectors and the distances theirs times
     # 2**exp (the cosine distance unchanged), bit for bit (before: inf or 0 distances, other ids)
     f = 2.0 ** exp
-    rng = np.random.default_rng(0)
-    X = np.concatenate([rng.normal(c, 0.3, size=(300, 3)) for c in (0.0, 5.0, 10.0)])
+    X = three_groups()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fit's inertia beyond the range
         ref = kmeanskit.ClusterIndex(kmeanskit.fit(X, 8, random_state=0, metric=metric))

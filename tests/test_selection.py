@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 import kmeanskit
-from conftest import blobs
+from conftest import blobs, three_groups
 from kmeanskit import KSweep, choose_k
 from kmeanskit._init import kmeans_plusplus_indices, n_local_trials
 from kmeanskit.selection import _dedupe, kneedle
@@ -422,8 +422,7 @@ def test_choose_k_on_extreme_magnitudes(exp):
     # times theirs: inf or 0 here, beyond the float range; scipy's distortion 2**exp times)
     # and the scale-free criteria equal theirs to rounding (before: a ValueError or another k)
     f = 2.0 ** exp
-    rng = np.random.default_rng(0)
-    X = np.concatenate([rng.normal(c, 0.3, size=(300, 3)) for c in (0.0, 5.0, 10.0)])
+    X = three_groups()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the inertia beyond the float range
         ref = kmeanskit.choose_k(X, range(1, 6), criteria="all", random_state=0)
