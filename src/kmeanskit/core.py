@@ -634,11 +634,17 @@ def assign_arrays(X, C, w=None, n_threads=None, dtype=np.int32, metric="euclidea
     :func:`assign`, :class:`Fitted` and the estimator."""
     scale = _numeric.choose(_values(X), w, C)
     if not scale.identity:  # extreme magnitudes: exactly scaled copies (_numeric)
-        labels, dist, objective = assign_arrays(_scaled(X, scale), scale.data(C), scale.weights(w),
-                                                n_threads, dtype, metric)
+        labels, dist, objective = _assign_in_range(_scaled(X, scale), scale.data(C), scale.weights(w),
+                                                   n_threads, dtype, metric)
         # a distance or an inertia beyond the float range comes back as inf (docs/reliability.md)
         p = _numeric.POWER[metric]
         return labels, scale.values_back(dist, p, False), scale.values_back(objective, p, True)
+    return _assign_in_range(X, C, w, n_threads, dtype, metric)
+
+
+def _assign_in_range(X, C, w, n_threads, dtype, metric):
+    """:func:`assign_arrays` of data inside the unscaled window (checked, or
+    scaled into it, by the caller)."""
     if isinstance(X, _sparse.SparseRows):
         return _sparse.assign_arrays(X, C, w, n_threads, dtype, metric)
     if metric != "euclidean":
@@ -670,8 +676,13 @@ def transform_arrays(X, C, metric="euclidean", n_threads=None) -> np.ndarray:
     ``transform``), L1, ``1 - cos`` or L-infinity, in X's dtype."""
     scale = _numeric.choose(_values(X), None, C)
     if not scale.identity:  # extreme magnitudes: exactly scaled copies (_numeric)
-        D = transform_arrays(_scaled(X, scale), scale.data(C), metric, n_threads)
+        D = _transform_in_range(_scaled(X, scale), scale.data(C), metric, n_threads)
         return scale.values_back(D, min(_numeric.POWER[metric], 1), False)
+    return _transform_in_range(X, C, metric, n_threads)
+
+
+def _transform_in_range(X, C, metric, n_threads):
+    """:func:`transform_arrays` of data inside the unscaled window."""
     if isinstance(X, _sparse.SparseRows):
         return _sparse.transform_arrays(X, C, metric, n_threads)
     if metric != "euclidean":
@@ -832,9 +843,9 @@ class Fitted:
         """
         X = self.check_X(X)
         C = self.centers.astype(X.dtype, copy=False)
-        scale = _numeric.choose(_values(X), None, C)
-        labels, dist, _ = assign_arrays(_scaled(X, scale), scale.data(C), None, self.n_threads,
-                                        metric=self.metric)
+        scale = _numeric.choose(_values(X), None, C)  # the one check of the magnitudes
+        labels, dist, _ = _assign_in_range(_scaled(X, scale), scale.data(C), None, self.n_threads,
+                                           np.int32, self.metric)
         if self.metric == "euclidean":  # assign gives squared distances
             dist = np.sqrt(np.maximum(dist, 0.0))
         dist = scale.values_back(np.asarray(dist, dtype=np.float64), min(_numeric.POWER[self.metric], 1),
