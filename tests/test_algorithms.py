@@ -208,6 +208,62 @@ def test_hamerly_blas_scans_same_as_lloyd_on_ties(rng, dtype, d, k):
     _same(got, ref, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d,k", [(2, 40), (3, 64), (8, 32)])
+def test_hamerly_lane_scans_same_as_lloyd_on_ties(rng, dtype, d, k):
+    """Hamerly's scans of the rows failing their bounds run in the data's
+    dtype, as Lloyd's pass does (``lloyd.scan_lanes``), then exact float64
+    distances, near ties to exact_argmin and a lower bound less the
+    dtype's rounding bound (``bounds._exact_bounds``): on half-integer data
+    with duplicated rows (many exact ties), weighted, still Lloyd's labels,
+    centres and iteration count."""
+    n = 4000
+    X = np.round(rng.normal(size=(n, d)) * 2) / 2
+    X[:1500] = X[1500:3000]
+    X = X.astype(dtype)
+    uniq = np.unique(X, axis=0)
+    C0 = uniq[rng.choice(len(uniq), k, replace=False)]
+    w = rng.integers(1, 4, size=n).astype(float)
+    assert not kmeanskit._solver.ArraySource(X, None, k).gemm  # the lane scans
+    ref = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="lloyd", max_iter=100)
+    got = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="hamerly", max_iter=100)
+    assert ref.n_iter > 2
+    _same(got, ref, dtype)
+
+
+@pytest.mark.parametrize("d", [2, 3, 5])
+def test_hamerly_lane_scan_settles_float32_near_ties_exactly(d):
+    """The rows are nearer centre 1 by 2^-23 in squared distance, far below
+    the float32 rounding of sums near 10^4, so the float32 lane scan sees a
+    tie and keeps centre 0: ``bounds._exact_bounds`` must send them to
+    ``exact_argmin`` (centre 1), give the exact float64 distance and a lower
+    bound at or below the other centre's exact squared distance."""
+    from kmeanskit._kernels.bounds import _exact_bounds
+    from kmeanskit._kernels.lloyd import scan_lanes
+
+    m = 64
+    X = np.zeros((m, d), np.float32)
+    X[:, 0] = 0.5 + 2.0 ** -24
+    X[:, 1] = np.linspace(60.0, 110.0, m, dtype=np.float32)
+    C = np.zeros((2, d), np.float32)
+    C[1, 0] = 1.0
+    Cd = C.astype(np.float64)
+    xt = np.ascontiguousarray(X.T)
+    tmp = np.empty((4, m), np.float32)
+    bx, sx = np.empty(m, np.float32), np.empty(m, np.float32)
+    lab = np.empty(m, np.int32)
+    scan_lanes(xt, C, m, tmp, bx, sx, lab)
+    assert (lab == 0).all() and (bx == sx).all()  # the float32 scan cannot tell them apart
+    best, second = np.empty(m), np.empty(m)
+    tie_eps = 4.0 * (d + 2) * float(np.finfo(np.float32).eps)  # ArraySource.tie_eps
+    _exact_bounds(X, Cd, np.arange(m, dtype=np.int32), 0, m, tie_eps, bx, sx, best, second, lab)
+    exact = ((X.astype(np.float64)[:, None, :] - Cd[None]) ** 2).sum(-1)
+    assert (exact[:, 1] < exact[:, 0]).all()
+    np.testing.assert_array_equal(lab, 1)
+    np.testing.assert_array_equal(best, exact[:, 1])
+    assert (second <= exact[:, 0]).all()
+
+
 @pytest.mark.parametrize("algo", ACCEL)
 @pytest.mark.parametrize("seed", range(0, 60, 3))
 def test_same_as_lloyd_on_exact_ties(algo, seed):

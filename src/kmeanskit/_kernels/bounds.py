@@ -36,8 +36,7 @@ from .lloyd import (
     fold_expanded,
     masked_sums,
     reduce_blocks,
-    scan_two_best,
-    track_two_best,
+    scan_lanes,
 )
 
 _JIT = dict(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -183,9 +182,9 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
     Rows are taken ``SCAN_GROUP`` chunks at a time: one sweep updates the
     bounds and collects the rows failing Hamerly's test, their upper bounds
     are tightened to exact distances, and the rows still failing are
-    gathered, transposed and scanned one SIMD lane per row
-    (:func:`_scan_lanes`), near ties decided by ``exact_argmin``
-    (:func:`_resolve_ties`); with ``use_blas`` (many centres in many
+    gathered, transposed and scanned one SIMD lane per row in X's dtype
+    (``lloyd.scan_lanes``), near ties decided by ``exact_argmin``
+    (:func:`_exact_bounds`); with ``use_blas`` (many centres in many
     dimensions) by one BLAS product per CHUNK_ROWS of them instead
     (:func:`_scan_blas`, with ``Cs``, ``cc``, ``mu`` and ``tie_eps`` as in
     ``lloyd_pass_gemm_t``; BLAS pinned to one thread by the caller).
@@ -201,8 +200,14 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
     # row by row, into rows of xt whose stride spreads over the L1 sets
     # (_config.TRANSPOSE_BY_ROWS)
     by_rows = (d * X.itemsize) % TRANSPOSE_BY_ROWS == 0
-    xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD + (ROW_PAD if by_rows else 0)))
-    tmp_all = np.empty((nt, 4 if d >= 4 else 1, CHUNK_ROWS + SLOT_PAD))
+    # the scans run in X's dtype, as Lloyd's pass does (float32 data: twice
+    # the SIMD lanes of float64), then the exact distances of the chosen
+    # centres in float64 (:func:`_exact_bounds`)
+    Cx = C.astype(X.dtype)
+    xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD + (ROW_PAD if by_rows else 0)), X.dtype)
+    tmp_all = np.empty((nt, 4, CHUNK_ROWS + SLOT_PAD), X.dtype)
+    xn_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+    bx_all = np.empty((nt, 2, CHUNK_ROWS + SLOT_PAD), X.dtype)
     best_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
     second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
     lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
@@ -220,6 +225,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
         tid = get_thread_id()
         xt = xt_all[tid]
         tmp = tmp_all[tid]
+        bx = bx_all[tid]
         best = best_all[tid]
         second = second_all[tid]
         lab = lab_all[tid]
@@ -287,19 +293,19 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                 tq = min(CHUNK_ROWS, q - t0)
                 if use_blas:
                     _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
-                               g_all[tid], tmp[0], best, second, lab)
+                               g_all[tid], xn_all[tid], best, second, lab)
                 else:
                     if by_rows:
                         for t in range(tq):
                             r = idx[t0 + t]
                             for f in range(d):
-                                xt[f, t] = np.float64(Xc[r, f])
+                                xt[f, t] = Xc[r, f]
                     else:
                         for f in range(d):
                             for t in range(tq):
-                                xt[f, t] = np.float64(Xc[idx[t0 + t], f])
-                    _scan_lanes(xt, Cd, tq, tmp, best, second, lab)
-                    _resolve_ties(Xc, Cd, idx, t0, tq, best, second, lab)
+                                xt[f, t] = Xc[idx[t0 + t], f]
+                    scan_lanes(xt, Cx, tq, tmp, bx[0], bx[1], lab)
+                    _exact_bounds(Xc, Cd, idx, t0, tq, tie_eps, bx[0], bx[1], best, second, lab)
                 for t in range(tq):
                     i = idx[t0 + t]
                     a = lc[i]
@@ -317,31 +323,24 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
 
 
 @njit(**_JIT)
-def _scan_lanes(xt, Cd, q, tmp, best, second, lab):
-    """For the q rows held in ``xt`` (d x q, float64), one SIMD lane per
-    row: the nearest centre of ``Cd`` (lowest index on ties) into ``lab``,
-    its squared distance into ``best`` and the second smallest into
-    ``second`` (``tmp``: 4 x q scratch from d = 4, else 1 x q). From four features
-    ``lloyd.scan_two_best``; below, one centre a sweep with the features
-    summed in order. Callers settle near ties with :func:`_resolve_ties`."""
-    d = xt.shape[0]
-    if d >= 4:
-        scan_two_best(xt, Cd, q, tmp, best, second, lab)
-        return
-    t1 = tmp[0]
+def _exact_bounds(Xc, Cd, idx, off, q, tie_eps, bx, sx, best, second, lab):
+    """After a lane scan in X's dtype of the rows ``idx[off:off + q]`` of
+    ``Xc`` (``bx``/``sx`` its two smallest values, ``lab`` the index of the
+    smallest): ``best`` the exact float64 squared distance to the nearest
+    centre and ``second`` a lower bound on the squared distance to every
+    other one. Where the two values are within the dtype's rounding bound
+    ``tie_eps`` (relative) ``exact_argmin`` decides, as in the Lloyd pass,
+    so every algorithm labels a row as Lloyd does; the bound is then the
+    smallest value, else the second, less that rounding bound."""
     for t in range(q):
-        best[t] = np.inf
-        second[t] = np.inf
-        lab[t] = 0
-    for j in range(Cd.shape[0]):
-        for t in range(q):
-            e = xt[0, t] - Cd[j, 0]
-            t1[t] = e * e
-        for f in range(1, d):
-            for t in range(q):
-                e = xt[f, t] - Cd[j, f]
-                t1[t] += e * e
-        track_two_best(t1, best, second, lab, j, q)
+        i = idx[off + t]
+        b = np.float64(bx[t])
+        s2 = np.float64(sx[t])
+        if s2 < np.inf and s2 - b <= tie_eps * s2:
+            lab[t] = exact_argmin(Xc, i, Cd)
+            s2 = b
+        best[t] = _dist2(Xc, i, Cd, lab[t])
+        second[t] = s2 * (1.0 - 2.0 * tie_eps)
 
 
 #: Relative rounding bound of a float64 squared distance summed over d
@@ -468,7 +467,7 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     # scratch per thread, not per block (O(SCAN_GROUP x CHUNK_ROWS) each)
     nt = n_slots
     xt_all = np.empty((nt, d, G + SLOT_PAD))
-    tmp_all = np.empty((nt, 4 if d >= 4 else 1, G + SLOT_PAD))
+    tmp_all = np.empty((nt, 4, G + SLOT_PAD))
     dd_all = np.empty((nt, G + SLOT_PAD))
     second_all = np.empty((nt, G + SLOT_PAD))
     lab_all = np.empty((nt, G + SLOT_PAD), np.int32)
@@ -519,7 +518,7 @@ def _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd, jmax, pmax, pmax2, s, labe
             for f in range(d):
                 for i in range(m):
                     xt[f, i] = np.float64(Xc[c + i, f])
-            _scan_lanes(xt, Cd, m, tmp, dd, second, lab)
+            scan_lanes(xt, Cd, m, tmp, dd, second, lab)
             for i in range(m):
                 idx[i] = c + i
             _resolve_ties(Xc, Cd, idx, 0, m, dd, second, lab)
@@ -548,7 +547,7 @@ def _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd, jmax, pmax, pmax2, s, labe
         for f in range(d):
             for t in range(q):
                 xt[f, t] = np.float64(Xc[idx[t], f])
-        _scan_lanes(xt, Cd, q, tmp, bq, second, lab)
+        scan_lanes(xt, Cd, q, tmp, bq, second, lab)
         _resolve_ties(Xc, Cd, idx, 0, q, bq, second, lab)
         changed = 0
         for t in range(q):
@@ -693,7 +692,7 @@ def yinyang_pass(X, w, use_w, C, Cg, gidx, gptr, gof, p, D, s, labels, u, glb, f
     down), so the bounds decay without being rewritten. A row is skipped
     when ``u < max(s[a], min over groups of its bounds)``; otherwise its
     upper bound is tightened and each group whose bound does not rule it
-    out is scanned, one SIMD lane per row (:func:`_scan_lanes`),
+    out is scanned, one SIMD lane per row (``lloyd.scan_lanes``),
     CHUNK_ROWS rows at a time. The best over the scanned groups and the own
     centre is the nearest centre; near ties go to ``exact_argmin`` as in
     Lloyd (:func:`_resolve_ties`). Rows with labels < 0 scan every group."""
@@ -706,7 +705,7 @@ def yinyang_pass(X, w, use_w, C, Cg, gidx, gptr, gof, p, D, s, labels, u, glb, f
     R = CHUNK_ROWS
     nt = n_slots
     xt_all = np.empty((nt, d, R + SLOT_PAD))
-    tmp_all = np.empty((nt, 4 if d >= 4 else 1, R + SLOT_PAD))
+    tmp_all = np.empty((nt, 4, R + SLOT_PAD))
     best_all = np.empty((nt, R + SLOT_PAD))
     second_all = np.empty((nt, R + SLOT_PAD))
     lab_all = np.empty((nt, R + SLOT_PAD), np.int32)
@@ -803,7 +802,7 @@ def yinyang_pass(X, w, use_w, C, Cg, gidx, gptr, gof, p, D, s, labels, u, glb, f
                                 xt[f, r] = np.float64(Xc[idx[t0 + sub[r]], f])
                         whole = nq == tq
                     Cgrp = Cg[gptr[g]:gptr[g + 1]]
-                    _scan_lanes(xt, Cgrp, nq, tmp, best, second, lab)
+                    scan_lanes(xt, Cgrp, nq, tmp, best, second, lab)
                     Dg = D[g]
                     for r in range(nq):
                         tt = sub[r]

@@ -182,6 +182,52 @@ def scan_two_best(xt, C, m, tmp, best, second, lab):
         track_two_best(tmp[0], best, second, lab, j, m)
 
 
+@njit(inline="always", **_JIT)
+def _scan_small(xt, C, m, best, second, lab):
+    """:func:`scan_two_best` for d = 2 or 3: one centre a sweep, its
+    squared distances computed and folded into the best two in the same
+    loop (no store and reload of a distance per row and centre)."""
+    d = xt.shape[0]
+    for i in range(m):
+        best[i] = np.inf
+        second[i] = np.inf
+        lab[i] = 0
+    for j in range(C.shape[0]):
+        if d == 2:
+            a0 = C[j, 0]
+            a1 = C[j, 1]
+            for i in range(m):
+                t0 = xt[0, i] - a0
+                t1 = xt[1, i] - a1
+                best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1, best[i], second[i],
+                                                   lab[i], j)
+        else:
+            a0 = C[j, 0]
+            a1 = C[j, 1]
+            a2 = C[j, 2]
+            for i in range(m):
+                t0 = xt[0, i] - a0
+                t1 = xt[1, i] - a1
+                t2 = xt[2, i] - a2
+                best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1 + t2 * t2, best[i],
+                                                   second[i], lab[i], j)
+
+
+@njit(inline="always", **_JIT)
+def scan_lanes(xt, C, m, tmp, best, second, lab):
+    """The nearest two centres of the m rows in ``xt`` (d x m, one SIMD lane
+    per row), in the dtype of ``xt`` and ``C``: :func:`_scan_small` for
+    d = 2 or 3, else :func:`scan_two_best` (``tmp``: 4 x m scratch). The
+    Lloyd pass and Hamerly's scans of the rows failing their bounds share
+    it; callers settle near ties (within the dtype's rounding bound) with
+    ``exact_argmin``."""
+    d = xt.shape[0]
+    if d == 2 or d == 3:
+        _scan_small(xt, C, m, best, second, lab)
+    else:
+        scan_two_best(xt, C, m, tmp, best, second, lab)
+
+
 @njit(**_JIT)
 def _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums_b, wsums_b,
                   want_dist, dist_out, stats_b, want_sqrt, want_inertia):
@@ -420,37 +466,7 @@ def _direct_pass(by_rows: bool):
                     for f in range(d):
                         for i in range(m):
                             xt[f, i] = Xc[i, f]
-                small = d == 2 or d == 3
-                if not small:
-                    scan_two_best(xt, C, m, tmp2, best, second, lab)
-                else:
-                    for i in range(m):
-                        best[i] = np.inf
-                        second[i] = np.inf
-                        lab[i] = 0
-                for j in range(k if small else 0):
-                    # squared distances to centre j, one SIMD lane per row
-                    # (small d fused into one sweep), each folded into the best
-                    # two in the same loop: no store and reload of a distance
-                    # per row and centre
-                    if d == 2:
-                        a0 = C[j, 0]
-                        a1 = C[j, 1]
-                        for i in range(m):
-                            t0 = xt[0, i] - a0
-                            t1 = xt[1, i] - a1
-                            best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1, best[i], second[i],
-                                                               lab[i], j)
-                    else:
-                        a0 = C[j, 0]
-                        a1 = C[j, 1]
-                        a2 = C[j, 2]
-                        for i in range(m):
-                            t0 = xt[0, i] - a0
-                            t1 = xt[1, i] - a1
-                            t2 = xt[2, i] - a2
-                            best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1 + t2 * t2, best[i],
-                                                               second[i], lab[i], j)
+                scan_lanes(xt, C, m, tmp2, best, second, lab)
                 n_ties = 0
                 for i in range(m):  # counted in a loop that vectorises; usually 0
                     n_ties += 1 if second[i] - best[i] <= tie_eps * second[i] else 0
