@@ -51,11 +51,11 @@ from ._config import (
     GEMM_T_SCRATCH,
     GOMP_SPINCOUNT,
     MAX_BLOCKS,
-    TRANSPOSE_BY_ROWS,
 )
 from ._init import INITS, SAMPLE_REFINE_ITERS, FewDistinctPointsError, release_freed_memory, seeds_on_sample
 from ._kernels import bounds as B
 from ._kernels import lloyd as K
+from ._kernels._blocks import by_rows
 
 
 @dataclass
@@ -261,7 +261,7 @@ class ArraySource:
             Cs, cc = self.shifted_centers(C)
             K.lloyd_pass_gemm(X, Ct=np.ascontiguousarray(Cs.T), cc=cc, mu=self.mu,
                               n_slots=self.n_slots, **buffers)
-        elif (X.shape[1] * X.itemsize) % TRANSPOSE_BY_ROWS == 0:
+        elif by_rows.py_func(X.shape[1], X.itemsize):  # the rule the kernels use, in Python
             K.lloyd_pass_direct_rows(X, **buffers)
         else:
             K.lloyd_pass_direct(X, **buffers)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from .._config import CHUNK_ROWS
+from .._config import CHUNK_ROWS, TRANSPOSE_BY_ROWS
 
 _INLINE = dict(inline="always", nogil=True, cache=True)
 
@@ -67,3 +67,13 @@ def row_block(b, n, n_blocks):
     ``ceil(n / n_blocks)`` rows (block 0 is the longest)."""
     per = (n + n_blocks - 1) // n_blocks
     return min(n, b * per), min(n, (b + 1) * per)
+
+
+@njit(**_INLINE)
+def by_rows(d, itemsize):
+    """Whether chunks of rows of ``d`` values of ``itemsize`` bytes are
+    transposed row by row into a padded scratch rather than feature by
+    feature: rows a multiple of ``TRANSPOSE_BY_ROWS`` bytes apart
+    (``_config.TRANSPOSE_BY_ROWS`` says why). The Lloyd pass (its variant
+    chosen by ``_solver.ArraySource.assign``) and Hamerly's scans both ask."""
+    return (d * itemsize) % TRANSPOSE_BY_ROWS == 0

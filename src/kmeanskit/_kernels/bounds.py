@@ -25,8 +25,9 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from .._config import CHUNK_ROWS, FASTMATH, FASTMATH_ORDERED, ROW_PAD, SCAN_GROUP, SLOT_PAD, TRANSPOSE_BY_ROWS
+from .._config import CHUNK_ROWS, FASTMATH, FASTMATH_ORDERED, ROW_PAD, SCAN_GROUP, SLOT_PAD
 from ._blocks import block_chunks, group_span, row_block
+from ._blocks import by_rows as _by_rows
 from .lloyd import (
     FINISH_VEC_MAX_D,
     MASKED_SUMS_MAX_K,
@@ -199,7 +200,7 @@ def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
     # rows of X a multiple of 256 bytes apart: the scanned rows transposed
     # row by row, into rows of xt whose stride spreads over the L1 sets
     # (_config.TRANSPOSE_BY_ROWS)
-    by_rows = (d * X.itemsize) % TRANSPOSE_BY_ROWS == 0
+    by_rows = _by_rows(d, X.itemsize)
     # the scans run in X's dtype, as Lloyd's pass does (float32 data: twice
     # the SIMD lanes of float64), then the exact distances of the chosen
     # centres in float64 (:func:`_exact_bounds`)
