@@ -43,6 +43,15 @@ Per cell:
   centres on the first ``inertia_rows`` rows (all rows when n k d is small),
   to check that the equal-work runs did the same work.
 
+Pre-roll: every timed run (per pass and to convergence, every library) comes
+right after an untimed one-iteration run of the same library (``PREROLL``).
+On the 2-core VM of docs/benchmarks.md the first ~30 ms of work after the
+0.3 s pause between runs run several times slower (a 1.6 MB array untouched
+for 0.5 s took 23-32 ms to sum, then 0.09 ms; 200,000 x 2, k = 16: kmeanskit
+Lloyd 5.7 ms a pass after the pause, 1.6 with the pre-roll; scikit-learn 10.6
+and 5.0): without it the grid's small cells measured that wake-up more than
+the pass, and most for the fastest library.
+
 Budget: each cell has ``cell_budget_s`` (20 s: measurement time, pauses
 included; data generation, k-means++ and inertia checks are outside it).
 A library's pass time is predicted from the nearest measured cell (same row of
@@ -109,6 +118,9 @@ MIN_CONV_CAP = 10
 PLANS = ((10, 3), (10, 2), (10, 1), (5, 1), (3, 1))
 #: share of the remaining cell budget the per-pass runs may take
 FIXED_SHARE = 0.6
+#: An untimed one-iteration run of the same library before every timed run
+#: (the module docstring, "Pre-roll", says why).
+PREROLL = True
 #: the float64 sum of exact inertia computations: rows limited to about this
 #: many flops (n x k x d x 2) per library, at least INERTIA_MIN_ROWS
 INERTIA_FLOPS = 1e10
@@ -452,13 +464,13 @@ def run_cell(cell, X, X32, idx_fn, libs, cfg: Grid, hist, log=None) -> dict:
     for iters, reps in PLANS:
         if reps > cfg.max_repeats:
             continue
-        c = {r.name: (probe[r.name] * iters + pause) * reps for r in runners}
+        c = {r.name: (probe[r.name] * (iters + 1) + pause) * reps for r in runners}
         if sum(c.values()) <= FIXED_SHARE * left():
             chosen = (iters, reps)
             break
     if chosen is None:
         iters, reps = PLANS[-1]
-        c = {r.name: probe[r.name] * iters + pause for r in runners}
+        c = {r.name: probe[r.name] * (iters + 1) + pause for r in runners}
         kept, dropped = fit_rows(c, runners, left())
         for nm in dropped:
             cell["fixed"][nm]["status"] = f"over budget ({probe[nm] * 1e3:.4g} ms a probe pass)"
@@ -479,6 +491,8 @@ def run_cell(cell, X, X32, idx_fn, libs, cfg: Grid, hist, log=None) -> dict:
                 continue
             time.sleep(pause)
             try:
+                if PREROLL:
+                    r.fn("probe")  # untimed
                 samples[r.name].append(r.fn("fixed"))
             except Exception as e:  # noqa: BLE001
                 cell["fixed"][r.name]["status"] = f"error: {type(e).__name__}: {e}"
@@ -519,6 +533,8 @@ def run_cell(cell, X, X32, idx_fn, libs, cfg: Grid, hist, log=None) -> dict:
     conv = {nm: [] for nm in conv_names}
     time.sleep(pause)
     try:
+        if PREROLL:
+            by_name[AUTO].fn("probe")  # untimed
         o = by_name[AUTO].fn("converge")
     except Exception as e:  # noqa: BLE001 - the per-pass figures stand
         cell["converge"][AUTO] = {"status": f"error: {type(e).__name__}: {e}"}
@@ -547,6 +563,8 @@ def run_cell(cell, X, X32, idx_fn, libs, cfg: Grid, hist, log=None) -> dict:
                 continue
             time.sleep(pause)
             try:
+                if PREROLL:
+                    by_name[nm].fn("probe")  # untimed
                 conv[nm].append(by_name[nm].fn("converge"))
             except Exception as e:  # noqa: BLE001
                 cell["converge"][nm] = {"status": f"error: {type(e).__name__}: {e}"}
@@ -631,7 +649,7 @@ def measure(quick: bool = False, libraries=None, log=None, cfg: Grid | None = No
            "data": {"k_true": K_TRUE, "scale": BLOB_SCALE, "spread": BLOB_SPREAD, "seed": "data.SEED + 100 + d",
                     "init": f"greedy k-means++ on the first max({INIT_ROWS}, {INIT_PER_CLUSTER} k) rows, "
                             f"seed data.INIT_SEED={data.INIT_SEED}"},
-           "cells": []}
+           "cells": [], "preroll": PREROLL}
     if "faiss" in libs:
         import faiss  # noqa: F401 - before limit_threads, which sets faiss's threads once imported
     threads = n_cores()
@@ -893,7 +911,9 @@ def setup_section(res) -> str:
         f"{cfg.get('max_repeats', PLANS[0][1])} "
         f"repeats (fewer iterations / repeats where the cell budget of {cfg['cell_budget_s']:.0f} s demands: "
         "column iters x repeats); to convergence: kmeanskit and scikit-learn tol=1e-4, max_iter 300, faiss "
-        "kmeanskit auto's iteration count",
+        "kmeanskit auto's iteration count"
+        + ("; every timed run right after an untimed one-iteration run of the same library (pre-roll: the "
+           "grid_bench docstring says why)" if res.get("preroll") else ""),
         "- auto / best peer: kmeanskit auto's ms per pass / the fastest peer's (below 1 = faster than "
         "every peer); auto / bound: over the cell's bound; inertia spread: the largest relative "
         f"difference of the equal-work runs' exact inertia (first min(n, ~{INERTIA_FLOPS:.0e} / 2kd) rows) "
