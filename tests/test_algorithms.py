@@ -188,43 +188,25 @@ def test_centre_groups():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d,k", [(8, 256), (128, 130)])
-def test_hamerly_blas_scans_same_as_lloyd_on_ties(rng, dtype, d, k):
-    """Where Lloyd's pass uses BLAS, Hamerly's fallback scans do too
-    (expanded form, near ties to exact_argmin, a rounding-safe lower bound):
-    on half-integer data with duplicated rows (many exact ties), weighted,
-    still Lloyd's labels, centres and iteration count."""
-    n = 3000
+@pytest.mark.parametrize("d,k,n,blas", [(8, 256, 3000, True), (128, 130, 3000, True),
+                                        (2, 40, 4000, False), (3, 64, 4000, False), (8, 32, 4000, False)])
+def test_hamerly_scans_same_as_lloyd_on_ties(rng, dtype, d, k, n, blas):
+    """Hamerly's scans of the rows failing their bounds take the Lloyd
+    pass's strategy: where it uses BLAS, the expanded form (near ties to
+    exact_argmin, a rounding-safe lower bound); else its lane scan in the
+    data's dtype (``lloyd.scan_lanes``), then exact float64 distances, near
+    ties to exact_argmin and a lower bound less the dtype's rounding bound
+    (``bounds._exact_bounds``). On half-integer data with duplicated rows
+    (many exact ties), weighted: still Lloyd's labels, centres and
+    iteration count."""
     X = np.round(rng.normal(size=(n, d)) * 2) / 2
-    X[:1000] = X[1000:2000]
+    dup = 3 * n // 8
+    X[:dup] = X[dup:2 * dup]
     X = X.astype(dtype)
     uniq = np.unique(X, axis=0)
     C0 = uniq[rng.choice(len(uniq), k, replace=False)]
     w = rng.integers(1, 4, size=n).astype(float)
-    assert kmeanskit._solver.ArraySource(X, None, k).gemm  # the BLAS path
-    ref = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="lloyd", max_iter=100)
-    got = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="hamerly", max_iter=100)
-    assert ref.n_iter > 2
-    _same(got, ref, dtype)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d,k", [(2, 40), (3, 64), (8, 32)])
-def test_hamerly_lane_scans_same_as_lloyd_on_ties(rng, dtype, d, k):
-    """Hamerly's scans of the rows failing their bounds run in the data's
-    dtype, as Lloyd's pass does (``lloyd.scan_lanes``), then exact float64
-    distances, near ties to exact_argmin and a lower bound less the
-    dtype's rounding bound (``bounds._exact_bounds``): on half-integer data
-    with duplicated rows (many exact ties), weighted, still Lloyd's labels,
-    centres and iteration count."""
-    n = 4000
-    X = np.round(rng.normal(size=(n, d)) * 2) / 2
-    X[:1500] = X[1500:3000]
-    X = X.astype(dtype)
-    uniq = np.unique(X, axis=0)
-    C0 = uniq[rng.choice(len(uniq), k, replace=False)]
-    w = rng.integers(1, 4, size=n).astype(float)
-    assert not kmeanskit._solver.ArraySource(X, None, k).gemm  # the lane scans
+    assert bool(kmeanskit._solver.ArraySource(X, None, k).gemm) == blas  # the path under test
     ref = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="lloyd", max_iter=100)
     got = kmeanskit.fit(X, k, init=C0, sample_weight=w, algorithm="hamerly", max_iter=100)
     assert ref.n_iter > 2
