@@ -188,7 +188,7 @@ def test_centre_groups():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d,k,n,blas", [(8, 256, 3000, True), (128, 130, 3000, True),
+@pytest.mark.parametrize("d,k,n,blas", [(8, 256, 3000, True), (128, 130, 3000, True), (7, 64, 3000, True),
                                         (2, 40, 4000, False), (3, 64, 4000, False), (8, 32, 4000, False)])
 def test_hamerly_scans_same_as_lloyd_on_ties(rng, dtype, d, k, n, blas):
     """Hamerly's scans of the rows failing their bounds take the Lloyd

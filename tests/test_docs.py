@@ -685,6 +685,9 @@ def claims_engine(text, ns):
     assert int(stated(text, r"`GEMM_ROWS` = (\d+) rows")[0]) == c.GEMM_ROWS
     assert tuple(int(v) for v in stated(text, r"`GEMM_T_MIN_D` = (\d+) <= d < (\d+) and k >= `GEMM_T_MIN_K` = (\d+)")) == (
         c.GEMM_T_MIN_D, c.GEMM_MIN_D, c.GEMM_T_MIN_K)
+    assert int(stated(text, r"Up to `FUSED_D` = (\d+) features")[0]) == lloyd.FUSED_D
+    assert tuple(int(v) for v in stated(text, r"`FUSED_MIN_D` = (\d+) <= d <= (\d+) and k >= `FUSED_MIN_K` = (\d+)")) == (
+        c.FUSED_MIN_D, lloyd.FUSED_D, c.FUSED_MIN_K)
     i8, i16 = (int(v.replace(",", "")) for v in stated(text, r"int8 up to (\d+)\s+clusters, int16 up to ([\d,]+), int32"))
     assert [_solver.label_dtype(k).name for k in (i8, i8 + 1, i16, i16 + 1)] == ["int8", "int16", "int16", "int32"]
     row, one, four = (int(v) for v in stated(text, r"float32 pixels \((\d+) bytes a row\) is the difference between "

@@ -55,6 +55,71 @@ def test_float32_from_128_features_takes_the_blas_product_at_any_k(rng):
     assert ref.n_iter == alone.n_iter and ref.inertia == pytest.approx(alone.inertia, rel=1e-12)
 
 
+def test_fused_layout_from_six_to_eight_features_and_64_centres(rng):
+    """``FUSED_MIN_D`` / ``FUSED_MIN_K``: d = 7-8 from 64 centres take the
+    centres x rows layout without a BLAS product (``"fused"``, up to
+    ``FUSED_D`` features); fewer features or centres keep the direct loops,
+    and so do passes without the sums and Hamerly's first lower bounds
+    there (``fused_only``). The pass and a Hamerly fit give the direct
+    loops' labels, distances, sums and fit."""
+    from kmeanskit import _config as c
+
+    for dt in (np.float32, np.float64):
+        assert _solver.use_gemm(c.FUSED_MIN_D, c.FUSED_MIN_K, dt) == "fused"
+        assert _solver.use_gemm(K.FUSED_D, c.GEMM_T_MIN_K, dt) == "cols"  # Hamerly's scans: BLAS
+        assert _solver.use_gemm(c.FUSED_MIN_D - 1, 1024, dt) is False
+        assert _solver.use_gemm(c.FUSED_MIN_D, c.FUSED_MIN_K - 1, dt) is False
+    assert _solver.fused_only(c.FUSED_MIN_D, c.FUSED_MIN_K)
+    assert not _solver.fused_only(c.GEMM_T_MIN_D, c.GEMM_T_MIN_K)  # BLAS shapes: Hamerly's too
+    X = (rng.normal(size=(4000, 7)) + 50.0).astype(np.float32)  # offset: the expanded form's rounding
+    C = X[rng.choice(4000, 70, replace=False)].copy()
+    assert _solver.ArraySource(X, None, 70).gemm == "fused"
+    fused = _pass(X, C, gemm=None)
+    direct = _pass(X, C, gemm=False)
+    np.testing.assert_array_equal(fused[0], direct[0])
+    np.testing.assert_allclose(fused[1], direct[1], rtol=1e-12)
+    np.testing.assert_allclose(fused[3], direct[3], rtol=1e-12, atol=1e-9)
+    lbs = []
+    for gemm in (None, False):  # the first lower bounds: the direct loops' on both
+        lb = np.empty(4000)
+        _solver.ArraySource(X, None, 70, gemm=gemm).assign(C, np.full(4000, -1, np.int32), False,
+                                                           lb_out=lb)
+        lbs.append(lb)
+    np.testing.assert_array_equal(lbs[0], lbs[1])
+    ref = kmeanskit.fit(X, 70, init=C, algorithm="hamerly", max_iter=30)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_solver, "use_gemm", lambda d, k, dtype=None: False)
+        alone = kmeanskit.fit(X, 70, init=C, algorithm="hamerly", max_iter=30)
+    np.testing.assert_array_equal(ref.labels, alone.labels)
+    assert ref.n_iter == alone.n_iter and ref.inertia == pytest.approx(alone.inertia, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [1, 5, 8])
+@pytest.mark.parametrize("k", [1, 3, 4, 9])
+def test_fused_scan_gives_the_expanded_forms_two_best(rng, dtype, d, k):
+    """``fold_expanded_fused`` on data padded to ``FUSED_D`` features and
+    centres padded to a multiple of ``FUSED_CB``: each row's two smallest
+    values of ||c||^2 - 2 x.c and the index of the smallest, as the
+    product's :func:`fold_expanded` gives them (the padding never wins)."""
+    m = 45
+    X = rng.normal(size=(m, d)).astype(dtype)
+    C = rng.normal(size=(k, d)).astype(dtype)
+    cc = (C.astype(np.float64) ** 2).sum(1).astype(dtype)
+    xs = np.zeros((K.FUSED_D, 64), dtype)
+    xs[:d, :m] = X.T
+    Cp, ccp = K.fused_centres(C, cc)
+    assert Cp.shape == (-(-k // K.FUSED_CB) * K.FUSED_CB, K.FUSED_D)
+    best, second, lab = np.empty(64, dtype), np.empty(64, dtype), np.empty(64, np.int32)
+    K.fold_expanded_fused(xs, Cp, ccp, m, best, second, lab)
+    V = cc[None, :].astype(np.float64) - 2.0 * X.astype(np.float64) @ C.astype(np.float64).T
+    np.testing.assert_array_equal(lab[:m], V.argmin(axis=1))
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(best[:m], V.min(axis=1), rtol=rtol, atol=rtol)
+    expected_second = np.sort(V, axis=1)[:, 1] if k > 1 else np.full(m, np.inf)
+    np.testing.assert_allclose(second[:m], expected_second, rtol=rtol, atol=rtol)
+
+
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
 @pytest.mark.parametrize("k", [1, K.SCATTER_SUMS_MIN_K - 1, K.SCATTER_SUMS_MIN_K,
                                K.SCATTER_SUMS_MIN_K_2D, K.MASKED_SUMS_MAX_K])
@@ -174,10 +239,12 @@ def test_pass_counts_changes_and_assign_only(rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("gemm", [False, "rows", "cols"])
-def test_exact_ties_take_the_lowest_index_on_every_path(rng, dtype, gemm):
+@pytest.mark.parametrize("d", [7, 9])
+def test_exact_ties_take_the_lowest_index_on_every_path(rng, dtype, gemm, d):
     """Integer grid data with duplicated centres: many exact ties, which
-    every strategy must break like the exact float64 argmin (lowest index)."""
-    X = rng.integers(0, 4, size=(3000, 9)).astype(dtype)
+    every strategy must break like the exact float64 argmin (lowest index);
+    "cols" with d = 7 is the fused scan, with d = 9 the BLAS product."""
+    X = rng.integers(0, 4, size=(3000, d)).astype(dtype)
     C = np.concatenate([X[:150], X[:150]])  # k = 300, every centre twice
     C[::7] += 0.5
     labels, d2, *_ = _pass(X, C, gemm=gemm)

@@ -77,6 +77,17 @@ GEMM_T_MIN_K = 256
 #: Scratch (values) of that layout's k x rows product per thread.
 GEMM_T_SCRATCH = 1 << 18
 
+#: Shapes from which the centres x rows layout is used below GEMM_T_MIN_D
+#: and GEMM_T_MIN_K too: FUSED_MIN_D to 8 features (``lloyd.FUSED_D``) from
+#: FUSED_MIN_K centres. Up to 8 features that layout keeps no product in
+#: memory (``lloyd.fold_expanded_fused``: the expanded form's values folded
+#: into each row's best two as they are computed), which beats the direct
+#: loops' exact differences at d = 7-8 from k = 64; at d = 6 it gained at
+#: k = 256 only, below that padding to 8 features costs more than it saves
+#: (docs/benchmarks.md, row `FUSED_MIN_K`).
+FUSED_MIN_D = 7
+FUSED_MIN_K = 64
+
 #: How long (``GOMP_SPINCOUNT``) numba's OpenMP workers spin waiting for the
 #: next parallel region before they sleep, unless the user set it: with
 #: libgomp's long default they fight any other busy process for the cores

@@ -43,6 +43,8 @@ import numpy as np
 from ._config import (
     BLOCK_SUM_BUDGET,
     CHUNK_ROWS,
+    FUSED_MIN_D,
+    FUSED_MIN_K,
     GEMM_MIN_D,
     GEMM_MIN_K,
     GEMM_MIN_K_FLOAT32,
@@ -108,14 +110,33 @@ def n_blocks_for(n: int, k: int, d: int) -> int:
 
 def use_gemm(d: int, k: int, dtype=np.float64) -> str | bool:
     """The distance strategy for a shape and the data's dtype: ``"rows"``
-    (BLAS product laid out rows x centres), ``"cols"`` (centres x rows) or
+    (BLAS product laid out rows x centres), ``"cols"`` (centres x rows; up
+    to ``lloyd.FUSED_D`` features the Lloyd pass computes that layout's
+    values in registers, Hamerly's scans still by BLAS), ``"fused"`` (the
+    Lloyd pass's fused scan only, no BLAS anywhere: :func:`fused_only`) or
     False (direct loops); crossovers measured (docs/engine.md)."""
     min_k = GEMM_MIN_K_FLOAT32 if np.dtype(dtype) == np.float32 else GEMM_MIN_K
     if d >= GEMM_MIN_D and k >= min_k:
         return "rows"
     if d >= GEMM_T_MIN_D and k >= GEMM_T_MIN_K:
         return "cols"
+    if fused_only(d, k):
+        return "fused"
     return False
+
+
+def fused_only(d: int, k: int) -> bool:
+    """Shapes whose Lloyd passes take the centres x rows layout for its
+    fused scan alone (``FUSED_MIN_D``, ``FUSED_MIN_K``; strategy
+    ``"fused"``). There a pass without the sums (the final one, ``assign``)
+    and Hamerly (its first pass, which gives the first lower bounds, and its
+    scans of the rows failing their bounds) keep the direct loops: one pass
+    does not repay the column means the layout centres on (a pass of their
+    own), and the expanded form's looser rounding bound sends more of
+    Hamerly's rows to exact distances and loosens its lower bounds (d = 6-8,
+    k = 64-256: Hamerly's passes were 5-15 % slower)."""
+    return (FUSED_MIN_D <= d <= K.FUSED_D and k >= FUSED_MIN_K
+            and not (d >= GEMM_T_MIN_D and k >= GEMM_T_MIN_K))
 
 
 def gemm_t_rows(k: int) -> int:
@@ -129,7 +150,7 @@ PARALLEL_MIN_WORK = 1 << 17
 
 
 @contextlib.contextmanager
-def thread_context(n_threads: int | None, blas_single: bool, work: float | None = None):
+def thread_context(n_threads: int | None, blas_single: bool | str, work: float | None = None):
     """Set numba's thread count (restored afterwards) and, when the kernels
     call BLAS from inside their parallel loops, pin BLAS to one thread so the
     two pools never oversubscribe the cores.
@@ -146,7 +167,7 @@ def thread_context(n_threads: int | None, blas_single: bool, work: float | None 
     elif work is not None and work < PARALLEL_MIN_WORK:
         numba.set_num_threads(1)
     try:
-        if blas_single:
+        if blas_single and blas_single != "fused":  # "fused" calls no BLAS
             from threadpoolctl import threadpool_limits
 
             with threadpool_limits(limits=1, user_api="blas"):
@@ -253,11 +274,14 @@ class ArraySource:
                        tie_eps=self.tie_eps, want_sqrt=want_sqrt, want_inertia=want_inertia,
                        want_lb=lb_out is not None,
                        lb_out=self._nodist if lb_out is None else lb_out)
-        if self.gemm == "cols":
+        gemm = self.gemm
+        if gemm == "fused" and (lb_out is not None or not update):
+            gemm = False  # see fused_only
+        if gemm in ("cols", "fused"):
             Cs, cc = self.shifted_centers(C)
             K.lloyd_pass_gemm_t(X, Cs=Cs, cc=cc, mu=self.mu, n_slots=self.n_slots,
                                 rows=gemm_t_rows(self.k), **buffers)
-        elif self.gemm:
+        elif gemm:
             Cs, cc = self.shifted_centers(C)
             K.lloyd_pass_gemm(X, Ct=np.ascontiguousarray(Cs.T), cc=cc, mu=self.mu,
                               n_slots=self.n_slots, **buffers)
@@ -544,7 +568,8 @@ class HamerlyStep(_BoundedStep):
         src = self.source
         X = src.X
         jmax, pmax, pmax2 = self.drift_order()
-        if src.gemm:
+        use_blas = src.gemm in ("rows", "cols")  # "fused": the direct loops (see fused_only)
+        if use_blas:
             Cs, cc = src.shifted_centers(C)
             mu = src.mu
         else:  # unused; in X's dtype so that one compiled kernel serves both
@@ -555,7 +580,7 @@ class HamerlyStep(_BoundedStep):
                        pmax2=pmax2, s=B.nearest_half(C), labels=self.labels, u=self.u,
                        lo=self.lo, full=self.full if full is None else full, sums=src.sums,
                        wsums=src.wsums, stats=src.stats, n_slots=src.n_slots,
-                       use_blas=bool(src.gemm), Cs=Cs, cc=cc, mu=mu, tie_eps=src.tie_eps)
+                       use_blas=use_blas, Cs=Cs, cc=cc, mu=mu, tie_eps=src.tie_eps)
 
     def final(self, C, strict, last):
         # labels for the returned centres: one more (cheap) bounded pass,

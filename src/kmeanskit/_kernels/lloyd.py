@@ -13,7 +13,9 @@ Two distance strategies share the same bookkeeping:
   the inner loops run over points, one SIMD lane per point, exact
   differences (best for small d);
 * ``gemm``: one BLAS product per chunk gives x.c, and the argmin uses
-  ||c||^2 - 2 x.c (best for large d and k).
+  ||c||^2 - 2 x.c (best for large d and k); up to ``FUSED_D`` features the
+  centres x rows layout computes those values in registers instead
+  (:func:`fold_expanded_fused`).
 
 In both, the winning centre's distance is recomputed exactly in float64, so
 distances and inertia do not suffer the cancellation of the expanded form and
@@ -595,8 +597,15 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
     k = C.shape[0]
     n_blocks = stats.shape[0]
     R = rows
-    g_all = np.empty((n_slots, k, R), X.dtype)
-    xt_all = np.zeros((n_slots, d, R), X.dtype)
+    # up to FUSED_D features, no product in memory: fold_expanded_fused, on
+    # chunks padded with zero features (written once here, never after)
+    fused = d <= FUSED_D
+    g_all = np.empty((n_slots, 1 if fused else k, R), X.dtype)
+    xt_all = np.zeros((n_slots, FUSED_D if fused else d, R), X.dtype)
+    if fused:
+        Cp, ccp = fused_centres(Cs, cc)
+    else:
+        Cp, ccp = Cs, cc
     xn_all = np.empty((n_slots, R))
     best_all = np.empty((n_slots, R), X.dtype)
     second_all = np.empty((n_slots, R), X.dtype)
@@ -622,17 +631,20 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
             for i in range(m):
                 for f in range(d):
                     xt[f, i] = X[s + i, f] - mu[f]
-            if m < R:  # the product is always R wide: pad with zeros
-                for f in range(d):
-                    for i in range(m, R):
-                        xt[f, i] = 0.0
-            np.dot(Cs, xt, g)
+            if fused:
+                fold_expanded_fused(xt, Cp, ccp, m, best, second, lab)
+            else:
+                if m < R:  # the product is always R wide: pad with zeros
+                    for f in range(d):
+                        for i in range(m, R):
+                            xt[f, i] = 0.0
+                np.dot(Cs, xt, g)
+                fold_expanded(g, cc, m, best, second, lab)
             for i in range(m):
                 xn[i] = 0.0
             for f in range(d):
                 for i in range(m):
                     xn[i] += np.float64(xt[f, i]) * np.float64(xt[f, i])
-            fold_expanded(g, cc, m, best, second, lab)
             # rows whose two best are within the expanded form's rounding
             # bound get exact float64 distances (counted first: usually none)
             n_ties = 0
@@ -682,6 +694,79 @@ def fold_expanded(g, cc, m, best, second, lab):
             second[i] = bi if lt else (v if v < sv else sv)
             best[i] = v if lt else bi
             lab[i] = j if lt else lab[i]
+
+
+#: Features of the fused expanded-form scan (:func:`fold_expanded_fused`):
+#: data of up to this many features is padded to it, so one compiled loop
+#: serves them all; its feature loop has a constant trip count, which LLVM
+#: unrolls, leaving the loop over rows innermost, where it vectorises.
+FUSED_D = 8
+#: Centres per sweep of that scan: each row's features are loaded once for
+#: FUSED_CB centres; the centres are padded to a multiple of it.
+FUSED_CB = 4
+
+
+@njit(**_JIT)
+def fused_centres(Cs, cc):
+    """``Cs`` (k x d, d <= FUSED_D) and ``cc`` padded for
+    :func:`fold_expanded_fused`: FUSED_D columns (zeros beyond d) and a
+    multiple of FUSED_CB rows (zero centres of norm ``inf``: never the best
+    nor the second of any row)."""
+    k, d = Cs.shape
+    kp = -(-k // FUSED_CB) * FUSED_CB
+    Cp = np.zeros((kp, FUSED_D), Cs.dtype)
+    ccp = np.full(kp, np.inf, cc.dtype)
+    for j in range(k):
+        for f in range(d):
+            Cp[j, f] = Cs[j, f]
+        ccp[j] = cc[j]
+    return Cp, ccp
+
+
+@njit(**_JIT)
+def fold_expanded_fused(xs, Cp, ccp, m, best, second, lab):
+    """What ``np.dot(Cs, xs, g)`` then :func:`fold_expanded` give, without
+    the k x rows product in memory: for each row i < m of ``xs``
+    (FUSED_D x rows, zero beyond the data's features) the two smallest of
+    ``ccp[j] - 2 x_i.c_j`` and the first index of the smallest, FUSED_CB
+    centres a sweep (``Cp``, ``ccp`` from :func:`fused_centres`). Few
+    features make that product a poor BLAS call (most of its time goes to
+    writing and re-reading the values); here each value is folded into the
+    row's best two in registers as it is computed. The dot products sum in
+    another order than BLAS's: the callers' tie bound holds for any order."""
+    for i in range(m):
+        best[i] = np.inf
+        second[i] = np.inf
+        lab[i] = 0
+    for j in range(0, Cp.shape[0], FUSED_CB):
+        c0 = Cp[j]
+        c1 = Cp[j + 1]
+        c2 = Cp[j + 2]
+        c3 = Cp[j + 3]
+        q0 = ccp[j]
+        q1 = ccp[j + 1]
+        q2 = ccp[j + 2]
+        q3 = ccp[j + 3]
+        j0 = np.int32(j)  # int32 labels: an int64 would halve the vector lanes
+        j1 = np.int32(j + 1)
+        j2 = np.int32(j + 2)
+        j3 = np.int32(j + 3)
+        for i in range(m):
+            x = xs[0, i]
+            s0 = x * c0[0]
+            s1 = x * c1[0]
+            s2 = x * c2[0]
+            s3 = x * c3[0]
+            for f in range(1, FUSED_D):
+                x = xs[f, i]
+                s0 += x * c0[f]
+                s1 += x * c1[f]
+                s2 += x * c2[f]
+                s3 += x * c3[f]
+            bi, sv, li = _fold(q0 - (s0 + s0), best[i], second[i], lab[i], j0)
+            bi, sv, li = _fold(q1 - (s1 + s1), bi, sv, li, j1)
+            bi, sv, li = _fold(q2 - (s2 + s2), bi, sv, li, j2)
+            best[i], second[i], lab[i] = _fold(q3 - (s3 + s3), bi, sv, li, j3)
 
 
 @njit(**_JIT)
