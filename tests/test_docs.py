@@ -641,7 +641,7 @@ def claims_readme_speed(text):
     assert (int(lo), int(hi)) == (int(min(colds)) // 5 * 5, -(-int(max(colds)) // 5) * 5) and rounds_to(w, warm)
     # the test suite after issues 16-22
     suite = b[b.index("**Test suite after issues 16-22**"):]
-    n, secs, ci, pytest_min = stated(text, r"\(([\d,]+) tests, measured on the 2-core\s+reference machine on 2026-12-06: "
+    n, secs, ci, pytest_min = stated(text, r"\(([\d,]+) tests, measured on the 2-core\s+reference machine on 2026-12-\d\d: "
                                            r"about (\d+) s of pytest.*?; ([\d.]+) minutes for `bash .ci/run`.*?of which "
                                            r"([\d.]+) minutes of pytest")
     assert f"{n} passed" in suite
