@@ -26,6 +26,16 @@ def _pass(X, C, w=None, gemm=False, update=True):
     return labels, d2, stats.copy(), sums.copy(), wsums.copy(), eng
 
 
+def _pass_as_direct(X, C):
+    """The pass on the shape's own strategy gives the direct loops' labels,
+    distances and sums."""
+    rule = _pass(X, C, gemm=None)
+    direct = _pass(X, C, gemm=False)
+    np.testing.assert_array_equal(rule[0], direct[0])
+    np.testing.assert_allclose(rule[1], direct[1], rtol=1e-12)
+    np.testing.assert_allclose(rule[3], direct[3], rtol=1e-12, atol=1e-9)
+
+
 def test_float32_from_128_features_takes_the_blas_product_at_any_k(rng):
     """``GEMM_MIN_K_FLOAT32``: float32 rows of ``GEMM_MIN_D`` features or more
     take the rows x centres product whatever k (float64 only from
@@ -41,11 +51,7 @@ def test_float32_from_128_features_takes_the_blas_product_at_any_k(rng):
     X[:1500] += 0.4
     C = X[rng.choice(3000, 5, replace=False)].copy()
     assert _solver.ArraySource(X, None, 5).gemm == "rows"
-    blas = _pass(X, C, gemm=None)
-    direct = _pass(X, C, gemm=False)
-    np.testing.assert_array_equal(blas[0], direct[0])
-    np.testing.assert_allclose(blas[1], direct[1], rtol=1e-12)
-    np.testing.assert_allclose(blas[3], direct[3], rtol=1e-12, atol=1e-9)
+    _pass_as_direct(X, C)
     ref = kmeanskit.fit(X, 5, init=C, algorithm="lloyd")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_solver, "use_gemm", lambda d, k, dtype=None: False)
@@ -55,7 +61,7 @@ def test_float32_from_128_features_takes_the_blas_product_at_any_k(rng):
     assert ref.n_iter == alone.n_iter and ref.inertia == pytest.approx(alone.inertia, rel=1e-12)
 
 
-def test_fused_layout_from_six_to_eight_features_and_64_centres(rng):
+def test_fused_layout_from_seven_to_eight_features_and_64_centres(rng):
     """``FUSED_MIN_D`` / ``FUSED_MIN_K``: d = 7-8 from 64 centres take the
     centres x rows layout without a BLAS product (``"fused"``, up to
     ``FUSED_D`` features); fewer features or centres keep the direct loops,
@@ -74,11 +80,7 @@ def test_fused_layout_from_six_to_eight_features_and_64_centres(rng):
     X = (rng.normal(size=(4000, 7)) + 50.0).astype(np.float32)  # offset: the expanded form's rounding
     C = X[rng.choice(4000, 70, replace=False)].copy()
     assert _solver.ArraySource(X, None, 70).gemm == "fused"
-    fused = _pass(X, C, gemm=None)
-    direct = _pass(X, C, gemm=False)
-    np.testing.assert_array_equal(fused[0], direct[0])
-    np.testing.assert_allclose(fused[1], direct[1], rtol=1e-12)
-    np.testing.assert_allclose(fused[3], direct[3], rtol=1e-12, atol=1e-9)
+    _pass_as_direct(X, C)
     lbs = []
     for gemm in (None, False):  # the first lower bounds: the direct loops' on both
         lb = np.empty(4000)
