@@ -72,7 +72,7 @@ def test_fused_layout_from_seven_to_eight_features_and_64_centres(rng):
 
     for dt in (np.float32, np.float64):
         assert _solver.use_gemm(c.FUSED_MIN_D, c.FUSED_MIN_K, dt) == "fused"
-        assert _solver.use_gemm(K.FUSED_D, c.GEMM_T_MIN_K, dt) == "cols"  # Hamerly's scans: BLAS
+        assert _solver.use_gemm(K.FUSED_D, c.GEMM_T_MIN_K, dt) == "cols"  # Hamerly's fused scans too
         assert _solver.use_gemm(c.FUSED_MIN_D - 1, 1024, dt) is False
         assert _solver.use_gemm(c.FUSED_MIN_D, c.FUSED_MIN_K - 1, dt) is False
     assert _solver.fused_only(c.FUSED_MIN_D, c.FUSED_MIN_K)

@@ -111,10 +111,11 @@ def n_blocks_for(n: int, k: int, d: int) -> int:
 def use_gemm(d: int, k: int, dtype=np.float64) -> str | bool:
     """The distance strategy for a shape and the data's dtype: ``"rows"``
     (BLAS product laid out rows x centres), ``"cols"`` (centres x rows; up
-    to ``lloyd.FUSED_D`` features the Lloyd pass computes that layout's
-    values in registers, Hamerly's scans still by BLAS), ``"fused"`` (the
-    Lloyd pass's fused scan only, no BLAS anywhere: :func:`fused_only`) or
-    False (direct loops); crossovers measured (docs/engine.md)."""
+    to ``lloyd.FUSED_D`` features the Lloyd pass and Hamerly's scans compute
+    that layout's values in registers, ``lloyd.fold_expanded_fused``),
+    ``"fused"`` (the Lloyd pass's fused scan only, no BLAS anywhere:
+    :func:`fused_only`) or False (direct loops); crossovers measured
+    (docs/engine.md)."""
     min_k = GEMM_MIN_K_FLOAT32 if np.dtype(dtype) == np.float32 else GEMM_MIN_K
     if d >= GEMM_MIN_D and k >= min_k:
         return "rows"
@@ -569,18 +570,22 @@ class HamerlyStep(_BoundedStep):
         X = src.X
         jmax, pmax, pmax2 = self.drift_order()
         use_blas = src.gemm in ("rows", "cols")  # "fused": the direct loops (see fused_only)
+        kernel = B.hamerly_pass
         if use_blas:
             Cs, cc = src.shifted_centers(C)
             mu = src.mu
+            if X.shape[1] <= K.FUSED_D:  # the Lloyd pass's fused scan, not the product
+                Cs, cc = K.fused_centres(Cs, cc)
+                kernel = B.hamerly_pass_fused
         else:  # unused; in X's dtype so that one compiled kernel serves both
             mu = np.zeros(X.shape[1], X.dtype)
             Cs = np.zeros((1, X.shape[1]), X.dtype)
             cc = np.zeros(1, X.dtype)
-        B.hamerly_pass(X, w=src.ww, use_w=src.use_w, C=C, p=self.p, jmax=jmax, pmax=pmax,
-                       pmax2=pmax2, s=B.nearest_half(C), labels=self.labels, u=self.u,
-                       lo=self.lo, full=self.full if full is None else full, sums=src.sums,
-                       wsums=src.wsums, stats=src.stats, n_slots=src.n_slots,
-                       use_blas=use_blas, Cs=Cs, cc=cc, mu=mu, tie_eps=src.tie_eps)
+        kernel(X, w=src.ww, use_w=src.use_w, C=C, p=self.p, jmax=jmax, pmax=pmax,
+               pmax2=pmax2, s=B.nearest_half(C), labels=self.labels, u=self.u,
+               lo=self.lo, full=self.full if full is None else full, sums=src.sums,
+               wsums=src.wsums, stats=src.stats, n_slots=src.n_slots,
+               use_blas=use_blas, Cs=Cs, cc=cc, mu=mu, tie_eps=src.tie_eps)
 
     def final(self, C, strict, last):
         # labels for the returned centres: one more (cheap) bounded pass,

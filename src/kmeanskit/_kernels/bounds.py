@@ -30,11 +30,13 @@ from ._blocks import block_chunks, group_span, row_block
 from ._blocks import by_rows as _by_rows
 from .lloyd import (
     FINISH_VEC_MAX_D,
+    FUSED_D,
     MASKED_SUMS_MAX_K,
     STAT_CHANGED,
     STAT_SQRT,
     exact_argmin,
     fold_expanded,
+    fold_expanded_fused,
     masked_sums,
     reduce_blocks,
     scan_lanes,
@@ -136,31 +138,27 @@ def _full_sums(X, w, use_w, s0, M, lc, k, xt, xd, sums_b, wsums_b):
 
 
 @njit(**_JIT)
-def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best, second, lab):
-    """The rows ``idx[t0:t0 + tq]`` of ``Xc`` against every centre with one
-    BLAS product laid out centres x rows, as ``lloyd_pass_gemm_t`` does
-    (``Cs`` = centres - ``mu`` in X's dtype, ``cc`` their squared norms;
-    ``xs`` d x CHUNK_ROWS and ``g`` k x CHUNK_ROWS scratch in X's dtype).
-    Gives what a lane scan gives the bound algorithms: ``lab`` the nearest
-    centre (near ties by ``exact_argmin``), ``best`` its exact squared
-    distance and ``second`` a lower bound on the squared distance to every
-    other centre (the second value less the expanded form's rounding
-    bound). For many centres in many dimensions, where the product is
-    several times faster than exact differences."""
-    d = Xc.shape[1]
-    R = xs.shape[1]
-    for f in range(d):
+def _gather_centred(Xc, idx, t0, tq, mu, xs):
+    """The rows ``idx[t0:t0 + tq]`` of ``Xc`` less ``mu``, transposed into
+    the first d rows of ``xs``."""
+    for f in range(Xc.shape[1]):
         for t in range(tq):
             xs[f, t] = Xc[idx[t0 + t], f] - mu[f]
-        for t in range(tq, R):
-            xs[f, t] = 0.0
-    np.dot(Cs, xs, g)
+
+
+@njit(**_JIT)
+def _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab):
+    """After the expanded form's two best values of the gathered rows
+    (``xs``): near ties to ``exact_argmin``, ``best`` the exact squared
+    distance of the chosen centre, ``second`` the lower bound on the others
+    (the second value plus ||x||^2, less the expanded form's rounding
+    bound)."""
+    d = Xc.shape[1]
     for t in range(tq):
         xn[t] = 0.0
     for f in range(d):
         for t in range(tq):
             xn[t] += np.float64(xs[f, t]) * np.float64(xs[f, t])
-    fold_expanded(g, cc, tq, best, second, lab)
     for t in range(tq):
         i = idx[t0 + t]
         bound = 2.0 * tie_eps * max(ccmax, xn[t])
@@ -173,154 +171,202 @@ def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best,
         best[t] = _dist2(Xc, i, Cd, lab[t])
 
 
-@njit(parallel=True, **_JIT)
-def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
-                 sums, wsums, stats, n_slots, use_blas, Cs, cc, mu, tie_eps):
-    """One Hamerly iteration. ``s[j]`` is half the distance from centre j to
-    its nearest other centre. Rows with ``labels[i] < 0`` get a full scan
-    (the solver starts with Lloyd's pass instead, see ``_solver.HamerlyStep``).
+@njit(**_JIT)
+def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best, second, lab):
+    """The rows ``idx[t0:t0 + tq]`` of ``Xc`` against every centre with one
+    BLAS product laid out centres x rows, as ``lloyd_pass_gemm_t`` does
+    (``Cs`` = centres - ``mu`` in X's dtype, ``cc`` their squared norms;
+    ``xs`` d x CHUNK_ROWS and ``g`` k x CHUNK_ROWS scratch in X's dtype).
+    Gives what a lane scan gives the bound algorithms: ``lab`` the nearest
+    centre (near ties by ``exact_argmin``), ``best`` its exact squared
+    distance and ``second`` a lower bound on the squared distance to every
+    other centre (the second value less the expanded form's rounding
+    bound). For many centres in many dimensions, where the product is
+    several times faster than exact differences."""
+    _gather_centred(Xc, idx, t0, tq, mu, xs)
+    for f in range(Xc.shape[1]):
+        for t in range(tq, xs.shape[1]):
+            xs[f, t] = 0.0
+    np.dot(Cs, xs, g)
+    fold_expanded(g, cc, tq, best, second, lab)
+    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab)
 
-    Rows are taken ``SCAN_GROUP`` chunks at a time: one sweep updates the
-    bounds and collects the rows failing Hamerly's test, their upper bounds
-    are tightened to exact distances, and the rows still failing are
-    gathered, transposed and scanned one SIMD lane per row in X's dtype
-    (``lloyd.scan_lanes``), near ties decided by ``exact_argmin``
-    (:func:`_exact_bounds`); with ``use_blas`` (many centres in many
-    dimensions) by one BLAS product per CHUNK_ROWS of them instead
-    (:func:`_scan_blas`, with ``Cs``, ``cc``, ``mu`` and ``tie_eps`` as in
-    ``lloyd_pass_gemm_t``; BLAS pinned to one thread by the caller).
-    Scratch is per thread (``n_slots`` bounds the thread ids)."""
-    n, d = X.shape
-    k = C.shape[0]
-    nb = stats.shape[0]
-    Cd = C.astype(np.float64)
-    grp = SCAN_GROUP
-    G = grp * CHUNK_ROWS
-    nt = n_slots
-    # rows of X a multiple of 256 bytes apart: the scanned rows transposed
-    # row by row, into rows of xt whose stride spreads over the L1 sets
-    # (_config.TRANSPOSE_BY_ROWS)
-    by_rows = _by_rows(d, X.itemsize)
-    # the scans run in X's dtype, as Lloyd's pass does (float32 data: twice
-    # the SIMD lanes of float64), then the exact distances of the chosen
-    # centres in float64 (:func:`_exact_bounds`)
-    Cx = C.astype(X.dtype)
-    xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD + (ROW_PAD if by_rows else 0)), X.dtype)
-    tmp_all = np.empty((nt, 4, CHUNK_ROWS + SLOT_PAD), X.dtype)
-    xn_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
-    bx_all = np.empty((nt, 2, CHUNK_ROWS + SLOT_PAD), X.dtype)
-    best_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
-    second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
-    lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
-    idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
-    ud_all = np.empty((nt, G + SLOT_PAD))
-    xd_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD))
-    nbl = nt if use_blas else 1
-    xs_all = np.empty((nbl, d if use_blas else 1, CHUNK_ROWS), X.dtype)
-    g_all = np.empty((nbl, k if use_blas else 1, CHUNK_ROWS), X.dtype)
-    ccmax = 0.0
-    if use_blas:
-        for j in range(k):
-            ccmax = max(ccmax, np.float64(cc[j]))
-    for b in prange(nb):
-        tid = get_thread_id()
-        xt = xt_all[tid]
-        tmp = tmp_all[tid]
-        bx = bx_all[tid]
-        best = best_all[tid]
-        second = second_all[tid]
-        lab = lab_all[tid]
-        idx = idx_all[tid]
-        ud = ud_all[tid]
-        sums[b, :, :] = 0.0
-        wsums[b, :] = 0.0
-        stats[b, :] = 0.0
-        changed = 0
-        c0, c1 = block_chunks(b, n, nb)
-        for g0 in range(c0, c1, grp):
-            s0, M = group_span(g0, c1, grp, n)
-            Xc = X[s0:s0 + M]  # slices, not X[s0 + i]: see lloyd.py's docstring
-            lc = labels[s0:s0 + M]
-            uc = u[s0:s0 + M]
-            lw = lo[s0:s0 + M]
-            q = 0
-            first = lc[0] < 0
-            if first:
-                for i in range(M):
-                    idx[i] = i
-                q = M
-            else:
-                # the bounds after the centres moved; collect the rows failing
-                # the test (branch-free)
-                for i in range(M):
-                    a = lc[i]
-                    ui = uc[i] + p[a]
-                    li = lw[i] - (pmax2 if a == jmax else pmax)
-                    uc[i] = ui
-                    lw[i] = li
-                    sa = s[a]
-                    idx[q] = i
-                    q += 0 if ui < (sa if sa > li else li) * SAFE else 1
-                # tighten their upper bounds; keep those still failing (the
-                # distances first, in a loop of independent iterations: the
-                # rows' loads overlap instead of waiting on the sqrt and the
-                # test). Where many rows fail, all the group's rows in order
-                # (the reads stream; idx[t] >= t, so the compaction is in place)
-                if q * DENSE_TIGHTEN_DEN > M * DENSE_TIGHTEN_NUM:
+
+@njit(**_JIT)
+def _scan_fused(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best, second, lab):
+    """:func:`_scan_blas` up to ``FUSED_D`` features, with the Lloyd pass's
+    fused scan (``fold_expanded_fused``) instead of the product: ``Cs`` and
+    ``cc`` padded by ``fused_centres``, ``xs`` FUSED_D x CHUNK_ROWS (``g``
+    unused)."""
+    _gather_centred(Xc, idx, t0, tq, mu, xs)
+    for f in range(Xc.shape[1], FUSED_D):
+        for t in range(tq):
+            xs[f, t] = 0.0
+    fold_expanded_fused(xs, Cs, cc, tq, best, second, lab)
+    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab)
+
+
+def _hamerly(scan_blas):
+    """:func:`hamerly_pass` compiled with ``scan_blas`` the scan of the rows
+    failing their bounds where ``use_blas``: :func:`_scan_blas`
+    (``hamerly_pass``) or, up to ``FUSED_D`` features, :func:`_scan_fused`
+    (``hamerly_pass_fused``, with ``Cs`` and ``cc`` from ``fused_centres``).
+    Two compilations: with the fused scan compiled in, the lane scans of the
+    shapes that never call it ran 5-10 % slower."""
+
+    def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
+                     sums, wsums, stats, n_slots, use_blas, Cs, cc, mu, tie_eps):
+        """One Hamerly iteration. ``s[j]`` is half the distance from centre j to
+        its nearest other centre. Rows with ``labels[i] < 0`` get a full scan
+        (the solver starts with Lloyd's pass instead, see ``_solver.HamerlyStep``).
+
+        Rows are taken ``SCAN_GROUP`` chunks at a time: one sweep updates the
+        bounds and collects the rows failing Hamerly's test, their upper bounds
+        are tightened to exact distances, and the rows still failing are
+        gathered, transposed and scanned one SIMD lane per row in X's dtype
+        (``lloyd.scan_lanes``), near ties decided by ``exact_argmin``
+        (:func:`_exact_bounds`); with ``use_blas`` (many centres in many
+        dimensions) by one BLAS product per CHUNK_ROWS of them instead
+        (:func:`_scan_blas`, with ``Cs``, ``cc``, ``mu`` and ``tie_eps`` as in
+        ``lloyd_pass_gemm_t``; BLAS pinned to one thread by the caller).
+        Scratch is per thread (``n_slots`` bounds the thread ids)."""
+        n, d = X.shape
+        k = C.shape[0]
+        nb = stats.shape[0]
+        Cd = C.astype(np.float64)
+        grp = SCAN_GROUP
+        G = grp * CHUNK_ROWS
+        nt = n_slots
+        # rows of X a multiple of 256 bytes apart: the scanned rows transposed
+        # row by row, into rows of xt whose stride spreads over the L1 sets
+        # (_config.TRANSPOSE_BY_ROWS)
+        by_rows = _by_rows(d, X.itemsize)
+        # the scans run in X's dtype, as Lloyd's pass does (float32 data: twice
+        # the SIMD lanes of float64), then the exact distances of the chosen
+        # centres in float64 (:func:`_exact_bounds`)
+        Cx = C.astype(X.dtype)
+        xt_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD + (ROW_PAD if by_rows else 0)), X.dtype)
+        tmp_all = np.empty((nt, 4, CHUNK_ROWS + SLOT_PAD), X.dtype)
+        xn_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+        bx_all = np.empty((nt, 2, CHUNK_ROWS + SLOT_PAD), X.dtype)
+        best_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+        second_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD))
+        lab_all = np.empty((nt, CHUNK_ROWS + SLOT_PAD), np.int32)
+        idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
+        ud_all = np.empty((nt, G + SLOT_PAD))
+        xd_all = np.empty((nt, d, CHUNK_ROWS + SLOT_PAD))
+        nbl = nt if use_blas else 1
+        xs_all = np.empty((nbl, Cs.shape[1] if use_blas else 1, CHUNK_ROWS), X.dtype)
+        g_all = np.empty((nbl, k if use_blas else 1, CHUNK_ROWS), X.dtype)
+        ccmax = 0.0
+        if use_blas:
+            for j in range(k):
+                ccmax = max(ccmax, np.float64(cc[j]))
+        for b in prange(nb):
+            tid = get_thread_id()
+            xt = xt_all[tid]
+            tmp = tmp_all[tid]
+            bx = bx_all[tid]
+            best = best_all[tid]
+            second = second_all[tid]
+            lab = lab_all[tid]
+            idx = idx_all[tid]
+            ud = ud_all[tid]
+            sums[b, :, :] = 0.0
+            wsums[b, :] = 0.0
+            stats[b, :] = 0.0
+            changed = 0
+            c0, c1 = block_chunks(b, n, nb)
+            for g0 in range(c0, c1, grp):
+                s0, M = group_span(g0, c1, grp, n)
+                Xc = X[s0:s0 + M]  # slices, not X[s0 + i]: see lloyd.py's docstring
+                lc = labels[s0:s0 + M]
+                uc = u[s0:s0 + M]
+                lw = lo[s0:s0 + M]
+                q = 0
+                first = lc[0] < 0
+                if first:
                     for i in range(M):
-                        ud[i] = _dist2(Xc, i, Cd, lc[i])
-                    for t in range(q):
-                        ud[t] = ud[idx[t]]
+                        idx[i] = i
+                    q = M
                 else:
+                    # the bounds after the centres moved; collect the rows failing
+                    # the test (branch-free)
+                    for i in range(M):
+                        a = lc[i]
+                        ui = uc[i] + p[a]
+                        li = lw[i] - (pmax2 if a == jmax else pmax)
+                        uc[i] = ui
+                        lw[i] = li
+                        sa = s[a]
+                        idx[q] = i
+                        q += 0 if ui < (sa if sa > li else li) * SAFE else 1
+                    # tighten their upper bounds; keep those still failing (the
+                    # distances first, in a loop of independent iterations: the
+                    # rows' loads overlap instead of waiting on the sqrt and the
+                    # test). Where many rows fail, all the group's rows in order
+                    # (the reads stream; idx[t] >= t, so the compaction is in place)
+                    if q * DENSE_TIGHTEN_DEN > M * DENSE_TIGHTEN_NUM:
+                        for i in range(M):
+                            ud[i] = _dist2(Xc, i, Cd, lc[i])
+                        for t in range(q):
+                            ud[t] = ud[idx[t]]
+                    else:
+                        for t in range(q):
+                            i = idx[t]
+                            ud[t] = _dist2(Xc, i, Cd, lc[i])
+                    for t in range(q):
+                        ud[t] = np.sqrt(ud[t])
+                    q2 = 0
                     for t in range(q):
                         i = idx[t]
-                        ud[t] = _dist2(Xc, i, Cd, lc[i])
-                for t in range(q):
-                    ud[t] = np.sqrt(ud[t])
-                q2 = 0
-                for t in range(q):
-                    i = idx[t]
-                    a = lc[i]
-                    ui = ud[t]
-                    uc[i] = ui
-                    sa = s[a]
-                    li = lw[i]
-                    idx[q2] = i
-                    q2 += 0 if ui < (sa if sa > li else li) * SAFE else 1
-                q = q2
-            # the rows still failing, CHUNK_ROWS at a time (the scan's
-            # scratch then stays in the L1 cache)
-            for t0 in range(0, q, CHUNK_ROWS):
-                tq = min(CHUNK_ROWS, q - t0)
-                if use_blas:
-                    _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
-                               g_all[tid], xn_all[tid], best, second, lab)
-                else:
-                    if by_rows:
-                        for t in range(tq):
-                            r = idx[t0 + t]
-                            for f in range(d):
-                                xt[f, t] = Xc[r, f]
+                        a = lc[i]
+                        ui = ud[t]
+                        uc[i] = ui
+                        sa = s[a]
+                        li = lw[i]
+                        idx[q2] = i
+                        q2 += 0 if ui < (sa if sa > li else li) * SAFE else 1
+                    q = q2
+                # the rows still failing, CHUNK_ROWS at a time (the scan's
+                # scratch then stays in the L1 cache)
+                for t0 in range(0, q, CHUNK_ROWS):
+                    tq = min(CHUNK_ROWS, q - t0)
+                    if use_blas:
+                        scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
+                                  g_all[tid], xn_all[tid], best, second, lab)
                     else:
-                        for f in range(d):
+                        if by_rows:
                             for t in range(tq):
-                                xt[f, t] = Xc[idx[t0 + t], f]
-                    scan_lanes(xt, Cx, tq, tmp, bx[0], bx[1], lab)
-                    _exact_bounds(Xc, Cd, idx, t0, tq, tie_eps, bx[0], bx[1], best, second, lab)
-                for t in range(tq):
-                    i = idx[t0 + t]
-                    a = lc[i]
-                    bj = lab[t]
-                    uc[i] = np.sqrt(best[t])
-                    lw[i] = np.sqrt(second[t])
-                    if bj != a:
-                        changed += 1
-                        lc[i] = bj
-                        if not (full or first):
-                            _move(X, w, use_w, s0 + i, a, bj, False, sums[b], wsums[b])
-            if full or first:
-                _full_sums(X, w, use_w, s0, M, lc, k, xt, xd_all[tid], sums[b], wsums[b])
-        stats[b, STAT_CHANGED] = changed
+                                r = idx[t0 + t]
+                                for f in range(d):
+                                    xt[f, t] = Xc[r, f]
+                        else:
+                            for f in range(d):
+                                for t in range(tq):
+                                    xt[f, t] = Xc[idx[t0 + t], f]
+                        scan_lanes(xt, Cx, tq, tmp, bx[0], bx[1], lab)
+                        _exact_bounds(Xc, Cd, idx, t0, tq, tie_eps, bx[0], bx[1], best, second, lab)
+                    for t in range(tq):
+                        i = idx[t0 + t]
+                        a = lc[i]
+                        bj = lab[t]
+                        uc[i] = np.sqrt(best[t])
+                        lw[i] = np.sqrt(second[t])
+                        if bj != a:
+                            changed += 1
+                            lc[i] = bj
+                            if not (full or first):
+                                _move(X, w, use_w, s0 + i, a, bj, False, sums[b], wsums[b])
+                if full or first:
+                    _full_sums(X, w, use_w, s0, M, lc, k, xt, xd_all[tid], sums[b], wsums[b])
+            stats[b, STAT_CHANGED] = changed
+
+    return njit(parallel=True, **_JIT)(hamerly_pass)
+
+
+hamerly_pass = _hamerly(_scan_blas)
+hamerly_pass_fused = _hamerly(_scan_fused)
 
 
 @njit(**_JIT)
