@@ -255,6 +255,38 @@ def test_exact_ties_take_the_lowest_index_on_every_path(rng, dtype, gemm, d):
     np.testing.assert_allclose(d2, rd2, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("gemm,d,k", [("rows", 130, 132), ("cols", 24, 300)])
+def test_near_ties_are_settled_among_the_centres_within_the_bound(rng, dtype, gemm, d, k):
+    """Centres in triples 1e-3 apart (1e-11 in float64), data offset from
+    the origin: 5-56 % of the rows have two expanded-form values within the
+    rounding bound, and
+    ``exact_argmin_among`` settles them from those centres alone. Labels and
+    distances are the exact float64 argmin's, and a Hamerly fit (whose BLAS
+    scans settle the same way) gives Lloyd's labels and iteration count."""
+    X = (rng.normal(size=(3000, d)) + 4.0).astype(dtype)
+    base = X[rng.choice(3000, k // 3, replace=False)].astype(np.float64)
+    delta = 1e-3 if dtype == np.float32 else 1e-11
+    C = np.concatenate([base, base + delta, base - delta])
+    C = C[rng.permutation(k)].astype(dtype)
+    assert _solver.ArraySource(X, None, k).gemm == gemm
+    # the rows with a near tie in the kernel's sense: the path under test runs
+    Xs = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
+    Cs = C.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
+    cc = (Cs ** 2).sum(axis=1)
+    V = np.sort(cc[None, :] - 2.0 * Xs @ Cs.T, axis=1)
+    bound = 8.0 * (d + 2) * np.finfo(dtype).eps * np.maximum(cc.max(), (Xs ** 2).sum(axis=1))
+    assert np.mean(V[:, 1] - V[:, 0] <= bound) > 0.03
+    labels, d2, *_ = _pass(X, C, gemm=gemm)
+    rl, rd2, _ = naive.assign(X, C)
+    np.testing.assert_array_equal(labels, rl)
+    np.testing.assert_allclose(d2, rd2, rtol=1e-12)
+    ref = kmeanskit.fit(X, k, init=C, algorithm="lloyd", max_iter=30)
+    got = kmeanskit.fit(X, k, init=C, algorithm="hamerly", max_iter=30)
+    np.testing.assert_array_equal(got.labels, ref.labels)
+    assert got.n_iter == ref.n_iter > 2
+
+
 @settings(max_examples=40, deadline=None)
 @given(X=arrays(np.float64, st.tuples(st.integers(1, 60), st.integers(1, 4)),
                 elements=st.floats(-1e3, 1e3)),

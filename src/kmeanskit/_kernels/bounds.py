@@ -35,6 +35,7 @@ from .lloyd import (
     STAT_CHANGED,
     STAT_SQRT,
     exact_argmin,
+    exact_argmin_among,
     fold_expanded,
     fold_expanded_fused,
     masked_sums,
@@ -147,12 +148,15 @@ def _gather_centred(Xc, idx, t0, tq, mu, xs):
 
 
 @njit(**_JIT)
-def _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab):
+def _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab,
+                     cc, g, vk, have_g):
     """After the expanded form's two best values of the gathered rows
-    (``xs``): near ties to ``exact_argmin``, ``best`` the exact squared
-    distance of the chosen centre, ``second`` the lower bound on the others
-    (the second value plus ||x||^2, less the expanded form's rounding
-    bound)."""
+    (``xs``): near ties to ``exact_argmin`` (with ``have_g``, the product
+    ``g`` of the scan, among the centres within the rounding bound of the
+    best only: ``exact_argmin_among``, with ``vk`` k values of scratch),
+    ``best`` the exact squared distance of the chosen centre, ``second`` the
+    lower bound on the others (the second value plus ||x||^2, less the
+    expanded form's rounding bound)."""
     d = Xc.shape[1]
     for t in range(tq):
         xn[t] = 0.0
@@ -164,7 +168,12 @@ def _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, 
         bound = 2.0 * tie_eps * max(ccmax, xn[t])
         sv = second[t]
         if sv - best[t] <= bound:
-            lab[t] = exact_argmin(Xc, i, Cd)
+            if have_g:
+                for j in range(vk.shape[0]):  # the values as fold_expanded computed them
+                    vk[j] = cc[j] - (g[j, t] + g[j, t])
+                lab[t] = exact_argmin_among(Xc, i, Cd, vk, np.float64(best[t]) + bound)
+            else:
+                lab[t] = exact_argmin(Xc, i, Cd)
             sv = best[t]
         lb = sv + xn[t] - bound
         second[t] = lb if lb > 0.0 else 0.0
@@ -172,11 +181,13 @@ def _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, 
 
 
 @njit(**_JIT)
-def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best, second, lab):
+def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, vk, xn, best, second,
+               lab):
     """The rows ``idx[t0:t0 + tq]`` of ``Xc`` against every centre with one
     BLAS product laid out centres x rows, as ``lloyd_pass_gemm_t`` does
     (``Cs`` = centres - ``mu`` in X's dtype, ``cc`` their squared norms;
-    ``xs`` d x CHUNK_ROWS and ``g`` k x CHUNK_ROWS scratch in X's dtype).
+    ``xs`` d x CHUNK_ROWS, ``g`` k x CHUNK_ROWS and ``vk`` k scratch in X's
+    dtype).
     Gives what a lane scan gives the bound algorithms: ``lab`` the nearest
     centre (near ties by ``exact_argmin``), ``best`` its exact squared
     distance and ``second`` a lower bound on the squared distance to every
@@ -189,21 +200,25 @@ def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best,
             xs[f, t] = 0.0
     np.dot(Cs, xs, g)
     fold_expanded(g, cc, tq, best, second, lab)
-    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab)
+    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab,
+                     cc, g, vk, True)
 
 
 @njit(**_JIT)
-def _scan_fused(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, xn, best, second, lab):
+def _scan_fused(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, vk, xn, best, second,
+                lab):
     """:func:`_scan_blas` up to ``FUSED_D`` features, with the Lloyd pass's
     fused scan (``fold_expanded_fused``) instead of the product: ``Cs`` and
     ``cc`` padded by ``fused_centres``, ``xs`` FUSED_D x CHUNK_ROWS (``g``
-    unused)."""
+    and ``vk`` unused: near ties take ``exact_argmin``, cheap up to 8
+    features)."""
     _gather_centred(Xc, idx, t0, tq, mu, xs)
     for f in range(Xc.shape[1], FUSED_D):
         for t in range(tq):
             xs[f, t] = 0.0
     fold_expanded_fused(xs, Cs, cc, tq, best, second, lab)
-    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab)
+    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab,
+                     cc, g, vk, False)
 
 
 def _hamerly(scan_blas):
@@ -258,6 +273,7 @@ def _hamerly(scan_blas):
         nbl = nt if use_blas else 1
         xs_all = np.empty((nbl, Cs.shape[1] if use_blas else 1, CHUNK_ROWS), X.dtype)
         g_all = np.empty((nbl, k if use_blas else 1, CHUNK_ROWS), X.dtype)
+        vk_all = np.empty((nbl, k if use_blas else 1), X.dtype)
         ccmax = 0.0
         if use_blas:
             for j in range(k):
@@ -334,7 +350,7 @@ def _hamerly(scan_blas):
                     tq = min(CHUNK_ROWS, q - t0)
                     if use_blas:
                         scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
-                                  g_all[tid], xn_all[tid], best, second, lab)
+                                  g_all[tid], vk_all[tid], xn_all[tid], best, second, lab)
                     else:
                         if by_rows:
                             for t in range(tq):

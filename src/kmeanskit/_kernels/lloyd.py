@@ -68,6 +68,31 @@ def exact_argmin(X, r, C):
 
 
 @njit(**_JIT)
+def exact_argmin_among(X, r, C, v, thr):
+    """:func:`exact_argmin` over the centres j with ``v[j] <= thr`` only:
+    ``v`` the row's expanded-form values (``||c_j||^2 - 2 x.c_j``), ``thr``
+    the smallest of them plus the expanded form's rounding bound. Each value
+    is within half that bound of the exact squared distance less
+    ||x||^2, so a centre above ``thr`` is farther than the nearest one: the
+    skipped centres can be neither the minimum nor tied with it, and the
+    result is exact_argmin's (the lowest index on ties). A near tie then
+    costs k comparisons and a few exact distances, not k of them."""
+    k, d = C.shape
+    best = np.inf
+    bj = 0
+    for j in range(k):
+        if v[j] <= thr:
+            acc = 0.0
+            for f in range(d):
+                t = np.float64(X[r, f]) - np.float64(C[j, f])
+                acc += t * t
+            if acc < best:
+                best = acc
+                bj = j
+    return bj
+
+
+@njit(**_JIT)
 def _fold(v, bi, sv, li, j):
     """Fold value ``v`` of centre j into a row's best ``bi``, second ``sv``
     and label ``li`` (the first centre on ties): the new (best, second,
@@ -498,6 +523,29 @@ lloyd_pass_direct = _direct_pass(False)
 lloyd_pass_direct_rows = _direct_pass(True)
 
 
+@njit(**_JIT)
+def _row_min(v):
+    """The smallest of ``v``, with eight running minima: a single chain of
+    comparisons runs at their latency, and a minimum over a loop does not
+    vectorise without ``nnan`` (not among the kernels' fastmath flags).
+    Exact: the minimum does not depend on the order."""
+    k = v.shape[0]
+    k8 = k - k % 8
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = np.inf
+    for j in range(0, k8, 8):
+        m0 = min(m0, v[j])
+        m1 = min(m1, v[j + 1])
+        m2 = min(m2, v[j + 2])
+        m3 = min(m3, v[j + 3])
+        m4 = min(m4, v[j + 4])
+        m5 = min(m5, v[j + 5])
+        m6 = min(m6, v[j + 6])
+        m7 = min(m7, v[j + 7])
+    for j in range(k8, k):
+        m0 = min(m0, v[j])
+    return min(min(min(m0, m1), min(m2, m3)), min(min(m4, m5), min(m6, m7)))
+
+
 @njit(parallel=True, **_JIT)
 def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, stats,
                     want_dist, dist_out, n_slots, tie_eps, want_sqrt, want_inertia, want_lb,
@@ -547,35 +595,27 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
             else:
                 np.dot(xs[:m], Ct, g[:m])
             for i in range(m):
-                # vectorised passes over the k values: min, count of near
-                # ties, then the (first) index of the minimum
+                # passes over the row's k values: the values, their minimum,
+                # then the count of near ties with the (first) index of the
+                # minimum
                 gi = g[i]
-                bv = np.inf
                 for j in range(k):
-                    v = cc[j] - (gi[j] + gi[j])  # stays in X's dtype (2 * x would widen)
-                    gi[j] = v
-                    bv = min(bv, v)
+                    gi[j] = cc[j] - (gi[j] + gi[j])  # stays in X's dtype (2 * x would widen)
+                bv = _row_min(gi)
                 thr = bv + 2.0 * tie_eps * max(ccmax, _sq_norm(xs, i))
                 cnt = 0
+                bj = k
                 for j in range(k):
                     cnt += 1 if gi[j] <= thr else 0
+                    bj = min(bj, j if gi[j] == bv else k)
                 if cnt > 1:
-                    lab[i] = exact_argmin(X, s + i, C)
-                else:
-                    bj = 0
-                    for j in range(k):
-                        if gi[j] == bv:
-                            bj = j
-                            break
-                    lab[i] = bj
+                    bj = exact_argmin_among(X, s + i, C, gi, thr)
+                lab[i] = bj
                 if want_lb:
                     # the smallest value of another centre, less the bound
-                    sv = np.inf
-                    li = lab[i]
-                    for j in range(k):
-                        sv = min(sv, gi[j] if j != li else np.inf)
+                    gi[bj] = np.inf
                     xx = _sq_norm(xs, i)
-                    v = np.float64(sv) + xx - 2.0 * tie_eps * max(ccmax, xx)
+                    v = np.float64(_row_min(gi)) + xx - 2.0 * tie_eps * max(ccmax, xx)
                     lb_out[s + i] = np.sqrt(v) if v > 0.0 else 0.0
             _finish_chunk(X, w, use_w, C, s, m, lab, labels, update, sums[b],
                           wsums[b], want_dist, dist_out, stats[b], want_sqrt, want_inertia)
@@ -607,6 +647,7 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
     else:
         Cp, ccp = Cs, cc
     xn_all = np.empty((n_slots, R))
+    vk_all = np.empty((n_slots, 1 if fused else k), X.dtype)
     best_all = np.empty((n_slots, R), X.dtype)
     second_all = np.empty((n_slots, R), X.dtype)
     lab_all = np.empty((n_slots, R), np.int32)
@@ -618,6 +659,7 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
         g = g_all[tid]
         xt = xt_all[tid]
         xn = xn_all[tid]
+        vk = vk_all[tid]
         best = best_all[tid]
         second = second_all[tid]
         lab = lab_all[tid]
@@ -655,7 +697,14 @@ def lloyd_pass_gemm_t(X, w, use_w, C, Cs, cc, mu, labels, update, sums, wsums, s
                 for i in range(m):
                     bound = 2.0 * tie_eps * max(ccmax, xn[i])
                     if np.float64(second[i]) - np.float64(best[i]) <= bound:
-                        lab[i] = exact_argmin(X, s + i, C)
+                        if fused:  # no product kept; d <= 8 makes exact_argmin cheap
+                            lab[i] = exact_argmin(X, s + i, C)
+                        else:
+                            # the row's values, as fold_expanded computed them
+                            for j in range(k):
+                                vk[j] = cc[j] - (g[j, i] + g[j, i])
+                            lab[i] = exact_argmin_among(X, s + i, C, vk,
+                                                        np.float64(best[i]) + bound)
             if want_lb:
                 for i in range(m):
                     # the second value (the best after a tie) plus ||x||^2,
