@@ -248,7 +248,7 @@ class ArraySource:
         """The data's column means in X's dtype (the gemm path centres on it)."""
         if self._mu is None:
             nb = max(1, min(MAX_BLOCKS, self.X.shape[0]))
-            mean, _ = K.column_mean_var(self.X, self.ww, False, nb)
+            mean, _ = K.column_means(self.X, self.ww, False, nb)
             self._mu = mean.astype(self.X.dtype)
         return self._mu
 

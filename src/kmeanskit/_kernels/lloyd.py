@@ -991,9 +991,9 @@ def count_distinct_upto(X, limit):
 
 
 @njit(parallel=True, **_JIT)
-def column_mean_var(X, w, use_w, n_blocks):
-    """Weighted column means and (population) variances in float64, by blocks
-    reduced in order; two passes for accuracy."""
+def column_means(X, w, use_w, n_blocks):
+    """Weighted column means in float64 and the total weight, by blocks
+    reduced in order (one pass: the BLAS passes centre on the means)."""
     n, d = X.shape
     part = np.zeros((n_blocks, d))
     wpart = np.zeros(n_blocks)
@@ -1010,7 +1010,17 @@ def column_mean_var(X, w, use_w, n_blocks):
         mean += part[b]
         wtot += wpart[b]
     mean /= wtot
-    part[:, :] = 0.0
+    return mean, wtot
+
+
+@njit(parallel=True, **_JIT)
+def column_mean_var(X, w, use_w, n_blocks):
+    """Weighted column means and (population) variances in float64, by blocks
+    reduced in order; two passes for accuracy (the first:
+    :func:`column_means`)."""
+    n, d = X.shape
+    mean, wtot = column_means(X, w, use_w, n_blocks)
+    part = np.zeros((n_blocks, d))
     for b in prange(n_blocks):
         i0, i1 = row_block(b, n, n_blocks)
         for i in range(i0, i1):
