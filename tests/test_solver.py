@@ -528,8 +528,9 @@ def test_freed_memory_is_given_back_once_after_a_sampled_seeding(rng, monkeypatc
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_finite_check_without_a_flag_array(dtype):
     """``all_finite`` finds one NaN or infinity anywhere in a large array,
-    and accepts finite values whose sum overflows (float64 near its
-    maximum), which its fast path cannot decide alone."""
+    and accepts finite values whose sum overflows (values near the dtype's
+    maximum: the sum is taken in the array's dtype), which its fast path
+    cannot decide alone."""
     from kmeanskit._validation import all_finite
 
     X = np.ones((200_003, 3), dtype)
@@ -543,6 +544,24 @@ def test_finite_check_without_a_flag_array(dtype):
     assert all_finite(big)
     big[69_999, 0] = np.nan
     assert not all_finite(big)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("use_w", [False, True])
+def test_column_means_are_the_first_pass_of_column_mean_var(rng, dtype, use_w):
+    """``column_means`` (the BLAS passes' centring) gives ``column_mean_var``'s
+    means bit for bit (the same blocks, reduced in order), the weighted means
+    of the NumPy reference and the total weight."""
+    X = (rng.normal(size=(5003, 7)) * 3 + 100).astype(dtype)
+    w = rng.uniform(0.5, 2.0, size=5003).astype(dtype) if use_w else np.ones(1, dtype)
+    mean, wtot = K.column_means(X, w, use_w, 7)
+    mean2, var = K.column_mean_var(X, w, use_w, 7)
+    np.testing.assert_array_equal(mean, mean2)
+    ww = w.astype(np.float64) if use_w else np.ones(5003)
+    ref = (X.astype(np.float64) * ww[:, None]).sum(axis=0) / ww.sum()
+    np.testing.assert_allclose(mean, ref, rtol=1e-13)
+    np.testing.assert_allclose(var, (ww[:, None] * (X - ref) ** 2).sum(axis=0) / ww.sum(), rtol=1e-10)
+    assert wtot == pytest.approx(ww.sum(), rel=1e-14)
 
 
 @pytest.mark.parametrize("bad,match", [
