@@ -50,17 +50,24 @@ _JIT_ORDERED = dict(nogil=True, cache=True, fastmath=set(FASTMATH_ORDERED))
 
 
 @njit(**_JIT)
+def _exact_d2(X, r, C, j):
+    """Row r's exact float64 squared distance to centre j: the one sum of
+    :func:`exact_argmin` and :func:`exact_argmin_among`."""
+    acc = 0.0
+    for f in range(C.shape[1]):
+        t = np.float64(X[r, f]) - np.float64(C[j, f])
+        acc += t * t
+    return acc
+
+
+@njit(**_JIT)
 def exact_argmin(X, r, C):
     """Nearest centre of row r by exact float64 distances, the lowest index
     on ties: the assignment every path and algorithm agrees on."""
-    k, d = C.shape
     best = np.inf
     bj = 0
-    for j in range(k):
-        acc = 0.0
-        for f in range(d):
-            t = np.float64(X[r, f]) - np.float64(C[j, f])
-            acc += t * t
+    for j in range(C.shape[0]):
+        acc = _exact_d2(X, r, C, j)
         if acc < best:
             best = acc
             bj = j
@@ -77,15 +84,11 @@ def exact_argmin_among(X, r, C, v, thr):
     skipped centres can be neither the minimum nor tied with it, and the
     result is exact_argmin's (the lowest index on ties). A near tie then
     costs k comparisons and a few exact distances, not k of them."""
-    k, d = C.shape
     best = np.inf
     bj = 0
-    for j in range(k):
+    for j in range(C.shape[0]):
         if v[j] <= thr:
-            acc = 0.0
-            for f in range(d):
-                t = np.float64(X[r, f]) - np.float64(C[j, f])
-                acc += t * t
+            acc = _exact_d2(X, r, C, j)
             if acc < best:
                 best = acc
                 bj = j
