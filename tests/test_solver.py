@@ -287,6 +287,24 @@ def test_near_ties_are_settled_among_the_centres_within_the_bound(rng, dtype, ge
     assert got.n_iter == ref.n_iter > 2
 
 
+def test_rows_pass_with_nan_values_labels_within_range(rng):
+    """NaN values (never reach a fit: validation refuses them) leave the rows
+    x centres pass's labels in range: a NaN centre is never the nearest, and
+    a row of NaN, with no value at or below its minimum, goes to
+    ``exact_argmin`` (centre 0), not to an index past the last centre."""
+    X = rng.normal(size=(3000, 130)).astype(np.float32)
+    C = X[:6].copy()
+    C[2] = np.nan
+    X[7] = np.nan
+    assert _solver.ArraySource(X, None, 6).gemm == "rows"
+    labels, *_ = _pass(X, C, gemm="rows", update=False)
+    D = naive.sq_distances(X, np.delete(C, 2, axis=0))
+    expect = D.argmin(axis=1)
+    expect = expect + (expect >= 2)
+    expect[7] = 0
+    np.testing.assert_array_equal(labels, expect)
+
+
 @settings(max_examples=40, deadline=None)
 @given(X=arrays(np.float64, st.tuples(st.integers(1, 60), st.integers(1, 4)),
                 elements=st.floats(-1e3, 1e3)),

@@ -613,6 +613,8 @@ def lloyd_pass_gemm(X, w, use_w, C, Ct, cc, mu, labels, update, sums, wsums, sta
                     bj = min(bj, j if gi[j] == bv else k)
                 if cnt > 1:
                     bj = exact_argmin_among(X, s + i, C, gi, thr)
+                elif cnt == 0:  # no value at or below its minimum: NaN values
+                    bj = exact_argmin(X, s + i, C)
                 lab[i] = bj
                 if want_lb:
                     # the smallest value of another centre, less the bound
