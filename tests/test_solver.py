@@ -260,10 +260,10 @@ def test_exact_ties_take_the_lowest_index_on_every_path(rng, dtype, gemm, d):
 def test_near_ties_are_settled_among_the_centres_within_the_bound(rng, dtype, gemm, d, k):
     """Centres in triples 1e-3 apart (1e-11 in float64), data offset from
     the origin: 5-56 % of the rows have two expanded-form values within the
-    rounding bound, and
-    ``exact_argmin_among`` settles them from those centres alone. Labels and
-    distances are the exact float64 argmin's, and a Hamerly fit (whose BLAS
-    scans settle the same way) gives Lloyd's labels and iteration count."""
+    rounding bound, and ``exact_argmin_among`` settles them from those
+    centres alone. Labels and distances are the exact float64 argmin's, and
+    a Hamerly fit (whose BLAS scans settle the same way) gives Lloyd's
+    labels and iteration count."""
     X = (rng.normal(size=(3000, d)) + 4.0).astype(dtype)
     base = X[rng.choice(3000, k // 3, replace=False)].astype(np.float64)
     delta = 1e-3 if dtype == np.float32 else 1e-11
