@@ -148,15 +148,16 @@ def _gather_centred(Xc, idx, t0, tq, mu, xs):
 
 
 @njit(**_JIT)
-def _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab,
+def _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, vb, vs, best, second, lab,
                      cc, g, vk, have_g):
     """After the expanded form's two best values of the gathered rows
-    (``xs``): near ties to ``exact_argmin`` (with ``have_g``, the product
-    ``g`` of the scan, among the centres within the rounding bound of the
-    best only: ``exact_argmin_among``, with ``vk`` k values of scratch),
-    ``best`` the exact squared distance of the chosen centre, ``second`` the
-    lower bound on the others (the second value plus ||x||^2, less the
-    expanded form's rounding bound)."""
+    (``xs``), ``vb`` and ``vs`` in X's dtype: near ties to ``exact_argmin``
+    (with ``have_g``, the product ``g`` of the scan, among the centres
+    within the rounding bound of the best only: ``exact_argmin_among``,
+    with ``vk`` k values of scratch), ``best`` (float64) the exact squared
+    distance of the chosen centre, ``second`` (float64) the lower bound on
+    the others (the second value plus ||x||^2, less the expanded form's
+    rounding bound)."""
     d = Xc.shape[1]
     for t in range(tq):
         xn[t] = 0.0
@@ -166,28 +167,31 @@ def _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, 
     for t in range(tq):
         i = idx[t0 + t]
         bound = 2.0 * tie_eps * max(ccmax, xn[t])
-        sv = second[t]
-        if sv - best[t] <= bound:
+        bv = np.float64(vb[t])
+        sv = np.float64(vs[t])
+        if sv - bv <= bound:
             if have_g:
                 for j in range(vk.shape[0]):  # the values as fold_expanded computed them
                     vk[j] = cc[j] - (g[j, t] + g[j, t])
-                lab[t] = exact_argmin_among(Xc, i, Cd, vk, np.float64(best[t]) + bound)
+                lab[t] = exact_argmin_among(Xc, i, Cd, vk, bv + bound)
             else:
                 lab[t] = exact_argmin(Xc, i, Cd)
-            sv = best[t]
+            sv = bv
         lb = sv + xn[t] - bound
         second[t] = lb if lb > 0.0 else 0.0
         best[t] = _dist2(Xc, i, Cd, lab[t])
 
 
 @njit(**_JIT)
-def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, vk, xn, best, second,
-               lab):
+def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, vk, xn, vb, vs, best,
+               second, lab):
     """The rows ``idx[t0:t0 + tq]`` of ``Xc`` against every centre with one
     BLAS product laid out centres x rows, as ``lloyd_pass_gemm_t`` does
     (``Cs`` = centres - ``mu`` in X's dtype, ``cc`` their squared norms;
-    ``xs`` d x CHUNK_ROWS, ``g`` k x CHUNK_ROWS and ``vk`` k scratch in X's
-    dtype).
+    ``xs`` d x CHUNK_ROWS, ``g`` k x CHUNK_ROWS, ``vk`` k and ``vb``, ``vs``
+    CHUNK_ROWS scratch in X's dtype: the fold keeps the two best values in
+    the dtype they are computed in, where float64 would halve its SIMD
+    lanes on float32 data).
     Gives what a lane scan gives the bound algorithms: ``lab`` the nearest
     centre (near ties by ``exact_argmin``), ``best`` its exact squared
     distance and ``second`` a lower bound on the squared distance to every
@@ -199,14 +203,14 @@ def _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, vk, xn, b
         for t in range(tq, xs.shape[1]):
             xs[f, t] = 0.0
     np.dot(Cs, xs, g)
-    fold_expanded(g, cc, tq, best, second, lab)
-    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab,
+    fold_expanded(g, cc, tq, vb, vs, lab)
+    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, vb, vs, best, second, lab,
                      cc, g, vk, True)
 
 
 @njit(**_JIT)
-def _scan_fused(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, vk, xn, best, second,
-                lab):
+def _scan_fused(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, vk, xn, vb, vs, best,
+                second, lab):
     """:func:`_scan_blas` up to ``FUSED_D`` features, with the Lloyd pass's
     fused scan (``fold_expanded_fused``) instead of the product: ``Cs`` and
     ``cc`` padded by ``fused_centres``, ``xs`` FUSED_D x CHUNK_ROWS (``g``
@@ -216,8 +220,8 @@ def _scan_fused(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, vk, xn, 
     for f in range(Xc.shape[1], FUSED_D):
         for t in range(tq):
             xs[f, t] = 0.0
-    fold_expanded_fused(xs, Cs, cc, tq, best, second, lab)
-    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, best, second, lab,
+    fold_expanded_fused(xs, Cs, cc, tq, vb, vs, lab)
+    _settle_expanded(Xc, idx, t0, tq, ccmax, tie_eps, Cd, xs, xn, vb, vs, best, second, lab,
                      cc, g, vk, False)
 
 
@@ -350,7 +354,8 @@ def _hamerly(scan_blas):
                     tq = min(CHUNK_ROWS, q - t0)
                     if use_blas:
                         scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
-                                  g_all[tid], vk_all[tid], xn_all[tid], best, second, lab)
+                                  g_all[tid], vk_all[tid], xn_all[tid], bx[0], bx[1], best,
+                                  second, lab)
                     else:
                         if by_rows:
                             for t in range(tq):
