@@ -498,7 +498,10 @@ def _direct_pass(by_rows: bool):
                             xt[f, i] = Xc[i, f]
                 scan_lanes(xt, C, m, tmp2, best, second, lab)
                 n_ties = 0
-                for i in range(m):  # counted in a loop that vectorises; usually 0
+                # counted in a loop that vectorises; usually 0. One centre has no
+                # ties: its rows' second value is inf, and inf - best <= tie_eps inf
+                # would send every row to exact_argmin
+                for i in range(m if k > 1 else 0):
                     n_ties += 1 if second[i] - best[i] <= tie_eps * second[i] else 0
                 if n_ties:
                     for i in range(m):
