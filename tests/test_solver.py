@@ -728,3 +728,20 @@ def test_rules_of_the_loop(rng):
     # cluster 1 moves onto the farthest row: 0.1 and 10.1 tie at 0.01, the lower index wins
     assert run.centers.ravel().tolist() == [0.0, 0.1, 10.05]
     assert run.inertia == pytest.approx(0.005)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_centre_is_the_weighted_mean(dtype, weighted):
+    """k = 1 through the direct pass (which counts no near ties with one
+    centre): every label 0, the centre the weighted mean and the inertia the
+    weighted sum of squares, against the NumPy reference."""
+    rng = np.random.default_rng(11)
+    X = (rng.normal(size=(20_000, 3)) * [1.0, 5.0, 0.1] + 40.0).astype(dtype)
+    w = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    r = kmeanskit.fit(X, 1, sample_weight=w, random_state=0)
+    assert r.labels.shape == (X.shape[0],) and not r.labels.any()
+    C = naive.update(X, np.zeros(X.shape[0], np.int64), 1, w)
+    np.testing.assert_allclose(r.centers, C, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    _, _, inertia = naive.assign(X, r.centers, w)
+    np.testing.assert_allclose(r.inertia, inertia, rtol=1e-9)
