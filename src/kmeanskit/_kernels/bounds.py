@@ -225,13 +225,17 @@ def _scan_fused(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs, g, vk, xn, 
                      cc, g, vk, False)
 
 
-def _hamerly(scan_blas):
-    """:func:`hamerly_pass` compiled with ``scan_blas`` the scan of the rows
-    failing their bounds where ``use_blas``: :func:`_scan_blas`
-    (``hamerly_pass``) or, up to ``FUSED_D`` features, :func:`_scan_fused`
-    (``hamerly_pass_fused``, with ``Cs`` and ``cc`` from ``fused_centres``).
-    Two compilations: with the fused scan compiled in, the lane scans of the
-    shapes that never call it ran 5-10 % slower."""
+def _hamerly(fused: bool):
+    """:func:`hamerly_pass` compiled with ``fused`` a constant: where
+    ``use_blas``, the rows failing their bounds are scanned by
+    :func:`_scan_blas` (``hamerly_pass``) or, up to ``FUSED_D`` features, by
+    :func:`_scan_fused` (``hamerly_pass_fused``, with ``Cs`` and ``cc`` from
+    ``fused_centres``). The branch not taken is not compiled: with the fused
+    scan compiled in, the lane scans of the shapes that never call it ran
+    5-10 % slower. The constant is a bool, not the scan itself: numba keys
+    its on-disk cache on the pickled closure, and a dispatcher pickles with
+    an id of its process, so a kernel closing over one was compiled again
+    in every process (``tests/test_numba_cache.py``)."""
 
     def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                      sums, wsums, stats, n_slots, use_blas, Cs, cc, mu, tie_eps):
@@ -352,10 +356,14 @@ def _hamerly(scan_blas):
                 # scratch then stays in the L1 cache)
                 for t0 in range(0, q, CHUNK_ROWS):
                     tq = min(CHUNK_ROWS, q - t0)
-                    if use_blas:
-                        scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
-                                  g_all[tid], vk_all[tid], xn_all[tid], bx[0], bx[1], best,
-                                  second, lab)
+                    if use_blas and fused:
+                        _scan_fused(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
+                                    g_all[tid], vk_all[tid], xn_all[tid], bx[0], bx[1], best,
+                                    second, lab)
+                    elif use_blas:
+                        _scan_blas(Xc, idx, t0, tq, Cs, cc, mu, ccmax, tie_eps, Cd, xs_all[tid],
+                                   g_all[tid], vk_all[tid], xn_all[tid], bx[0], bx[1], best,
+                                   second, lab)
                     else:
                         if by_rows:
                             for t in range(tq):
@@ -386,8 +394,8 @@ def _hamerly(scan_blas):
     return njit(parallel=True, **_JIT)(hamerly_pass)
 
 
-hamerly_pass = _hamerly(_scan_blas)
-hamerly_pass_fused = _hamerly(_scan_fused)
+hamerly_pass = _hamerly(False)
+hamerly_pass_fused = _hamerly(True)
 
 
 @njit(**_JIT)
