@@ -122,18 +122,15 @@ def test_a_process_that_compiles_and_one_that_loads_the_cache_agree(tmp_path):
     assert fresh == cached
 
 
-# The engine's warm-up calls (every algorithm and distance strategy, both dtypes), then the
-# kernels that compiled in this process instead of loading from numba's cache.
+# The suite's warm-up calls (every algorithm and distance strategy in both dtypes, the other
+# metrics, images, search, sparse rows, k-prototypes), then the kernels that compiled in this
+# process instead of loading from numba's cache.
 _COMPILED_HERE = """
-import sys, warnings
-import numpy as np
+import sys
 import numba
 sys.path.insert(0, {tests!r})
 import warmup
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    warmup._engine(np.float32)
-    warmup._engine(np.float64)
+warmup.run(0, 1)
 seen = set()
 for name, mod in list(sys.modules.items()):
     if not name.startswith("kmeanskit"):
@@ -146,7 +143,7 @@ for name, mod in list(sys.modules.items()):
 """
 
 
-def test_a_second_process_loads_every_engine_kernel_from_the_cache():
+def test_a_second_process_loads_every_kernel_from_the_cache():
     """numba keys a closure's cache entries on its pickled free variables: a kernel built by a
     factory closing over another kernel (a dispatcher pickles with an id of its process) found
     no entry in any later process and compiled again, 13 s for Hamerly's pass. The first process
