@@ -146,6 +146,41 @@ def test_chunk_sums_match_numpy(rng, d, k, m, weighted):
     np.testing.assert_allclose(wsums, ref_w, rtol=1e-12)
 
 
+@pytest.mark.parametrize("d", [2, 3, 4])
+@pytest.mark.parametrize("k", [8, K.MASKED_SUMS_MAX_K])
+@pytest.mark.parametrize("m", [255, 256])
+@pytest.mark.parametrize("dtype,weights", [(np.float32, None), (np.float32, "random"),
+                                           (np.float64, None), (np.float64, "dyadic")])
+def test_scatter_sums_add_in_their_written_order(rng, d, k, m, dtype, weights):
+    """The two-copy scatter's sums bit for bit: row i added to copy i % 2 in row order, then
+    per centre copy 0 + copy 1. Where a row's products w x are exact (float32 rows and weights,
+    or no weights) its features and weight go in as one 4-wide vector; this pins that those
+    give the loop's bits. The block's sums start at zero here: the kernels' ``reassoc`` lets
+    LLVM add the two copies to a running sum one after the other (test above, to 1e-12)."""
+    assert k >= max(K.SCATTER_SUMS_MIN_K, K.SCATTER_SUMS_MIN_K_2D)
+    xt = rng.normal(size=(d, m)).astype(dtype)
+    if weights == "random":
+        w = rng.random(m + 3).astype(dtype)
+    elif weights == "dyadic":  # products exact in float64 (the loop's path for float64 weights)
+        w = (rng.integers(1, 64, m + 3) / 8.0).astype(dtype)
+        xt = np.round(xt * 1024) / 1024
+    else:
+        w = np.ones(1, dtype)
+    lab = rng.integers(0, k, size=m).astype(np.int32)
+    sums = np.zeros((k, d))
+    wsums = np.zeros(k)
+    acc = np.zeros((2, k, d + 1))
+    for i in range(m):
+        wi = float(w[3 + i]) if weights else 1.0
+        for f in range(d):
+            acc[i % 2, lab[i], f] += wi * float(xt[f, i])
+        acc[i % 2, lab[i], d] += wi
+    ref_s = acc[0, :, :d] + acc[1, :, :d]
+    ref_w = acc[0, :, d] + acc[1, :, d]
+    K.masked_sums(xt, np.empty((d, 256)), w, weights is not None, 3, m, lab, k, sums, wsums)
+    assert np.array_equal(sums, ref_s) and np.array_equal(wsums, ref_w)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("gemm", [False, "rows", "cols"])
 @pytest.mark.parametrize("n,d,k", [(1, 1, 1), (257, 3, 5), (5000, 2, 16), (600, 4, 17),

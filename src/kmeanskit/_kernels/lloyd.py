@@ -328,16 +328,78 @@ def _scatter_sums(xt, xd, wc, use_w, m, lab, k, sums_b, wsums_b):
     acc = xd.ravel()[:2 * W * k].reshape((2, k, W))
     acc[:, :, :] = 0.0
     m2 = m - m % 2
-    for i in range(0, m2, 2):
-        w0 = np.float64(wc[i]) if use_w else 1.0
-        w1 = np.float64(wc[i + 1]) if use_w else 1.0
-        a = acc[0, lab[i]]
-        b = acc[1, lab[i + 1]]
-        for f in range(d):
-            a[f] += w0 * np.float64(xt[f, i])
-            b[f] += w1 * np.float64(xt[f, i + 1])
-        a[d] += w0
-        b[d] += w1
+    exact = not use_w or (xt.itemsize == 4 and wc.itemsize == 4)
+    if d == 4 and exact:
+        # as below, the four features as one vector, the weight after them
+        for i in range(0, m2, 2):
+            w0 = np.float64(wc[i]) if use_w else 1.0
+            w1 = np.float64(wc[i + 1]) if use_w else 1.0
+            a = acc[0, lab[i]]
+            b = acc[1, lab[i + 1]]
+            a0 = w0 * np.float64(xt[0, i])
+            a1 = w0 * np.float64(xt[1, i])
+            a2 = w0 * np.float64(xt[2, i])
+            a3 = w0 * np.float64(xt[3, i])
+            b0 = w1 * np.float64(xt[0, i + 1])
+            b1 = w1 * np.float64(xt[1, i + 1])
+            b2 = w1 * np.float64(xt[2, i + 1])
+            b3 = w1 * np.float64(xt[3, i + 1])
+            a[0] += a0
+            a[1] += a1
+            a[2] += a2
+            a[3] += a3
+            a[4] += w0
+            b[0] += b0
+            b[1] += b1
+            b[2] += b2
+            b[3] += b3
+            b[4] += w1
+    elif (d == 3 or d == 2) and exact:
+        # a row's four slots written with constant indices: LLVM adds them as
+        # one 4-wide vector (the weight's slot d; with 2 features the fourth
+        # slot gets 0.0), where a loop over a run-time d is four scalar
+        # read-add-writes. The same additions in the same order, and the
+        # same bits: the products w x are exact here (float32 w and x, or
+        # w = 1), so the loop's fused multiply-adds round as the vector's
+        # separate products and sums do; other weighted rows keep the loop.
+        for i in range(0, m2, 2):
+            w0 = np.float64(wc[i]) if use_w else 1.0
+            w1 = np.float64(wc[i + 1]) if use_w else 1.0
+            a = acc[0, lab[i]]
+            b = acc[1, lab[i + 1]]
+            a0 = w0 * np.float64(xt[0, i])
+            a1 = w0 * np.float64(xt[1, i])
+            b0 = w1 * np.float64(xt[0, i + 1])
+            b1 = w1 * np.float64(xt[1, i + 1])
+            if d == 3:
+                a2 = w0 * np.float64(xt[2, i])
+                b2 = w1 * np.float64(xt[2, i + 1])
+                a3 = w0
+                b3 = w1
+            else:
+                a2 = w0
+                b2 = w1
+                a3 = 0.0
+                b3 = 0.0
+            a[0] += a0
+            a[1] += a1
+            a[2] += a2
+            a[3] += a3
+            b[0] += b0
+            b[1] += b1
+            b[2] += b2
+            b[3] += b3
+    else:
+        for i in range(0, m2, 2):
+            w0 = np.float64(wc[i]) if use_w else 1.0
+            w1 = np.float64(wc[i + 1]) if use_w else 1.0
+            a = acc[0, lab[i]]
+            b = acc[1, lab[i + 1]]
+            for f in range(d):
+                a[f] += w0 * np.float64(xt[f, i])
+                b[f] += w1 * np.float64(xt[f, i + 1])
+            a[d] += w0
+            b[d] += w1
     for i in range(m2, m):
         w0 = np.float64(wc[i]) if use_w else 1.0
         a = acc[0, lab[i]]
