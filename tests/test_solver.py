@@ -66,8 +66,9 @@ def test_fused_layout_from_seven_to_eight_features_and_64_centres(rng):
     centres x rows layout without a BLAS product (``"fused"``, up to
     ``FUSED_D`` features); fewer features or centres keep the direct loops,
     and so do passes without the sums and Hamerly's first lower bounds
-    there (``fused_only``). The pass and a Hamerly fit give the direct
-    loops' labels, distances, sums and fit."""
+    there (``fused_only``); Hamerly's scans of the rows failing their bounds
+    take the fused scan. The pass and a Hamerly fit give the direct loops'
+    labels, distances, sums and fit."""
     from kmeanskit import _config as c
 
     for dt in (np.float32, np.float64):

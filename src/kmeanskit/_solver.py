@@ -130,12 +130,13 @@ def fused_only(d: int, k: int) -> bool:
     """Shapes whose Lloyd passes take the centres x rows layout for its
     fused scan alone (``FUSED_MIN_D``, ``FUSED_MIN_K``; strategy
     ``"fused"``). There a pass without the sums (the final one, ``assign``)
-    and Hamerly (its first pass, which gives the first lower bounds, and its
-    scans of the rows failing their bounds) keep the direct loops: one pass
-    does not repay the column means the layout centres on (a pass of their
-    own), and the expanded form's looser rounding bound sends more of
-    Hamerly's rows to exact distances and loosens its lower bounds (d = 6-8,
-    k = 64-256: Hamerly's passes were 5-15 % slower)."""
+    and Hamerly's first pass (which gives the first lower bounds) keep the
+    direct loops: one pass does not repay the column means the layout
+    centres on (a pass of their own), and the expanded form's looser
+    rounding bound would loosen those bounds. Hamerly's scans of the rows
+    failing their bounds take the fused scan (``bounds.hamerly_pass_fused``;
+    d = 7-8, k = 64-250: 10 iterations 0-4 % faster at k = 64, 11-21 % from
+    k = 96, docs/benchmarks.md)."""
     return (FUSED_MIN_D <= d <= K.FUSED_D and k >= FUSED_MIN_K
             and not (d >= GEMM_T_MIN_D and k >= GEMM_T_MIN_K))
 
@@ -569,7 +570,7 @@ class HamerlyStep(_BoundedStep):
         src = self.source
         X = src.X
         jmax, pmax, pmax2 = self.drift_order()
-        use_blas = src.gemm in ("rows", "cols")  # "fused": the direct loops (see fused_only)
+        use_blas = src.gemm in ("rows", "cols", "fused")  # "fused": its fused scan (fused_only)
         kernel = B.hamerly_pass
         if use_blas:
             Cs, cc = src.shifted_centers(C)
