@@ -331,6 +331,8 @@ def _scatter_sums(xt, xd, wc, use_w, m, lab, k, sums_b, wsums_b):
     exact = not use_w or (xt.itemsize == 4 and wc.itemsize == 4)
     if d == 4 and exact:
         # as below, the four features as one vector, the weight after them
+        # (written out twice on purpose: one branch for d = 2 to 4, or a
+        # helper per row, measured 3-7 x slower a pass)
         for i in range(0, m2, 2):
             w0 = np.float64(wc[i]) if use_w else 1.0
             w1 = np.float64(wc[i + 1]) if use_w else 1.0
