@@ -332,7 +332,8 @@ def _scatter_sums(xt, xd, wc, use_w, m, lab, k, sums_b, wsums_b):
     if d == 4 and exact:
         # as below, the four features as one vector, the weight after them
         # (written out twice on purpose: one branch for d = 2 to 4, or a
-        # helper per row, measured 3-7 x slower a pass)
+        # helper per row, kept LLVM from vectorising the additions;
+        # docs/benchmarks.md)
         for i in range(0, m2, 2):
             w0 = np.float64(wc[i]) if use_w else 1.0
             w1 = np.float64(wc[i + 1]) if use_w else 1.0
