@@ -134,9 +134,9 @@ def fused_only(d: int, k: int) -> bool:
     direct loops: one pass does not repay the column means the layout
     centres on (a pass of their own), and the expanded form's looser
     rounding bound would loosen those bounds. Hamerly's scans of the rows
-    failing their bounds take the fused scan (``bounds.hamerly_pass_fused``;
-    d = 7-8, k = 64-250: 10 iterations 0-4 % faster at k = 64, 11-21 % from
-    k = 96, docs/benchmarks.md)."""
+    failing their bounds take the fused scan (``bounds.hamerly_pass_fused``),
+    the faster there from k = 64 (docs/benchmarks.md, row "Hamerly's scans at
+    the fused shapes")."""
     return (FUSED_MIN_D <= d <= K.FUSED_D and k >= FUSED_MIN_K
             and not (d >= GEMM_T_MIN_D and k >= GEMM_T_MIN_K))
 

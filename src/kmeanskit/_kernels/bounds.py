@@ -233,9 +233,9 @@ def _hamerly(fused: bool):
     ``fused_centres``). The branch not taken is not compiled: with the fused
     scan compiled in, the lane scans of the shapes that never call it ran
     5-10 % slower. The constant is a bool, not the scan itself: numba keys
-    its on-disk cache on the pickled closure, and a dispatcher pickles with
-    an id of its process, so a kernel closing over one was compiled again
-    in every process (``tests/test_numba_cache.py``)."""
+    a closure's on-disk cache entries on its pickled free variables, and a
+    dispatcher pickles with an id of its process, so a kernel closing over
+    one was compiled again in every process (``tests/test_numba_cache.py``)."""
 
     def hamerly_pass(X, w, use_w, C, p, jmax, pmax, pmax2, s, labels, u, lo, full,
                      sums, wsums, stats, n_slots, use_blas, Cs, cc, mu, tie_eps):
