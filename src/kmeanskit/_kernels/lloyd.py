@@ -214,15 +214,65 @@ def scan_two_best(xt, C, m, tmp, best, second, lab):
 
 @njit(inline="always", **_JIT)
 def _scan_small(xt, C, m, best, second, lab):
-    """:func:`scan_two_best` for d = 2 or 3: one centre a sweep, its
+    """:func:`scan_two_best` for d = 2 or 3: four centres a sweep, their
     squared distances computed and folded into the best two in the same
-    loop (no store and reload of a distance per row and centre)."""
+    loop, in centre order (a row's best, second and label are loaded and
+    stored once per four centres, and no distance is stored)."""
     d = xt.shape[0]
+    k = C.shape[0]
+    k4 = k - k % 4
     for i in range(m):
         best[i] = np.inf
         second[i] = np.inf
         lab[i] = 0
-    for j in range(C.shape[0]):
+    for j in range(0, k4, 4):
+        if d == 2:
+            a0, a1 = C[j, 0], C[j, 1]
+            b0, b1 = C[j + 1, 0], C[j + 1, 1]
+            c0, c1 = C[j + 2, 0], C[j + 2, 1]
+            g0, g1 = C[j + 3, 0], C[j + 3, 1]
+            for i in range(m):
+                x0 = xt[0, i]
+                x1 = xt[1, i]
+                t0 = x0 - a0
+                t1 = x1 - a1
+                bi, sv, li = _fold(t0 * t0 + t1 * t1, best[i], second[i], lab[i], j)
+                t0 = x0 - b0
+                t1 = x1 - b1
+                bi, sv, li = _fold(t0 * t0 + t1 * t1, bi, sv, li, j + 1)
+                t0 = x0 - c0
+                t1 = x1 - c1
+                bi, sv, li = _fold(t0 * t0 + t1 * t1, bi, sv, li, j + 2)
+                t0 = x0 - g0
+                t1 = x1 - g1
+                best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1, bi, sv, li, j + 3)
+        else:
+            a0, a1, a2 = C[j, 0], C[j, 1], C[j, 2]
+            b0, b1, b2 = C[j + 1, 0], C[j + 1, 1], C[j + 1, 2]
+            c0, c1, c2 = C[j + 2, 0], C[j + 2, 1], C[j + 2, 2]
+            g0, g1, g2 = C[j + 3, 0], C[j + 3, 1], C[j + 3, 2]
+            for i in range(m):
+                x0 = xt[0, i]
+                x1 = xt[1, i]
+                x2 = xt[2, i]
+                t0 = x0 - a0
+                t1 = x1 - a1
+                t2 = x2 - a2
+                bi, sv, li = _fold(t0 * t0 + t1 * t1 + t2 * t2, best[i], second[i], lab[i], j)
+                t0 = x0 - b0
+                t1 = x1 - b1
+                t2 = x2 - b2
+                bi, sv, li = _fold(t0 * t0 + t1 * t1 + t2 * t2, bi, sv, li, j + 1)
+                t0 = x0 - c0
+                t1 = x1 - c1
+                t2 = x2 - c2
+                bi, sv, li = _fold(t0 * t0 + t1 * t1 + t2 * t2, bi, sv, li, j + 2)
+                t0 = x0 - g0
+                t1 = x1 - g1
+                t2 = x2 - g2
+                best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1 + t2 * t2, bi, sv, li,
+                                                   j + 3)
+    for j in range(k4, k):
         if d == 2:
             a0 = C[j, 0]
             a1 = C[j, 1]
