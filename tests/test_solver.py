@@ -240,13 +240,16 @@ def test_pass_lower_bounds_on_the_other_centres(rng, dtype, gemm, n, d, k):
             assert np.median(lb[ok] / other[ok]) > 0.999, case
 
 
+@pytest.mark.parametrize("scan", ["scan_two_best", "scan_lanes"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d", [1, 3, 4, 5, 8, 11])
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 5, 8, 11])
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 7, 8, 9])
-def test_lane_scan_finds_the_two_best(rng, dtype, d, k):
+def test_lane_scan_finds_the_two_best(rng, scan, dtype, d, k):
     """``scan_two_best`` (centres and features four at a time, then the
-    remainders) gives each row its nearest centre, that distance and the
-    second smallest, for every remainder of k and d modulo 4."""
+    remainders) and ``scan_lanes`` (for 2 to 4 features ``_scan_small``:
+    four centres a sweep, then the remainder) give each row its nearest
+    centre, that distance and the second smallest, for every remainder of
+    k and d modulo 4."""
     m = 37
     X = rng.normal(size=(m, d)).astype(dtype)
     C = rng.normal(size=(k, d)).astype(dtype)
@@ -255,7 +258,7 @@ def test_lane_scan_finds_the_two_best(rng, dtype, d, k):
     best = np.empty(m, dtype)
     second = np.empty(m, dtype)
     lab = np.empty(m, np.int32)
-    K.scan_two_best(xt, C, m, tmp, best, second, lab)
+    getattr(K, scan)(xt, C, m, tmp, best, second, lab)
     D = naive.sq_distances(X, C)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_array_equal(lab, D.argmin(axis=1))

@@ -214,10 +214,11 @@ def scan_two_best(xt, C, m, tmp, best, second, lab):
 
 @njit(inline="always", **_JIT)
 def _scan_small(xt, C, m, best, second, lab):
-    """:func:`scan_two_best` for d = 2 or 3: four centres a sweep, their
+    """:func:`scan_two_best` for d = 2 to 4: four centres a sweep, their
     squared distances computed and folded into the best two in the same
     loop, in centre order (a row's best, second and label are loaded and
-    stored once per four centres, and no distance is stored)."""
+    stored once per four centres, and no distance is stored; the same sums
+    and folds as :func:`scan_two_best`, in one loop instead of two)."""
     d = xt.shape[0]
     k = C.shape[0]
     k4 = k - k % 4
@@ -246,6 +247,19 @@ def _scan_small(xt, C, m, best, second, lab):
                 t0 = x0 - g0
                 t1 = x1 - g1
                 best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1, bi, sv, li, j + 3)
+        elif d == 4:
+            a0, a1, a2, a3 = C[j, 0], C[j, 1], C[j, 2], C[j, 3]
+            b0, b1, b2, b3 = C[j + 1, 0], C[j + 1, 1], C[j + 1, 2], C[j + 1, 3]
+            c0, c1, c2, c3 = C[j + 2, 0], C[j + 2, 1], C[j + 2, 2], C[j + 2, 3]
+            g0, g1, g2, g3 = C[j + 3, 0], C[j + 3, 1], C[j + 3, 2], C[j + 3, 3]
+            for i in range(m):
+                x0, x1, x2, x3 = xt[0, i], xt[1, i], xt[2, i], xt[3, i]
+                bi, sv, li = _fold(_sq4(x0, x1, x2, x3, a0, a1, a2, a3), best[i], second[i],
+                                   lab[i], j)
+                bi, sv, li = _fold(_sq4(x0, x1, x2, x3, b0, b1, b2, b3), bi, sv, li, j + 1)
+                bi, sv, li = _fold(_sq4(x0, x1, x2, x3, c0, c1, c2, c3), bi, sv, li, j + 2)
+                best[i], second[i], lab[i] = _fold(_sq4(x0, x1, x2, x3, g0, g1, g2, g3),
+                                                   bi, sv, li, j + 3)
         else:
             a0, a1, a2 = C[j, 0], C[j, 1], C[j, 2]
             b0, b1, b2 = C[j + 1, 0], C[j + 1, 1], C[j + 1, 2]
@@ -281,6 +295,12 @@ def _scan_small(xt, C, m, best, second, lab):
                 t1 = xt[1, i] - a1
                 best[i], second[i], lab[i] = _fold(t0 * t0 + t1 * t1, best[i], second[i],
                                                    lab[i], j)
+        elif d == 4:
+            a0, a1, a2, a3 = C[j, 0], C[j, 1], C[j, 2], C[j, 3]
+            for i in range(m):
+                best[i], second[i], lab[i] = _fold(
+                    _sq4(xt[0, i], xt[1, i], xt[2, i], xt[3, i], a0, a1, a2, a3), best[i],
+                    second[i], lab[i], j)
         else:
             a0 = C[j, 0]
             a1 = C[j, 1]
@@ -297,12 +317,12 @@ def _scan_small(xt, C, m, best, second, lab):
 def scan_lanes(xt, C, m, tmp, best, second, lab):
     """The nearest two centres of the m rows in ``xt`` (d x m, one SIMD lane
     per row), in the dtype of ``xt`` and ``C``: :func:`_scan_small` for
-    d = 2 or 3, else :func:`scan_two_best` (``tmp``: 4 x m scratch). The
+    d = 2 to 4, else :func:`scan_two_best` (``tmp``: 4 x m scratch). The
     Lloyd pass and Hamerly's scans of the rows failing their bounds share
     it; callers settle near ties (within the dtype's rounding bound) with
     ``exact_argmin``."""
     d = xt.shape[0]
-    if d == 2 or d == 3:
+    if 2 <= d <= 4:
         _scan_small(xt, C, m, best, second, lab)
     else:
         scan_two_best(xt, C, m, tmp, best, second, lab)
@@ -579,7 +599,7 @@ def _direct_pass(by_rows: bool):
         n_blocks = stats.shape[0]
         Cd = C.astype(np.float64)
         nxd = d if update and k <= MASKED_SUMS_MAX_K else 1
-        ntmp = 1 if d == 2 or d == 3 else 4
+        ntmp = 1 if 2 <= d <= 4 else 4
         # ``by_rows`` (the factory's constant): each chunk transposed row by row
         # into a padded scratch (see _config.TRANSPOSE_BY_ROWS)
         pad = ROW_PAD if by_rows else 0
