@@ -676,6 +676,7 @@ def claims_engine(text, ns):
     assert int(stated(text, r"`d x (\d+)` scratch")[0]) == c.CHUNK_ROWS
     assert int(stated(text, r"For d <= (\d+)\s+\(`FINISH_VEC_MAX_D`\)")[0]) == lloyd.FINISH_VEC_MAX_D
     assert int(stated(text, r"for k <= (\d+) \(`MASKED_SUMS_MAX_K`\)")[0]) == lloyd.MASKED_SUMS_MAX_K
+    assert int(stated(text, r"k = `GROUPED_SUMS_MAX_K` = (\d+)")[0]) == lloyd.GROUPED_SUMS_MAX_K
     assert tuple(int(v) for v in stated(text, r"`GEMM_MIN_D` = (\d+) and k >= `GEMM_MIN_K` = (\d+)")) == (
         c.GEMM_MIN_D, c.GEMM_MIN_K)
     assert int(stated(text, r"k >= `GEMM_MIN_K_FLOAT32` = (\d+)")[0]) == c.GEMM_MIN_K_FLOAT32

@@ -124,15 +124,18 @@ def test_fused_scan_gives_the_expanded_forms_two_best(rng, dtype, d, k):
 
 
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
-@pytest.mark.parametrize("k", [1, K.SCATTER_SUMS_MIN_K - 1, K.SCATTER_SUMS_MIN_K,
-                               K.SCATTER_SUMS_MIN_K_2D, K.MASKED_SUMS_MAX_K])
+@pytest.mark.parametrize("k", [1, 2, K.SCATTER_SUMS_MIN_K - 1, K.SCATTER_SUMS_MIN_K,
+                               K.SCATTER_SUMS_MIN_K_2D, K.GROUPED_SUMS_MAX_K,
+                               K.GROUPED_SUMS_MAX_K + 1, K.MASKED_SUMS_MAX_K])
 @pytest.mark.parametrize("m", [1, 255, 256])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_chunk_sums_match_numpy(rng, d, k, m, weighted):
-    """``lloyd.masked_sums``, the masked sweeps and (3 or 4 features from
-    ``SCATTER_SUMS_MIN_K`` centres, 2 from ``SCATTER_SUMS_MIN_K_2D``) the two-copy scatter: a chunk's weighted
-    sums and weights per cluster, added to what the block holds, as NumPy
-    gives them (odd and even row counts)."""
+    """``lloyd.masked_sums``: the masked sweeps, for 3 or 4 features up to
+    ``GROUPED_SUMS_MAX_K`` centres the sums four centres a sweep (every
+    remainder of k modulo 4), above it (from ``SCATTER_SUMS_MIN_K_2D``
+    with 2 features) the two-copy scatter: a chunk's weighted sums and
+    weights per cluster, added to what the block holds, as NumPy gives
+    them (odd and even row counts)."""
     xt = rng.normal(size=(d, m)).astype(np.float32)
     w = rng.integers(1, 4, size=m + 3).astype(np.float32) if weighted else np.ones(1, np.float32)
     lab = rng.integers(0, k, size=m).astype(np.int32)
@@ -148,7 +151,7 @@ def test_chunk_sums_match_numpy(rng, d, k, m, weighted):
 
 
 @pytest.mark.parametrize("d", [2, 3, 4])
-@pytest.mark.parametrize("k", [8, K.MASKED_SUMS_MAX_K])
+@pytest.mark.parametrize("k", [K.GROUPED_SUMS_MAX_K + 1, K.MASKED_SUMS_MAX_K])
 @pytest.mark.parametrize("m", [255, 256])
 @pytest.mark.parametrize("dtype,weights", [(np.float32, None), (np.float32, "random"),
                                            (np.float64, None), (np.float64, "dyadic")])
@@ -158,7 +161,7 @@ def test_scatter_sums_add_in_their_written_order(rng, d, k, m, dtype, weights):
     or no weights) its features and weight go in as one 4-wide vector; this pins that those
     give the loop's bits. The block's sums start at zero here: the kernels' ``reassoc`` lets
     LLVM add the two copies to a running sum one after the other (test above, to 1e-12)."""
-    assert k >= max(K.SCATTER_SUMS_MIN_K, K.SCATTER_SUMS_MIN_K_2D)
+    assert k >= max(K.SCATTER_SUMS_MIN_K, K.SCATTER_SUMS_MIN_K_2D) and k > K.GROUPED_SUMS_MAX_K
     xt = rng.normal(size=(d, m)).astype(dtype)
     if weights == "random":
         w = rng.random(m + 3).astype(dtype)
