@@ -12,9 +12,10 @@ squared norms computed once (``xsq``) and the centres transposed (``CT``,
 d x k, float64): each stored value of a row adds ``v * CT[f, :]`` to the
 row's k dot products, a contiguous loop that vectorises, so a pass costs
 O(nnz x k) and reads each centre column once per non-zero. A row whose two
-best values are within the expansion's rounding bound is re-assigned with
-exact float64 distances summed over every feature in order, the assignment
-the dense kernels agree on (``lloyd.exact_argmin``). The distance to the
+best values are within the expansion's rounding bound is made dense and
+re-assigned by the dense kernels' own ``lloyd.exact_argmin`` (exact float64
+distances over every feature), so it gets their label on every processor
+(:func:`exact_argmin` says why). The distance to the
 chosen centre is then computed with less cancellation:
 ``sum over the row's non-zeros of (x_f - c_f)^2 + (||c||^2 - sum of those c_f^2)``.
 
@@ -37,6 +38,7 @@ from numba import njit, prange
 
 from .._config import FASTMATH
 from ._blocks import block_rows, row_block
+from .lloyd import exact_argmin as _dense_exact_argmin
 from .metric import COSINE_ZERO
 
 # Layout of the per-block statistics vector (as lloyd's).
@@ -79,27 +81,18 @@ def row_dots(indptr, indices, data, i, CT, acc):
 @njit(**_JIT)
 def exact_argmin(indptr, indices, data, i, C):
     """Nearest centre of row i by exact float64 distances summed over every
-    feature in order (the zeros included), the lowest index on ties: the
-    dense kernels' ``lloyd.exact_argmin`` on the row made dense."""
-    k, d = C.shape
-    p0 = indptr[i]
-    p1 = indptr[i + 1]
-    best = np.inf
-    bj = 0
-    for j in range(k):
-        acc = 0.0
-        p = p0
-        for f in range(d):
-            x = 0.0
-            if p < p1 and indices[p] == f:
-                x = np.float64(data[p])
-                p += 1
-            t = x - C[j, f]
-            acc += t * t
-        if acc < best:
-            best = acc
-            bj = j
-    return bj
+    feature (the zeros included), the lowest index on ties: the row made
+    dense (O(d) scratch, only for the rare rows in a near tie) and given to
+    the dense kernels' own ``lloyd.exact_argmin``. The same function, not a
+    copy of its loop: with ``reassoc`` LLVM may vectorise that sum into
+    partial sums, differently on different processors, and a row in an
+    exact tie (orthogonal to centres of equal norms, as TF-IDF rows often
+    are to rows drawn as seeds) must get the dense path's label on every
+    processor."""
+    row = np.zeros((1, C.shape[1]), C.dtype)
+    for p in range(indptr[i], indptr[i + 1]):
+        row[0, indices[p]] = data[p]
+    return _dense_exact_argmin(row, 0, C)
 
 
 @njit(**_JIT)
