@@ -491,39 +491,12 @@ def _scatter_sums(xt, xd, wc, use_w, m, lab, k, sums_b, wsums_b):
 
 
 @njit(inline="always", **_JIT)
-def _group3(xt, wc, use_w, m, lab, j):
-    """The sums of :func:`_grouped_sums` at 3 features: centre j's (x0, x1,
-    x2, w), then j + 1's, j + 2's, j + 3's."""
-    a0 = a1 = a2 = aw = b0 = b1 = b2 = bw = 0.0
-    c0 = c1 = c2 = cw = e0 = e1 = e2 = ew = 0.0
-    for i in range(m):
-        li = lab[i]
-        wi = np.float64(wc[i]) if use_w else 1.0
-        x0 = np.float64(xt[0, i]) * wi
-        x1 = np.float64(xt[1, i]) * wi
-        x2 = np.float64(xt[2, i]) * wi
-        a0 += x0 if li == j else 0.0
-        a1 += x1 if li == j else 0.0
-        a2 += x2 if li == j else 0.0
-        aw += wi if li == j else 0.0
-        b0 += x0 if li == j + 1 else 0.0
-        b1 += x1 if li == j + 1 else 0.0
-        b2 += x2 if li == j + 1 else 0.0
-        bw += wi if li == j + 1 else 0.0
-        c0 += x0 if li == j + 2 else 0.0
-        c1 += x1 if li == j + 2 else 0.0
-        c2 += x2 if li == j + 2 else 0.0
-        cw += wi if li == j + 2 else 0.0
-        e0 += x0 if li == j + 3 else 0.0
-        e1 += x1 if li == j + 3 else 0.0
-        e2 += x2 if li == j + 3 else 0.0
-        ew += wi if li == j + 3 else 0.0
-    return a0, a1, a2, aw, b0, b1, b2, bw, c0, c1, c2, cw, e0, e1, e2, ew
-
-
-@njit(inline="always", **_JIT)
-def _group4(xt, wc, use_w, m, lab, j):
-    """:func:`_group3` at 4 features."""
+def _group(xt, wc, use_w, m, lab, j, nf):
+    """The sums of :func:`_grouped_sums` for rows of ``nf`` features (3 or
+    4): centre j's (x0, x1, x2, x3, w), then j + 1's, j + 2's, j + 3's.
+    Inlined with ``nf`` and ``use_w`` constants: a fourth feature past
+    ``nf`` is the constant 0, whose sums LLVM drops, and without weights
+    there is no product by 1."""
     a0 = a1 = a2 = a3 = aw = b0 = b1 = b2 = b3 = bw = 0.0
     c0 = c1 = c2 = c3 = cw = e0 = e1 = e2 = e3 = ew = 0.0
     for i in range(m):
@@ -532,7 +505,7 @@ def _group4(xt, wc, use_w, m, lab, j):
         x0 = np.float64(xt[0, i]) * wi
         x1 = np.float64(xt[1, i]) * wi
         x2 = np.float64(xt[2, i]) * wi
-        x3 = np.float64(xt[3, i]) * wi
+        x3 = np.float64(xt[3, i]) * wi if nf > 3 else 0.0
         a0 += x0 if li == j else 0.0
         a1 += x1 if li == j else 0.0
         a2 += x2 if li == j else 0.0
@@ -564,32 +537,19 @@ def _grouped_sums(xt, wc, use_w, m, lab, k, sums_b, wsums_b):
     a branch), the 4 (d + 1) sums held in SIMD registers: one loop that
     vectorises, where the scatter adds one row at a time and the masked
     sweeps read the chunk once per centre and feature. Its cost grows with
-    k, the scatter's does not (``GROUPED_SUMS_MAX_K``). The helpers are
-    called with ``use_w`` a constant, so the loop without weights has no
-    products by 1."""
+    k, the scatter's does not (``GROUPED_SUMS_MAX_K``). :func:`_group`
+    holds the loop, inlined once per feature count and weighting. Not
+    used at 2 features: LLVM leaves that loop scalar (docs/benchmarks.md)."""
     d = xt.shape[0]
     for j in range(0, k, 4):
         if d == 3:
-            if use_w:
-                r = _group3(xt, wc, True, m, lab, j)
-            else:
-                r = _group3(xt, wc, False, m, lab, j)
-            for g in range(min(4, k - j)):
-                sums_b[j + g, 0] += r[4 * g]
-                sums_b[j + g, 1] += r[4 * g + 1]
-                sums_b[j + g, 2] += r[4 * g + 2]
-                wsums_b[j + g] += r[4 * g + 3]
+            r = _group(xt, wc, True, m, lab, j, 3) if use_w else _group(xt, wc, False, m, lab, j, 3)
         else:
-            if use_w:
-                r = _group4(xt, wc, True, m, lab, j)
-            else:
-                r = _group4(xt, wc, False, m, lab, j)
-            for g in range(min(4, k - j)):
-                sums_b[j + g, 0] += r[5 * g]
-                sums_b[j + g, 1] += r[5 * g + 1]
-                sums_b[j + g, 2] += r[5 * g + 2]
-                sums_b[j + g, 3] += r[5 * g + 3]
-                wsums_b[j + g] += r[5 * g + 4]
+            r = _group(xt, wc, True, m, lab, j, 4) if use_w else _group(xt, wc, False, m, lab, j, 4)
+        for g in range(min(4, k - j)):
+            for f in range(d):
+                sums_b[j + g, f] += r[5 * g + f]
+            wsums_b[j + g] += r[5 * g + 4]
 
 
 @njit(**_JIT)
