@@ -87,6 +87,53 @@ def test_empty_cluster_relocation_matches_in_memory():
     same_fit(mem, dist, dist.labels.compute())
 
 
+@pytest.mark.parametrize("d, k, dtype", [(3, 5, np.float64), (8, 64, np.float64),
+                                         (128, 6, np.float32)])
+def test_lost_labels_are_recomputed_to_the_same_fit(monkeypatch, d, k, dtype):
+    # a Lloyd pass updates its chunk's labels where the task ran (_chunked._KEPT); labels
+    # that are gone (a dead worker, a task run elsewhere) are recomputed from the centres of
+    # the pass that gave them, by the pass without sums, which takes other kernels than the
+    # fit's pass at 8 features and 64 centres (its fused scan) and at 128 float32 features
+    # (GEMM): every chunk losing its labels before every pass still gives the same bits
+    assert _solver.use_gemm(8, 64) == "fused" and _solver.use_gemm(128, 6, np.float32) == "rows"
+    rng = np.random.default_rng(5)
+    X = (rng.normal(size=(12_000, d)) + rng.integers(0, 6, size=(12_000, 1))).astype(dtype)
+    C0 = X[rng.choice(X.shape[0], k, replace=False)].copy()
+    mem = kmeanskit.fit(X, k, init=C0, algorithm="lloyd")
+    Xd = da.from_array(X, chunks=(2500, d))
+    kept = kmeanskit.fit(Xd, k, init=C0, algorithm="lloyd")
+    assert kept.n_iter == mem.n_iter
+    np.testing.assert_array_equal(kept.labels.compute(), np.asarray(mem.labels))
+    take, lost = _chunked._kept_take, []
+
+    def lose(slot, p, keep=False):
+        take(slot, p, keep)  # gone from the store
+        lost.append(slot)
+        return None
+
+    monkeypatch.setattr(_chunked, "_kept_take", lose)
+    got = kmeanskit.fit(Xd, k, init=C0, algorithm="lloyd")
+    assert len(lost) >= 5 * got.n_iter  # every chunk, every pass
+    np.testing.assert_array_equal(got.centers, kept.centers)
+    assert got.inertia == kept.inertia and got.n_iter == kept.n_iter
+    np.testing.assert_array_equal(got.labels.compute(), kept.labels.compute())
+
+
+def test_kept_labels_are_dropped_with_their_fit():
+    # the store keeps the labels of at most KEPT_FITS fits per process, the oldest dropped
+    # first, and a fit's labels leave it when its result takes them
+    X = blobs(n_per=400)
+    Xd = da.from_array(X, chunks=(500, 3))
+    _chunked._KEPT.clear()
+    r = kmeanskit.fit(Xd, 5, init=X[:5].copy())
+    assert [len(v) for v in _chunked._KEPT.values()] == [0]  # taken by r.labels
+    assert r.labels.compute().shape == (X.shape[0],)
+    for i in range(_chunked.KEPT_FITS + 2):
+        _chunked._kept_put((f"fit{i}", 0, 0), np.zeros(3, np.int8))
+    assert list(_chunked._KEPT) == [f"fit{i}" for i in range(2, _chunked.KEPT_FITS + 2)]
+    _chunked._KEPT.clear()
+
+
 @pytest.mark.parametrize("algorithm", ["hamerly", "lloyd"])
 def test_hamerly_on_chunks_matches_in_memory(algorithm, monkeypatch):
     # 40,000 rows and k = 16: "auto" is Hamerly in memory and on chunks; its bounds
@@ -503,7 +550,7 @@ def test_chunks_held_by_one_worker_are_spread_over_all(client, X, weighted):
     ran, copied = {}, {}
     for t in ts.data:
         key = t["key"] if isinstance(t["key"], str) else ""
-        for prefix, seen in (("lloyd_chunk-", ran), ("chunk-x-", copied), ("chunk-w-", copied)):
+        for prefix, seen in (("lloyd_kept-", ran), ("chunk-x-", copied), ("chunk-w-", copied)):
             if key.startswith(prefix):
                 seen[t["worker"]] = seen.get(t["worker"], 0) + 1
     # (the copies' worker restriction is loose: the scheduler may run one elsewhere)

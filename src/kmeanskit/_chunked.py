@@ -16,13 +16,17 @@ Two executors run the tasks:
   chunks are computed once and kept on the workers (``client.compute``).
   A pass is one task per group of chunks (:func:`group_plan`: a worker's
   chunks, cut into one run per worker thread), all in one ``client.map``
-  call, plus one tiny task per group picking out the small results to
-  gather (the next pass takes its chunks' state from the whole result):
-  the scheduling cost of a pass grows with the workers, not the chunks.
-  Lost chunks or labels (a worker that died) are recomputed by the
-  scheduler from their lineage, which is deterministic, so the fit ends
-  with the same result. Every wait has a timeout (Dask config
-  ``kmeanskit.timeout``, seconds, default 3600).
+  call: the scheduling cost of a pass grows with the workers, not the
+  chunks. A Lloyd pass's tasks keep their chunks' labels in the worker's
+  process (:func:`_lloyd_kept`) and return only the small results, which
+  come back with one gather. Where a chunk's state is a task's result (the
+  Hamerly bounds, the k-means|| distances), one tiny task per group picks
+  out the small results to gather and the next pass takes the whole
+  result. Lost chunks, labels or states (a worker that died) are
+  recomputed, by the scheduler from their lineage or by the task from the
+  last centres, deterministically, so the fit ends with the same result.
+  Every wait has a timeout (Dask config ``kmeanskit.timeout``, seconds,
+  default 3600).
 - :class:`LocalChunks`: chunks computed one at a time in this process by
   Dask's synchronous scheduler at every pass (the data is read again from
   its source: Parquet, zarr, a memmap; only one chunk is in memory at a
@@ -49,6 +53,7 @@ from __future__ import annotations
 
 import operator
 import pickle
+import threading
 import uuid
 
 import numpy as np
@@ -213,7 +218,7 @@ class LocalChunks:
             return a
         return np.asarray(a.compute(scheduler="sync"))
 
-    def map(self, fn, states, *args, skip_none=False):
+    def map(self, fn, states, *args, skip_none=False, small=False):
         out = []
         for i in range(len(self.xs)):
             if skip_none and states[i] is None:
@@ -325,11 +330,17 @@ class DistributedChunks:
                                      "keep it open until the fit returns.") from exc
             raise
 
-    def map(self, fn, states, *args, skip_none=False):
+    def map(self, fn, states, *args, skip_none=False, small=False):
         """``fn(x, w, state, *args)`` on every chunk (but those whose state is
         None, with ``skip_none``): one task per group of chunks
         (:func:`group_plan`), all in one ``client.map`` call. Returns one
-        handle per chunk (:class:`_Part`, None for a skipped chunk)."""
+        handle per chunk (:class:`_Part`, None for a skipped chunk).
+
+        ``small``: the results are small and all of them come back (no
+        later task takes them): each group task returns its list of results
+        pickled into one bytes object, which :meth:`gather` fetches as it
+        is, with no task picking parts out of it (one scheduler round trip
+        a pass fewer)."""
         out = [None] * len(self.xs)
         columns, where = ([], [], [], []), []
         for g in self.groups:
@@ -342,10 +353,11 @@ class DistributedChunks:
             columns[2].append([_encode(None if states is None else states[i], prevs) for i in take])
             columns[3].append(prevs)
             where.append(take)
-        got = self._map(_group_task, list(columns), (fn,) + args, name=fn.__name__)
+        got = self._map(_group_small_task if small else _group_task, list(columns), (fn,) + args,
+                        name=fn.__name__)
         for take, f in zip(where, got):
             for pos, i in enumerate(take):
-                out[i] = _Part(f, pos)
+                out[i] = _Part(f, pos, small=small)
         return out
 
     def field(self, handles, j):
@@ -384,6 +396,10 @@ class DistributedChunks:
         exception."""
         if self.client.status in ("closing", "closed"):
             return self._fetch(None)
+        if any(h is not None and h.small for h in handles):  # map(small=True): fetched whole
+            futs = list({h.fut.key: h.fut for h in handles if h is not None}.values())
+            got = {f.key: _unpack(b) for f, b in zip(futs, self._fetch(futs))}
+            return [None if h is None else _follow(got[h.fut.key][h.pos], h.path) for h in handles]
         futs, where = self._picked(handles)
         got = [_unpack(b) for b in self._fetch(futs)]
         return [None if p is None else got[p[0]][p[1]] for p in where]
@@ -453,17 +469,19 @@ class DistributedChunks:
 class _Part:
     """A handle on one chunk's result inside its group task's result (a
     list, one entry per chunk of the group): the group's future, the
-    chunk's position there, and the fields picked out of it (``path``)."""
+    chunk's position there, and the fields picked out of it (``path``);
+    ``small``: the group's result is its list pickled (:func:`_group_small_task`)."""
 
-    __slots__ = ("fut", "pos", "path")
+    __slots__ = ("fut", "pos", "path", "small")
 
-    def __init__(self, fut, pos: int, path: tuple = ()):
+    def __init__(self, fut, pos: int, path: tuple = (), small: bool = False):
         self.fut = fut
         self.pos = pos
         self.path = path
+        self.small = small
 
     def field(self, j: int) -> "_Part":
-        return _Part(self.fut, self.pos, self.path + (j,))
+        return _Part(self.fut, self.pos, self.path + (j,), self.small)
 
 
 class _Ref:
@@ -516,6 +534,13 @@ def _group_task(xs, ws, states, prevs, fn, *args):
     the list of their results."""
     return [fn(x, None if ws is None else ws[i], _decode(states[i], prevs), *args)
             for i, x in enumerate(xs)]
+
+
+def _group_small_task(xs, ws, states, prevs, fn, *args):
+    """:func:`_group_task`'s list pickled into one bytes object (small
+    results, all gathered: see ``DistributedChunks.map``)."""
+    return pickle.dumps(_group_task(xs, ws, states, prevs, fn, *args),
+                        protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _pick(results, wants, packed):
@@ -692,24 +717,90 @@ def _state_of(prev):
     return None if prev is None else prev[0]
 
 
-def _lloyd_chunk(x, w, prev, C, update, want_inertia, want_dist):
-    """One pass on a chunk: ``(labels, (stats, sums, wsums), dist)``; ``prev``
-    the previous pass's result (:func:`_state_of`)."""
+#: The labels of the chunks of the chunked Lloyd fits under way, in each
+#: process that runs their tasks (a worker, or this process for the local
+#: executor): ``{fit token: {chunk: (pass, labels)}}``. A pass's task updates
+#: its chunk's labels in place and returns only the small results, so a pass
+#: is one task per group of chunks and one gather. At most ``KEPT_FITS``
+#: fits are kept per process (the oldest dropped first); labels that are
+#: missing (a worker that died, a task that ran elsewhere, a dropped fit) are
+#: recomputed from the centres of the pass that gave them: the same labels,
+#: which only count the changes (:func:`_lloyd_kept`).
+_KEPT: dict = {}
+_KEPT_LOCK = threading.Lock()
+KEPT_FITS = 4
+
+
+def _kept_take(slot, p, keep=False):
+    """The labels pass ``p`` left for the chunk of ``slot`` (token, chunk,
+    pass), taken out of the store (left there with ``keep``); None when the
+    store has none of that pass."""
+    token, i = slot[0], slot[1]
+    with _KEPT_LOCK:
+        fit = _KEPT.get(token, {})
+        got = fit.get(i) if keep else fit.pop(i, None)
+    return got[1] if got is not None and got[0] == p else None
+
+
+def _kept_put(slot, labels):
+    """Keep ``labels`` as the chunk's labels of pass ``slot[2]``."""
+    token, i, p = slot
+    with _KEPT_LOCK:
+        fit = _KEPT.get(token)
+        if fit is None:
+            while len(_KEPT) >= KEPT_FITS:
+                _KEPT.pop(next(iter(_KEPT)))
+            fit = _KEPT[token] = {}
+        fit[i] = (p, labels)
+
+
+def _kept_labels(src, slot, p, C, keep=False):
+    """The chunk's labels of pass ``p`` (centres ``C``, None before the
+    first pass): from the store, else recomputed (all -1 before the first
+    pass). Labels depend only on the rows and the centres (ties go to
+    ``lloyd.exact_argmin``), so a recomputed array equals the lost one."""
+    lab = _kept_take(slot, p, keep)
+    if lab is None:
+        lab = np.full(src.X.shape[0], -1, dtype=label_dtype(src.k))
+        if C is not None and lab.size:
+            with _solver.thread_context(_task_threads(), src.gemm):
+                src.assign(C, lab, update=False, want_inertia=False)
+    return lab
+
+
+def _lloyd_kept(x, w, slot, C_prev, C, update, want_inertia):
+    """Pass ``slot[2]`` on a chunk (``slot``: fit token, chunk, pass), with
+    the labels its previous pass (centres ``C_prev``) left in the store,
+    updated in place and kept there: ``(stats, sums, wsums)``."""
     k = C.shape[0]
-    labels = _state_of(prev)
-    lab = np.full(x.shape[0], -1, dtype=label_dtype(k)) if labels is None else labels.copy()
-    dist = np.empty(x.shape[0]) if want_dist else None
-    if x.shape[0] == 0:
-        return lab, (np.zeros(K.N_STATS), np.zeros((k, x.shape[1])), np.zeros(k)), dist
     src = ArraySource(np.ascontiguousarray(x), None if w is None else np.ascontiguousarray(w), k)
+    lab = _kept_labels(src, slot, slot[2] - 1, C_prev)
+    if x.shape[0] == 0:
+        _kept_put(slot, lab)
+        return np.zeros(K.N_STATS), np.zeros((k, x.shape[1])), np.zeros(k)
     with _solver.thread_context(_task_threads(), src.gemm):
-        stats, sums, wsums = src.assign(C, lab, update=update, dist_out=dist,
-                                        want_inertia=want_inertia)
-    return lab, (stats.copy(), sums.copy() if update else None, wsums.copy() if update else None), dist
+        stats, sums, wsums = src.assign(C, lab, update=update, want_inertia=want_inertia)
+    _kept_put(slot, lab)
+    return stats.copy(), sums.copy() if update else None, wsums.copy() if update else None
+
+
+def _labels_kept(x, w, slot, C):
+    """The chunk's labels of pass ``slot[2]`` (centres ``C``), out of the store."""
+    src = ArraySource(np.ascontiguousarray(x), None, C.shape[0])
+    return _kept_labels(src, slot, slot[2], C)
+
+
+def _farthest_kept(x, w, slot, C, m):
+    """:func:`_farthest_chunk` with the labels of pass ``slot[2]`` (centres
+    ``C``) from the store (left there)."""
+    src = ArraySource(np.ascontiguousarray(x), None, C.shape[0])
+    lab = _kept_labels(src, slot, slot[2], C, keep=True)
+    _kept_put(slot, lab)  # recomputed ones too
+    return _farthest_chunk(x, w, (lab,), C, m)
 
 
 def _labels_of(state):
-    """A chunk's labels: the state itself (Lloyd) or its first array (Hamerly)."""
+    """A chunk's labels: the state itself (an array) or its first array (Hamerly's)."""
     return state if isinstance(state, np.ndarray) else state[0]
 
 
@@ -937,14 +1028,15 @@ class ChunkSource:
         other.k = k
         return other
 
-    def run(self, fn, states, *args, skip_none=False):
+    def run(self, fn, states, *args, skip_none=False, small=False):
         """``fn`` on every chunk (one task per group of chunks on a cluster;
         with ``skip_none``, not on chunks whose state is None), each chunk
         scaled by ``self.scale`` first; returns a handle per chunk (results
-        stay remote)."""
+        stay remote; ``small``: see ``DistributedChunks.map``)."""
         if not self.scale.identity:
-            return self.ex.map(_scaled_call, states, fn, self.scale, *args, skip_none=skip_none)
-        return self.ex.map(fn, states, *args, skip_none=skip_none)
+            return self.ex.map(_scaled_call, states, fn, self.scale, *args, skip_none=skip_none,
+                               small=small)
+        return self.ex.map(fn, states, *args, skip_none=skip_none, small=small)
 
     def gather(self, handles):
         return self.ex.gather(handles)
@@ -954,7 +1046,7 @@ class ChunkSource:
         pass; raises ValueError when a chunk holds NaN or infinity or a
         negative weight."""
         if self._summary is None:
-            parts = self.gather(self.run(_summary_chunk, None))
+            parts = self.gather(self.run(_summary_chunk, None, small=True))
             for i, (_, _, _, _, finite, _) in enumerate(parts):
                 if not finite:
                     a, b = self.offsets[i], self.offsets[i + 1]
@@ -999,7 +1091,7 @@ class ChunkSource:
 
         def magnitude():
             if not got:
-                got.append(max(self.gather(self.run(_magnitude_chunk, None)), default=0.0))
+                got.append(max(self.gather(self.run(_magnitude_chunk, None, small=True)), default=0.0))
             return got[0]
 
         size = int(self.offsets[-1]) * int(self.X.shape[1])
@@ -1029,8 +1121,9 @@ def make_executor(X, w):
 # --- the step -----------------------------------------------------------------------
 
 class ChunkedLloydStep(Step):
-    """Lloyd's iterations on chunked rows: one task per chunk per pass; the
-    labels stay with the chunks (``self.parts``)."""
+    """Lloyd's iterations on chunked rows: one task per group of chunks per
+    pass, returning the small results only; the labels stay where each
+    chunk's task ran (:func:`_lloyd_kept`)."""
 
     def __init__(self, source: ChunkSource, labels_dtype=None):
         super().__init__(source, labels_dtype)
@@ -1044,13 +1137,27 @@ class ChunkedLloydStep(Step):
         self.source = self.base_source.with_k(C.shape[0])
         self.parts = None
         self._cands = None
+        self._token = uuid.uuid4().hex
+        self._pass_no = -1  # the last pass
+        self._C_last = None  # its centres
+        self._labels = None
+        self._sent = None  # the last pass's handles
+
+    def _slots(self, p):
+        return [(self._token, i, p) for i in range(self.source.n_chunks)]
 
     def _pass(self, C, update, want_inertia):
         src = self.source
         C = np.ascontiguousarray(C, dtype=src.dtype)
-        handles = src.run(_lloyd_chunk, self.parts, C, update, want_inertia, False)
-        small = src.gather(src.ex.field(handles, 1))
-        self.parts = handles  # the next pass takes its labels from these (_state_of)
+        p = self._pass_no + 1
+        handles = src.run(_lloyd_kept, self._slots(p), self._C_last, C, update, want_inertia,
+                          small=True)
+        # the last pass's futures are released only now, after this pass went out: a
+        # distributed client sends its messages at most every 10 ms, and a release sent just
+        # before would hold this pass back until then
+        self._sent = handles
+        small = src.gather(handles)
+        self._pass_no, self._C_last, self._labels = p, C, None
         k, d = C.shape
         stats = np.zeros(K.N_STATS)
         sums = np.zeros((k, d))
@@ -1067,6 +1174,10 @@ class ChunkedLloydStep(Step):
         return PassResult(stats[K.STAT_CHANGED],
                           float(stats[K.STAT_INERTIA]) if want_objective else None)
 
+    def _farthest(self, C, m):
+        """Each chunk's ``m`` rows farthest from their centre (:func:`_farthest_chunk`)."""
+        return self.source.run(_farthest_kept, self._slots(self._pass_no), C, m, small=True)
+
     def relocate(self, C, on_few):
         empty = self.empty_clusters()
         if empty.size == 0:
@@ -1074,7 +1185,7 @@ class ChunkedLloydStep(Step):
         src = self.source
         C = np.ascontiguousarray(C, dtype=src.dtype)
         m = int(empty.size)
-        got = src.gather(src.run(_farthest_chunk, self.parts, C, m))
+        got = src.gather(self._farthest(C, m))
         # candidates in chunk order, each chunk's by row order: position order = row order
         order = [np.argsort(g[1], kind="stable") for g in got]
         scores = np.concatenate([g[0][o] for g, o in zip(got, order)])
@@ -1121,11 +1232,15 @@ class ChunkedLloydStep(Step):
 
     @property
     def labels(self):
-        """The labels as a Dask array with the data's row chunks (kept where
-        the chunks are)."""
-        if self.parts is None:
+        """The labels of the last pass as a Dask array with the data's row
+        chunks (results of tasks, kept where the chunks are; taken out of
+        the store, once)."""
+        if self._pass_no < 0:
             return None
-        return labels_array(self.source, self.source.ex.field(self.parts, 0))
+        if self._labels is None:
+            self._labels = labels_array(self.source, self.source.run(
+                _labels_kept, self._slots(self._pass_no), self._C_last))
+        return self._labels
 
 
 class ChunkedHamerlyStep(ChunkedLloydStep):
@@ -1170,6 +1285,9 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
         self.full = False
         _solver.drop_rounding_residue(self.wsums)
         return PassResult(stats[K.STAT_CHANGED], objective if want_objective else None)
+
+    def _farthest(self, C, m):
+        return self.source.run(_farthest_chunk, self.parts, C, m, small=True)
 
     def relocate(self, C, on_few):
         moved = super().relocate(C, on_few)
@@ -1222,7 +1340,7 @@ def _chunk_seeds(rng, n):
 def _weighted_first_row(src: ChunkSource, rng) -> np.ndarray:
     """One row drawn in proportion to the weights: the chunk from the
     chunks' total weights, then the row within it (two passes)."""
-    wtot = src.gather(src.run(_weight_chunk, None))
+    wtot = src.gather(src.run(_weight_chunk, None, small=True))
     cum = np.cumsum(np.asarray(wtot, dtype=np.float64))
     u = rng.random() * cum[-1]
     i = int(min(np.searchsorted(cum, u, side="right"), len(cum) - 1))
@@ -1231,7 +1349,7 @@ def _weighted_first_row(src: ChunkSource, rng) -> np.ndarray:
     u_in = (u - (cum[i - 1] if i else 0.0)) / wtot[i]
     states = [None] * src.n_chunks
     states[i] = u_in
-    got = src.gather(src.run(_weighted_row_chunk, states, skip_none=True))
+    got = src.gather(src.run(_weighted_row_chunk, states, skip_none=True, small=True))
     return got[i][None, :]
 
 
@@ -1370,10 +1488,10 @@ def _parallel_round(x, w, prev, seed, plan, l):
                            plan["table"], l)
 
 
-def _run_seeded(src, fn, states, seeds, *args):
+def _run_seeded(src, fn, states, seeds, *args, small=False):
     """``fn(x, w, state, seed, *args)`` per chunk, each chunk its own seed."""
     pairs = [(None if states is None else states[i], seeds[i]) for i in range(src.n_chunks)]
-    return src.run(_with_seed, pairs, fn, *args)
+    return src.run(_with_seed, pairs, fn, *args, small=small)
 
 
 def _with_seed(x, w, pair, fn, *args):
@@ -1479,7 +1597,7 @@ def uniform_rows(X, w, m: int, rng, src=None):
     n = int(src.offsets[-1])
     rate = (m / src.summary()[0]) if w is not None else min(1.0, m / n)
     seeds = _chunk_seeds(rng, src.n_chunks)
-    got = src.gather(_run_seeded(src, _uniform_chunk, None, seeds, rate))
+    got = src.gather(_run_seeded(src, _uniform_chunk, None, seeds, rate, small=True))
     S = np.ascontiguousarray(np.concatenate([g[0] for g in got]), dtype=src.dtype)
     ws = np.concatenate([g[1] for g in got])
     if w is None and rate >= 1.0:
