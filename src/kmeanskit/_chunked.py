@@ -754,15 +754,17 @@ def _kept_put(slot, labels):
         fit[i] = (p, labels)
 
 
-def _kept_labels(src, slot, p, C, keep=False):
-    """The chunk's labels of pass ``p`` (centres ``C``, None before the
-    first pass): from the store, else recomputed (all -1 before the first
-    pass). Labels depend only on the rows and the centres (ties go to
-    ``lloyd.exact_argmin``), so a recomputed array equals the lost one."""
+def _kept_labels(x, k, slot, p, C, keep=False):
+    """The labels of the chunk's rows ``x`` of pass ``p`` (centres ``C``,
+    None before the first pass; ``k`` centres): from the store, else
+    recomputed (all -1 before the first pass). Labels depend only on the
+    rows and the centres (ties go to ``lloyd.exact_argmin``), so a
+    recomputed array equals the lost one."""
     lab = _kept_take(slot, p, keep)
     if lab is None:
-        lab = np.full(src.X.shape[0], -1, dtype=label_dtype(src.k))
+        lab = np.full(x.shape[0], -1, dtype=label_dtype(k))
         if C is not None and lab.size:
+            src = ArraySource(np.ascontiguousarray(x), None, k)
             with _solver.thread_context(_task_threads(), src.gemm):
                 src.assign(C, lab, update=False, want_inertia=False)
     return lab
@@ -773,11 +775,11 @@ def _lloyd_kept(x, w, slot, C_prev, C, update, want_inertia):
     the labels its previous pass (centres ``C_prev``) left in the store,
     updated in place and kept there: ``(stats, sums, wsums)``."""
     k = C.shape[0]
-    src = ArraySource(np.ascontiguousarray(x), None if w is None else np.ascontiguousarray(w), k)
-    lab = _kept_labels(src, slot, slot[2] - 1, C_prev)
+    lab = _kept_labels(x, k, slot, slot[2] - 1, C_prev)
     if x.shape[0] == 0:
         _kept_put(slot, lab)
         return np.zeros(K.N_STATS), np.zeros((k, x.shape[1])), np.zeros(k)
+    src = ArraySource(np.ascontiguousarray(x), None if w is None else np.ascontiguousarray(w), k)
     with _solver.thread_context(_task_threads(), src.gemm):
         stats, sums, wsums = src.assign(C, lab, update=update, want_inertia=want_inertia)
     _kept_put(slot, lab)
@@ -786,15 +788,13 @@ def _lloyd_kept(x, w, slot, C_prev, C, update, want_inertia):
 
 def _labels_kept(x, w, slot, C):
     """The chunk's labels of pass ``slot[2]`` (centres ``C``), out of the store."""
-    src = ArraySource(np.ascontiguousarray(x), None, C.shape[0])
-    return _kept_labels(src, slot, slot[2], C)
+    return _kept_labels(x, C.shape[0], slot, slot[2], C)
 
 
 def _farthest_kept(x, w, slot, C, m):
     """:func:`_farthest_chunk` with the labels of pass ``slot[2]`` (centres
     ``C``) from the store (left there)."""
-    src = ArraySource(np.ascontiguousarray(x), None, C.shape[0])
-    lab = _kept_labels(src, slot, slot[2], C, keep=True)
+    lab = _kept_labels(x, C.shape[0], slot, slot[2], C, keep=True)
     _kept_put(slot, lab)  # recomputed ones too
     return _farthest_chunk(x, w, (lab,), C, m)
 
