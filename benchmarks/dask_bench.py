@@ -123,7 +123,7 @@ def _phases(client, Xd, k):
                 a, b = spans.get((name, token), (ss["start"], ss["stop"]))
                 spans[(name, token)] = (min(a, ss["start"]), max(b, ss["stop"]))
     groups = {"summary_chunk": "summary pass", "with_seed": "k-means|| rounds",
-              "hamerly_chunk": "Hamerly passes", "lloyd_kept": "Lloyd passes"}
+              "hamerly_kept": "Hamerly passes", "lloyd_kept": "Lloyd passes"}
     order = sorted(spans.items(), key=lambda kv: kv[1][0])
     parts = []
     for label_key, label in groups.items():

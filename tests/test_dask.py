@@ -87,21 +87,24 @@ def test_empty_cluster_relocation_matches_in_memory():
     same_fit(mem, dist, dist.labels.compute())
 
 
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
 @pytest.mark.parametrize("d, k, dtype", [(3, 5, np.float64), (8, 64, np.float64),
                                          (128, 6, np.float32)])
-def test_lost_labels_are_recomputed_to_the_same_fit(monkeypatch, d, k, dtype):
-    # a Lloyd pass updates its chunk's labels where the task ran (_chunked._KEPT); labels
-    # that are gone (a dead worker, a task run elsewhere) are recomputed from the centres of
-    # the pass that gave them, by the pass without sums, which takes other kernels than the
-    # fit's pass at 8 features and 64 centres (its fused scan) and at 128 float32 features
-    # (GEMM): every chunk losing its labels before every pass still gives the same bits
+def test_lost_labels_are_recomputed_to_the_same_fit(monkeypatch, d, k, dtype, algorithm):
+    # a pass updates its chunk's labels (and Hamerly's bounds) where the task ran
+    # (_chunked._KEPT); a state that is gone (a dead worker, a task run elsewhere) is
+    # recomputed from the centres of the pass that left it, by the pass without sums, which
+    # takes other kernels than the fit's pass at 8 features and 64 centres (its fused scan)
+    # and at 128 float32 features (GEMM): every chunk losing its state before every pass
+    # still gives the same bits (a far centre empties at once: relocation too)
     assert _solver.use_gemm(8, 64) == "fused" and _solver.use_gemm(128, 6, np.float32) == "rows"
     rng = np.random.default_rng(5)
     X = (rng.normal(size=(12_000, d)) + rng.integers(0, 6, size=(12_000, 1))).astype(dtype)
     C0 = X[rng.choice(X.shape[0], k, replace=False)].copy()
-    mem = kmeanskit.fit(X, k, init=C0, algorithm="lloyd")
+    C0[1] = 100.0
+    mem = kmeanskit.fit(X, k, init=C0, algorithm=algorithm)
     Xd = da.from_array(X, chunks=(2500, d))
-    kept = kmeanskit.fit(Xd, k, init=C0, algorithm="lloyd")
+    kept = kmeanskit.fit(Xd, k, init=C0, algorithm=algorithm)
     assert kept.n_iter == mem.n_iter
     np.testing.assert_array_equal(kept.labels.compute(), np.asarray(mem.labels))
     take, lost = _chunked._kept_take, []
@@ -112,7 +115,7 @@ def test_lost_labels_are_recomputed_to_the_same_fit(monkeypatch, d, k, dtype):
         return None
 
     monkeypatch.setattr(_chunked, "_kept_take", lose)
-    got = kmeanskit.fit(Xd, k, init=C0, algorithm="lloyd")
+    got = kmeanskit.fit(Xd, k, init=C0, algorithm=algorithm)
     assert len(lost) >= 5 * got.n_iter  # every chunk, every pass
     np.testing.assert_array_equal(got.centers, kept.centers)
     assert got.inertia == kept.inertia and got.n_iter == kept.n_iter

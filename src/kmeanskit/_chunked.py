@@ -717,22 +717,22 @@ def _state_of(prev):
     return None if prev is None else prev[0]
 
 
-#: The labels of the chunks of the chunked Lloyd fits under way, in each
-#: process that runs their tasks (a worker, or this process for the local
-#: executor): ``{fit token: {chunk: (pass, labels)}}``. A pass's task updates
-#: its chunk's labels in place and returns only the small results, so a pass
-#: is one task per group of chunks and one gather. At most ``KEPT_FITS``
-#: fits are kept per process (the oldest dropped first); labels that are
-#: missing (a worker that died, a task that ran elsewhere, a dropped fit) are
-#: recomputed from the centres of the pass that gave them: the same labels,
-#: which only count the changes (:func:`_lloyd_kept`).
+#: The state of each chunk in the chunked fits under way (Lloyd's labels;
+#: Hamerly's labels and bounds), in each process that runs their tasks (a
+#: worker, or this process for the local executor): ``{fit token: {chunk:
+#: (pass, state)}}``. A pass's task updates its chunk's state in place and
+#: returns only the small results, so a pass is one task per group of chunks
+#: and one gather. At most ``KEPT_FITS`` fits are kept per process (the
+#: oldest dropped first); a state that is missing (a worker that died, a task
+#: that ran elsewhere, a dropped fit) is recomputed from the centres of the
+#: pass that left it (:func:`_kept_labels`, :func:`_hamerly_kept`).
 _KEPT: dict = {}
 _KEPT_LOCK = threading.Lock()
 KEPT_FITS = 4
 
 
 def _kept_take(slot, p, keep=False):
-    """The labels pass ``p`` left for the chunk of ``slot`` (token, chunk,
+    """The state pass ``p`` left for the chunk of ``slot`` (token, chunk,
     pass), taken out of the store (left there with ``keep``); None when the
     store has none of that pass."""
     token, i = slot[0], slot[1]
@@ -742,8 +742,8 @@ def _kept_take(slot, p, keep=False):
     return got[1] if got is not None and got[0] == p else None
 
 
-def _kept_put(slot, labels):
-    """Keep ``labels`` as the chunk's labels of pass ``slot[2]``."""
+def _kept_put(slot, state):
+    """Keep ``state`` as the chunk's state after pass ``slot[2]``."""
     token, i, p = slot
     with _KEPT_LOCK:
         fit = _KEPT.get(token)
@@ -751,23 +751,34 @@ def _kept_put(slot, labels):
             while len(_KEPT) >= KEPT_FITS:
                 _KEPT.pop(next(iter(_KEPT)))
             fit = _KEPT[token] = {}
-        fit[i] = (p, labels)
+        fit[i] = (p, state)
+
+
+def _assigned(x, k, C, bounds=False):
+    """The labels of the rows ``x`` for the centres ``C`` (all -1 without
+    centres); with ``bounds``, also each row's distance to its centre and a
+    lower bound on its distance to the others (Hamerly's first bounds).
+    Labels depend only on the rows and the centres (near ties go to
+    ``lloyd.exact_argmin``), so a recomputed array equals a lost one."""
+    n = x.shape[0]
+    lab = np.full(n, -1, dtype=label_dtype(k))
+    u = np.empty(n) if bounds else None
+    lo = np.empty(n) if bounds else None
+    if C is not None and n:
+        src = ArraySource(np.ascontiguousarray(x), None, k)
+        with _solver.thread_context(_task_threads(), src.gemm):
+            src.assign(C, lab, update=False, dist_out=u, want_inertia=False, lb_out=lo)
+        if bounds:
+            np.sqrt(u, out=u)
+    return (lab, u, lo) if bounds else lab
 
 
 def _kept_labels(x, k, slot, p, C, keep=False):
-    """The labels of the chunk's rows ``x`` of pass ``p`` (centres ``C``,
-    None before the first pass; ``k`` centres): from the store, else
-    recomputed (all -1 before the first pass). Labels depend only on the
-    rows and the centres (ties go to ``lloyd.exact_argmin``), so a
-    recomputed array equals the lost one."""
-    lab = _kept_take(slot, p, keep)
-    if lab is None:
-        lab = np.full(x.shape[0], -1, dtype=label_dtype(k))
-        if C is not None and lab.size:
-            src = ArraySource(np.ascontiguousarray(x), None, k)
-            with _solver.thread_context(_task_threads(), src.gemm):
-                src.assign(C, lab, update=False, want_inertia=False)
-    return lab
+    """The labels of the chunk's rows ``x`` after pass ``p`` (centres
+    ``C``, None before the first pass; ``k`` centres): from the store (the
+    labels of a state), else recomputed."""
+    state = _kept_take(slot, p, keep)
+    return _assigned(x, k, C) if state is None else _labels_of(state)
 
 
 def _lloyd_kept(x, w, slot, C_prev, C, update, want_inertia):
@@ -787,16 +798,15 @@ def _lloyd_kept(x, w, slot, C_prev, C, update, want_inertia):
 
 
 def _labels_kept(x, w, slot, C):
-    """The chunk's labels of pass ``slot[2]`` (centres ``C``), out of the store."""
+    """The chunk's labels after pass ``slot[2]`` (centres ``C``), out of the store."""
     return _kept_labels(x, C.shape[0], slot, slot[2], C)
 
 
 def _farthest_kept(x, w, slot, C, m):
     """:func:`_farthest_chunk` with the labels of pass ``slot[2]`` (centres
-    ``C``) from the store (left there)."""
-    lab = _kept_labels(x, C.shape[0], slot, slot[2], C, keep=True)
-    _kept_put(slot, lab)  # recomputed ones too
-    return _farthest_chunk(x, w, (lab,), C, m)
+    ``C``) from the store (left there; recomputed, and not kept, when
+    missing)."""
+    return _farthest_chunk(x, w, (_kept_labels(x, C.shape[0], slot, slot[2], C, keep=True),), C, m)
 
 
 def _labels_of(state):
@@ -945,37 +955,45 @@ def _uniform_chunk(x, w, _state, seed, rate):
     return np.array(x[idx]), w[idx].astype(np.float64) / p[idx]
 
 
-def _hamerly_chunk(x, w, prev, C, p, full, want_objective):
-    """One pass of Hamerly's algorithm on a chunk (the in-memory step's
-    kernels on the chunk's rows): ``((labels, u, lo), (stats, sums, wsums,
-    objective))``. The first pass (no state) is Lloyd's, giving the bounds;
-    later passes return the sums' changes (the moved rows), or the chunk's
-    full sums with ``full``. ``prev``: the last pass's result."""
+def _hamerly_kept(x, w, slot, C_prev, C, p, full, want_objective):
+    """Pass ``slot[2]`` of Hamerly's algorithm on a chunk (the in-memory
+    step's kernels on its rows), with the labels and bounds its previous
+    pass (centres ``C_prev``) left in the store, updated in place and kept
+    there: ``(stats, sums, wsums, objective)``. The first pass (no previous
+    centres) is Lloyd's, giving the bounds and the full sums; later passes
+    return the sums' changes (the moved rows), or the chunk's full sums with
+    ``full``. A state missing from the store is recomputed as that first
+    pass would give it for ``C_prev``: the same labels, and bounds at least
+    as tight, so the same moves and sums."""
     k, n = C.shape[0], x.shape[0]
-    state = _state_of(prev)
+    state = _kept_take(slot, slot[2] - 1)
     if n == 0:
-        return ((np.empty(0, label_dtype(k)), np.empty(0), np.empty(0)),
-                (np.zeros(K.N_STATS), np.zeros((k, x.shape[1])), np.zeros(k), 0.0))
+        _kept_put(slot, (np.empty(0, label_dtype(k)), np.empty(0), np.empty(0)))
+        return np.zeros(K.N_STATS), np.zeros((k, x.shape[1])), np.zeros(k), 0.0
     src = ArraySource(np.ascontiguousarray(x), None if w is None else np.ascontiguousarray(w), k)
-    with _solver.thread_context(_task_threads(), src.gemm):
-        if state is None:
-            labels = np.full(n, -1, dtype=label_dtype(k))
-            u, lo = np.empty(n), np.empty(n)
+    if state is None and C_prev is None:
+        labels = np.full(n, -1, dtype=label_dtype(k))
+        u, lo = np.empty(n), np.empty(n)
+        with _solver.thread_context(_task_threads(), src.gemm):
             src.assign(C, labels, update=True, dist_out=u, want_inertia=False, lb_out=lo)
-            np.sqrt(u, out=u)
-        else:
-            step = _solver.HamerlyStep(src)
-            step.labels, step.u, step.lo = (a.copy() for a in state)
-            step.p = p
-            step.full = full
+        np.sqrt(u, out=u)
+    else:
+        if state is None:
+            state = _assigned(x, k, C_prev, bounds=True)
+        step = _solver.HamerlyStep(src)
+        step.labels, step.u, step.lo = state
+        step.p = p
+        step.full = full
+        with _solver.thread_context(_task_threads(), src.gemm):
             step.bounded_pass(C)
-            src.reduce()
-            labels, u, lo = step.labels, step.u, step.lo
-        objective = 0.0
-        if want_objective:
+        src.reduce()
+        labels, u, lo = step.labels, step.u, step.lo
+    objective = 0.0
+    if want_objective:
+        with _solver.thread_context(_task_threads(), src.gemm):
             objective = float(K.weighted_sse(src.X, src.ww, src.use_w, C, labels, src.n_blocks))
-    return (labels, u, lo), (src.tot_stats.copy(), src.tot_sums.copy(), src.tot_wsums.copy(),
-                             objective)
+    _kept_put(slot, (labels, u, lo))
+    return src.tot_stats.copy(), src.tot_sums.copy(), src.tot_wsums.copy(), objective
 
 
 def _rows_chunk(x, _w, idx):
@@ -1123,11 +1141,7 @@ def make_executor(X, w):
 class ChunkedLloydStep(Step):
     """Lloyd's iterations on chunked rows: one task per group of chunks per
     pass, returning the small results only; the labels stay where each
-    chunk's task ran (:func:`_lloyd_kept`)."""
-
-    def __init__(self, source: ChunkSource, labels_dtype=None):
-        super().__init__(source, labels_dtype)
-        self.parts = None
+    chunk's task ran (:func:`_lloyd_kept`, the store ``_KEPT``)."""
 
     @property
     def dtype(self):
@@ -1135,7 +1149,6 @@ class ChunkedLloydStep(Step):
 
     def start(self, C):
         self.source = self.base_source.with_k(C.shape[0])
-        self.parts = None
         self._cands = None
         self._token = uuid.uuid4().hex
         self._pass_no = -1  # the last pass
@@ -1174,10 +1187,6 @@ class ChunkedLloydStep(Step):
         return PassResult(stats[K.STAT_CHANGED],
                           float(stats[K.STAT_INERTIA]) if want_objective else None)
 
-    def _farthest(self, C, m):
-        """Each chunk's ``m`` rows farthest from their centre (:func:`_farthest_chunk`)."""
-        return self.source.run(_farthest_kept, self._slots(self._pass_no), C, m, small=True)
-
     def relocate(self, C, on_few):
         empty = self.empty_clusters()
         if empty.size == 0:
@@ -1185,7 +1194,8 @@ class ChunkedLloydStep(Step):
         src = self.source
         C = np.ascontiguousarray(C, dtype=src.dtype)
         m = int(empty.size)
-        got = src.gather(self._farthest(C, m))
+        # each chunk's m rows farthest from their centre
+        got = src.gather(src.run(_farthest_kept, self._slots(self._pass_no), C, m, small=True))
         # candidates in chunk order, each chunk's by row order: position order = row order
         order = [np.argsort(g[1], kind="stable") for g in got]
         scores = np.concatenate([g[0][o] for g, o in zip(got, order)])
@@ -1245,9 +1255,10 @@ class ChunkedLloydStep(Step):
 
 class ChunkedHamerlyStep(ChunkedLloydStep):
     """Hamerly's algorithm on chunked rows: each chunk keeps its labels and
-    bounds (8 + 16 bytes a row) where it is; a pass returns the changes of
-    the per-cluster sums (the rows that moved), added in chunk order. The
-    same labels and iterations as Lloyd's, most distances skipped."""
+    bounds (8 + 16 bytes a row) where its task ran (:func:`_hamerly_kept`);
+    a pass returns the changes of the per-cluster sums (the rows that
+    moved), added in chunk order. The same labels and iterations as
+    Lloyd's, most distances skipped."""
 
     def start(self, C):
         super().start(C)
@@ -1260,10 +1271,12 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
     def _bounded(self, C, want_objective, full):
         src = self.source
         C = np.ascontiguousarray(C, dtype=src.dtype)
-        first = self.parts is None
-        handles = src.run(_hamerly_chunk, self.parts, C, self.p, full, want_objective)
-        small = src.gather(src.ex.field(handles, 1))
-        self.parts = handles  # (labels, u, lo) stay with the chunks (_state_of)
+        p = self._pass_no + 1
+        handles = src.run(_hamerly_kept, self._slots(p), self._C_last, C, self.p, full,
+                          want_objective, small=True)
+        self._sent = handles  # the last pass's futures released after this one went out
+        small = src.gather(handles)
+        self._pass_no, self._C_last, self._labels = p, C, None
         stats = np.zeros(K.N_STATS)
         sums = np.zeros_like(self.sums)
         wsums = np.zeros_like(self.wsums)
@@ -1273,7 +1286,7 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
             sums += s
             wsums += ws
             objective += obj
-        return first, stats, sums, wsums, objective
+        return p == 0, stats, sums, wsums, objective
 
     def assign(self, C, want_objective):
         first, stats, sums, wsums, objective = self._bounded(C, want_objective, self.full)
@@ -1285,9 +1298,6 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
         self.full = False
         _solver.drop_rounding_residue(self.wsums)
         return PassResult(stats[K.STAT_CHANGED], objective if want_objective else None)
-
-    def _farthest(self, C, m):
-        return self.source.run(_farthest_chunk, self.parts, C, m, small=True)
 
     def relocate(self, C, on_few):
         moved = super().relocate(C, on_few)
@@ -1301,13 +1311,6 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
         # labels for the returned centres: one more bounded pass, with the exact inertia
         _, _, _, _, objective = self._bounded(C, True, False)
         return self.labels, objective
-
-    @property
-    def labels(self):
-        if self.parts is None:
-            return None
-        ex = self.source.ex
-        return labels_array(self.source, ex.field(ex.field(self.parts, 0), 0))
 
 
 #: The chunked steps by algorithm name ("auto" resolves as in memory).
