@@ -17,10 +17,10 @@ Two executors run the tasks:
   A pass is one task per group of chunks (:func:`group_plan`: a worker's
   chunks, cut into one run per worker thread), all in one ``client.map``
   call: the scheduling cost of a pass grows with the workers, not the
-  chunks. A Lloyd pass's tasks keep their chunks' labels in the worker's
-  process (:func:`_lloyd_kept`) and return only the small results, which
-  come back with one gather. Where a chunk's state is a task's result (the
-  Hamerly bounds, the k-means|| distances), one tiny task per group picks
+  chunks. A Lloyd or Hamerly pass's tasks keep their chunks' labels (and
+  bounds) in the worker's process (``_KEPT``) and return only the small
+  results, which come back with one gather. Where a chunk's state is a
+  task's result (the k-means|| distances), one tiny task per group picks
   out the small results to gather and the next pass takes the whole
   result. Lost chunks, labels or states (a worker that died) are
   recomputed, by the scheduler from their lineage or by the task from the
