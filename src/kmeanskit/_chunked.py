@@ -1159,18 +1159,23 @@ class ChunkedLloydStep(Step):
     def _slots(self, p):
         return [(self._token, i, p) for i in range(self.source.n_chunks)]
 
-    def _pass(self, C, update, want_inertia):
-        src = self.source
-        C = np.ascontiguousarray(C, dtype=src.dtype)
+    def _run_pass(self, fn, C, *args):
+        """``fn(x, w, slot, C_prev, C, *args)`` on every chunk, the next pass
+        (:func:`_lloyd_kept`, :func:`_hamerly_kept`): the chunks' small
+        results, in chunk order."""
         p = self._pass_no + 1
-        handles = src.run(_lloyd_kept, self._slots(p), self._C_last, C, update, want_inertia,
-                          small=True)
+        handles = self.source.run(fn, self._slots(p), self._C_last, C, *args, small=True)
         # the last pass's futures are released only now, after this pass went out: a
         # distributed client sends its messages at most every 10 ms, and a release sent just
         # before would hold this pass back until then
         self._sent = handles
-        small = src.gather(handles)
+        small = self.source.gather(handles)
         self._pass_no, self._C_last, self._labels = p, C, None
+        return small
+
+    def _pass(self, C, update, want_inertia):
+        C = np.ascontiguousarray(C, dtype=self.source.dtype)
+        small = self._run_pass(_lloyd_kept, C, update, want_inertia)
         k, d = C.shape
         stats = np.zeros(K.N_STATS)
         sums = np.zeros((k, d))
@@ -1269,14 +1274,8 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
         self.wsums = np.zeros(k)
 
     def _bounded(self, C, want_objective, full):
-        src = self.source
-        C = np.ascontiguousarray(C, dtype=src.dtype)
-        p = self._pass_no + 1
-        handles = src.run(_hamerly_kept, self._slots(p), self._C_last, C, self.p, full,
-                          want_objective, small=True)
-        self._sent = handles  # the last pass's futures released after this one went out
-        small = src.gather(handles)
-        self._pass_no, self._C_last, self._labels = p, C, None
+        C = np.ascontiguousarray(C, dtype=self.source.dtype)
+        small = self._run_pass(_hamerly_kept, C, self.p, full, want_objective)
         stats = np.zeros(K.N_STATS)
         sums = np.zeros_like(self.sums)
         wsums = np.zeros_like(self.wsums)
@@ -1286,7 +1285,7 @@ class ChunkedHamerlyStep(ChunkedLloydStep):
             sums += s
             wsums += ws
             objective += obj
-        return p == 0, stats, sums, wsums, objective
+        return self._pass_no == 0, stats, sums, wsums, objective
 
     def assign(self, C, want_objective):
         first, stats, sums, wsums, objective = self._bounded(C, want_objective, self.full)
