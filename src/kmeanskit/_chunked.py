@@ -710,10 +710,10 @@ def _scaled_call(x, w, state, fn, scale, *args):
 
 
 def _state_of(prev):
-    """A chunk's state from its previous pass: that pass's whole result
-    ``(state, small results, ...)`` is the next pass's input, so that the
-    state needs no task of its own to be picked out (only the small results
-    are picked out, to be gathered)."""
+    """A k-means|| round's chunk state from its previous round: that round's
+    whole result ``(state, small results)`` is the next round's input, so
+    that the state needs no task of its own to be picked out (only the
+    small results are picked out, by the plan's task)."""
     return None if prev is None else prev[0]
 
 
@@ -803,22 +803,11 @@ def _labels_kept(x, w, slot, C):
 
 
 def _farthest_kept(x, w, slot, C, m):
-    """:func:`_farthest_chunk` with the labels of pass ``slot[2]`` (centres
-    ``C``) from the store (left there; recomputed, and not kept, when
-    missing)."""
-    return _farthest_chunk(x, w, (_kept_labels(x, C.shape[0], slot, slot[2], C, keep=True),), C, m)
-
-
-def _labels_of(state):
-    """A chunk's labels: the state itself (an array) or its first array (Hamerly's)."""
-    return state if isinstance(state, np.ndarray) else state[0]
-
-
-def _farthest_chunk(x, w, prev, C, m):
-    """The ``m`` rows of the chunk farthest from their centre:
-    ``(scores, local indices, rows, labels, weights)``, largest first, ties
-    by lower index (``prev``: the last pass's result)."""
-    labels = _labels_of(_state_of(prev))
+    """The ``m`` rows of the chunk farthest from their centre, by the labels
+    of pass ``slot[2]`` (centres ``C``) from the store (left there;
+    recomputed, and not kept, when missing): ``(scores, local indices,
+    rows, labels, weights)``, largest first, ties by lower index."""
+    labels = _kept_labels(x, C.shape[0], slot, slot[2], C, keep=True)
     dist = np.empty(x.shape[0])
     K.sq_dist_to_assigned(np.ascontiguousarray(x), C, labels, dist)
     if w is not None:
@@ -826,6 +815,12 @@ def _farthest_chunk(x, w, prev, C, m):
     idx = _solver.farthest_rows(dist, m)
     return (dist[idx], idx, np.array(x[idx]), labels[idx],
             np.ones(idx.size) if w is None else w[idx].astype(np.float64))
+
+
+def _labels_of(state):
+    """A chunk's labels from its kept state: the state itself (Lloyd's
+    array) or its first array (Hamerly's labels, bounds)."""
+    return state if isinstance(state, np.ndarray) else state[0]
 
 
 def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
