@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -622,6 +623,43 @@ def test_column_means_are_the_first_pass_of_column_mean_var(rng, dtype, use_w):
     np.testing.assert_allclose(mean, ref, rtol=1e-13)
     np.testing.assert_allclose(var, (ww[:, None] * (X - ref) ** 2).sum(axis=0) / ww.sum(), rtol=1e-10)
     assert wtot == pytest.approx(ww.sum(), rel=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,d,n_blocks", [(5003, 3, 64), (5003, 7, 7), (1000, 16, 9), (70, 5, 64),
+                                          (10, 3, 10), (3, 4, 3)])
+def test_interleaved_column_sums_add_each_block_in_row_order(rng, dtype, n, d, n_blocks):
+    """The column sums of unweighted rows of 3 or more features walk four
+    blocks together (``lloyd._interleaved_sums``); each block's sum still
+    gets its rows in order, the NumPy cumulative sum's order, bit for bit
+    (blocks of unequal length, block counts not a multiple of four, more
+    blocks than rows). The squared deviations agree to rounding (LLVM may
+    fuse their multiply-add), and neither depends on the thread count."""
+    X = (rng.normal(size=(n, d)) * 3 + 100).astype(dtype)
+    per = -(-n // n_blocks)
+
+    def by_blocks(values):
+        tot = np.zeros(d)
+        for b in range(n_blocks):
+            block = values[min(n, b * per):min(n, (b + 1) * per)]
+            tot = tot + (np.cumsum(block, axis=0)[-1] if len(block) else 0.0)
+        return tot
+
+    sums = K._interleaved_column_sums(X, n_blocks, np.zeros(d), False)
+    np.testing.assert_array_equal(sums, by_blocks(X.astype(np.float64)))
+    mean = sums / n
+    m2 = K._interleaved_column_sums(X, n_blocks, mean, True)
+    np.testing.assert_allclose(m2, by_blocks((X.astype(np.float64) - mean) ** 2), rtol=1e-13)
+    got = K.column_mean_var(X, np.ones(1, dtype), False, n_blocks)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = K.column_mean_var(X, np.ones(1, dtype), False, n_blocks)
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(got[0], one[0])
+    np.testing.assert_array_equal(got[1], one[1])
+    np.testing.assert_allclose(got[1], m2 / n, rtol=1e-15)
 
 
 @pytest.mark.parametrize("bad,match", [
