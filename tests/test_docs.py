@@ -931,8 +931,8 @@ def claims_scale(text, ns):
     n_min, k_min = (int(v.replace(",", "")) for v in stated(text, r"\(Hamerly from ([\d,]+) rows and (\d+) clusters\)"))
     assert (n_min, k_min) == (_solver.AUTO_HAMERLY_MIN_N, _solver.AUTO_HAMERLY_MIN_K)
     assert stated(text, r"k-means\|\| costs (six) passes") == ("six",) and 1 + _chunked.ROUNDS == 6
-    quarter, features = stated(text, r"at least (a quarter) as many earlier\s+candidates as new ones.*?with (\d+) or\s+more")
-    assert (quarter, int(features)) == ("a quarter", _chunked.PRUNE_MIN_FEATURES) and _chunked.PRUNE_MIN_EARLIER == 0.25
+    ratio, features = stated(text, r"at least (one and a half)\s+times as many earlier candidates as new ones.*?with (\d+) or\s+more")
+    assert (ratio, int(features)) == ("one and a half", _chunked.PRUNE_MIN_FEATURES) and _chunked.PRUNE_MIN_EARLIER == 1.5
     b = section(BENCH.read_text(), "## Dask and memory-mapped files")
     runs = {}
     for part in re.split(r"^#### Dask: ", b, flags=re.M)[1:]:

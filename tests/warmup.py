@@ -36,7 +36,7 @@ def _engine(dtype):
         Y = rng.normal(size=(700, d)).astype(dtype)
         kmeanskit.fit(Y, k, init=Y[:k].copy(), max_iter=2)
         kmeanskit.fit(Y, k, init=Y[:k].copy(), max_iter=2, algorithm="hamerly")
-    kmeanskit.fit(Y, 8, init="k-means||", max_iter=2)  # its rounds' skipping kernels (d >= 8)
+    kmeanskit.fit(Y, 8, init="k-means||", max_iter=2)  # its rounds' skipping kernels (d >= 12)
     # rows a multiple of 256 bytes apart: the direct pass's row-by-row variant
     Z = rng.normal(size=(700, 256 // np.dtype(dtype).itemsize)).astype(dtype)
     kmeanskit.fit(Z, 5, init=Z[:5].copy(), max_iter=2)

@@ -855,10 +855,10 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
     else:
         d2, nearest = np.full(n, np.inf), np.full(n, -1, np.int32)
     if engine:
-        # few earlier candidates for the new ones (the second round: rows
-        # are still far from their nearest, and the triangle inequality
-        # skips little), or few features (a distance costs about what its
-        # test does): the engine's distance pass, faster (the exact float64
+        # few earlier candidates for the new ones (the second and third
+        # rounds: rows are still far from their nearest, and the triangle
+        # inequality skips little), or few features (a distance costs about
+        # what its test does): the engine's distance pass, faster (the exact float64
         # distance to the nearest new candidate, the lowest on ties, as the
         # skipping kernel gives)
         xc = np.ascontiguousarray(x)
@@ -892,13 +892,15 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
 
 
 #: Fewest features for which a k-means|| round skips candidates by the
-#: triangle inequality (below, measuring them all is as fast).
-PRUNE_MIN_FEATURES = 8
+#: triangle inequality (below, the engine's distance pass measuring them
+#: all is as fast or faster).
+PRUNE_MIN_FEATURES = 12
 #: Fewest earlier candidates, per new one, for which a round skips
 #: candidates (below, the rows are far from their nearest candidate and
-#: most new ones lie within reach: measuring them all is faster; the
-#: threshold is measured, docs/benchmarks.md "Dask and memory-mapped files").
-PRUNE_MIN_EARLIER = 0.25
+#: most new ones lie within reach: measuring them all is faster). Both
+#: thresholds are measured, docs/benchmarks.md "Dask and memory-mapped
+#: files".
+PRUNE_MIN_EARLIER = 1.5
 #: New candidates listed per earlier candidate, nearest first, in a k-means||
 #: round's table (:func:`candidate_table`): enough for the rows near a
 #: candidate; a row farther out measures every new candidate.
