@@ -289,6 +289,45 @@ def test_ordinary_data_is_not_scaled():
         assert choose(A, np.full(A.shape[0], 1e9)).identity
 
 
+@pytest.mark.parametrize("dtype, lo, hi", [(np.float32, -40, 48), (np.float64, -400, 400)])
+def test_range_check_takes_the_fits_sum_of_squares(monkeypatch, dtype, lo, hi):
+    """Expect ``choose`` given the sum of squares a fit takes from its
+    tolerance's column variances (``_solver.column_stats``: ``n (var +
+    mean^2)``, another order of summation than its own dot product) to pick
+    the scaling it picks alone, at and around both edges of the unscaled
+    window, beyond them and for ordinary data; and ``fit`` to give the same
+    bits as a fit whose range check measures its own sum of squares."""
+    from kmeanskit import _solver
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(3000, 5)) + 2.0
+    for e in (0, 3, -3, *(edge + off for edge in (lo, hi) for off in (-9, -2, -1, 0, 1, 2, 9)),
+              2 * lo, 2 * hi):
+        X = _ldexp(base.astype(dtype), e)
+        with np.errstate(over="ignore", under="ignore"):
+            alone = choose(X)
+        var, sumsq = _solver.column_stats(X)
+        assert choose(X, sumsq=sumsq) == alone, e
+        assert _solver.tolerance(X, 1e-4, var) == _solver.tolerance(X, 1e-4)
+    X = base.astype(dtype)
+    r = kmeanskit.fit(X, 4, random_state=0)
+    calls = []
+    real = _solver.column_stats
+
+    def own_sumsq(A):  # the range check measures its own sum of squares, as before the change
+        calls.append(1)
+        return real(A)[0], None
+
+    monkeypatch.setattr(_solver, "column_stats", own_sumsq)
+    again = kmeanskit.fit(X, 4, random_state=0)
+    assert calls == [1]  # once a fit: the tolerance takes the same variances
+    np.testing.assert_array_equal(again.labels, r.labels)
+    np.testing.assert_array_equal(again.centers, r.centers)
+    assert again.inertia == r.inertia and again.n_iter == r.n_iter
+    # the sum of squares itself, on ordinary data
+    assert real(X)[1] == pytest.approx(float(np.sum(X.astype(np.float64) ** 2)), rel=1e-12)
+
+
 # --- numerics: the scipy functions ---------------------------------------------------------------
 
 VQ_SCALES = [pytest.param(e, id=f"2^{e}") for e in (700, -700)]
@@ -727,7 +766,7 @@ def test_cli_hostile_input_one_error_line(tmp_path, monkeypatch, case, files, ar
 # --- the count docs/reliability.md states -----------------------------------------------------------
 
 #: Cases of this suite (parametrized tests count each case; docs/reliability.md).
-N_CASES = 173
+N_CASES = 175
 
 
 def test_case_count_matches_the_docs(request):

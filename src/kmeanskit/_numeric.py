@@ -144,19 +144,21 @@ def _exp(v: float) -> int:
     return math.frexp(v)[1]
 
 
-def _needs_scaling(A: np.ndarray) -> int | None:
+def _needs_scaling(A: np.ndarray, sumsq: float | None = None) -> int | None:
     """The exponent of ``magnitude(A)`` when it is outside the unscaled
-    window, else None (:func:`exponent_outside` on ``A``'s sum of squares;
-    the exact magnitude only when that sum is not conclusive)."""
+    window, else None (:func:`exponent_outside` on ``A``'s sum of squares,
+    or ``sumsq`` when the caller has it; the exact magnitude only when that
+    sum is not conclusive)."""
     flat = A.reshape(-1)
     if flat.size == 0:
         return None
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        # one pass, no temporary: BLAS's sdot for float32; for float64 numpy's own
-        # sum-of-products loop (OpenBLAS's ddot threads, and measured 3-5x slower on a
-        # loaded 2-core machine)
-        S = float(np.dot(flat, flat) if A.dtype == np.float32 else np.einsum("i,i->", flat, flat))
-    return exponent_outside(S, flat.size, A.dtype, lambda: magnitude(A))
+    if sumsq is None:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            # one pass, no temporary: BLAS's sdot for float32; for float64 numpy's own
+            # sum-of-products loop (OpenBLAS's ddot threads, and measured 3-5x slower on a
+            # loaded 2-core machine)
+            sumsq = float(np.dot(flat, flat) if A.dtype == np.float32 else np.einsum("i,i->", flat, flat))
+    return exponent_outside(sumsq, flat.size, A.dtype, lambda: magnitude(A))
 
 
 def exponent_outside(S: float, size: int, dtype, exact_magnitude) -> int | None:
@@ -182,13 +184,15 @@ def exponent_outside(S: float, size: int, dtype, exact_magnitude) -> int | None:
     return None if lo <= e <= hi else e
 
 
-def choose(X: np.ndarray, w=None, C=None) -> Scale:
+def choose(X: np.ndarray, w=None, C=None, sumsq: float | None = None) -> Scale:
     """The scaling for data ``X`` (validated, finite, float32/float64), its
     weights ``w`` and centres ``C`` given with it (an explicit init or the
     centres to assign to; in X's dtype): :data:`IDENTITY` when all are within
     the unscaled windows (:data:`DATA_EXP`, :data:`WEIGHT_EXP`), else the
     powers of two that bring the largest magnitude of ``X`` and ``C``
-    together, and the largest weight, into ``[0.5, 1)``.
+    together, and the largest weight, into ``[0.5, 1)``. ``sumsq``: X's sum
+    of squares when the caller has computed it (in any order of summation:
+    :func:`exponent_outside` allows for its rounding), saving that pass.
 
     Examples
     --------
@@ -199,7 +203,7 @@ def choose(X: np.ndarray, w=None, C=None) -> Scale:
     -1020
     """
     wmax = float(np.max(w)) if w is not None and w.size else 0.0
-    return choose_from(_needs_scaling(X), X.dtype, lambda: magnitude(X), C, wmax)
+    return choose_from(_needs_scaling(X, sumsq), X.dtype, lambda: magnitude(X), C, wmax)
 
 
 def choose_from(e, dtype, exact_magnitude, C=None, wmax: float = 0.0) -> Scale:

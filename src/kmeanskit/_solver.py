@@ -235,6 +235,9 @@ class ArraySource:
         # whose two nearest centres are closer than this get exact distances.
         self.tie_eps = 4.0 * (d + 2) * float(np.finfo(X.dtype).eps)
         self._mu = None
+        # the column variances, when the fit computed them before building the step
+        # (core.fit_arrays: _numeric.choose took its sum of squares from them)
+        self.column_var = None
 
     def with_k(self, k: int) -> "ArraySource":
         """The same rows with buffers for ``k`` centres."""
@@ -429,7 +432,7 @@ class Step:
 
     def tolerance(self, tol: float) -> float:
         """The absolute tolerance of :class:`Tolerance` for relative ``tol``."""
-        return tolerance(self.source.X, tol)
+        return tolerance(self.source.X, tol, getattr(self.source, "column_var", None))
 
     def initial_centers(self, init, rng) -> np.ndarray:
         """Centres to start a run from (see :func:`initial_centers`)."""
@@ -952,14 +955,28 @@ AUTO_HAMERLY_MIN_N = 30_000
 AUTO_HAMERLY_MIN_K = 16
 
 
-def tolerance(X: np.ndarray, tol: float) -> float:
+def tolerance(X: np.ndarray, tol: float, var=None) -> float:
     """``tol`` relative to the data's mean per-feature variance (as in
-    scikit-learn), computed in float64 by blocks."""
+    scikit-learn), computed in float64 by blocks (``var``: those variances,
+    when :func:`column_stats` gave them already)."""
     if tol == 0:
         return 0.0
-    nb = max(1, min(MAX_BLOCKS, X.shape[0]))
-    _, var = K.column_mean_var(X, np.ones(1, X.dtype), False, nb)
+    if var is None:
+        var = column_stats(X)[0]
     return float(np.mean(var) * tol)
+
+
+def column_stats(X: np.ndarray):
+    """(column variances, sum of squares) of the rows ``X``, float64, from
+    the two passes of ``column_mean_var``: the variances :func:`tolerance`
+    takes, and the sum of squares ``_numeric.choose`` takes, ``n (var +
+    mean^2)`` summed over the features (inf or NaN where the data's squares
+    overflow float64: ``choose`` then measures the magnitude itself)."""
+    nb = max(1, min(MAX_BLOCKS, X.shape[0]))
+    mean, var = K.column_mean_var(X, np.ones(1, X.dtype), False, nb)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sumsq = float(X.shape[0] * np.sum(var + mean * mean))
+    return var, sumsq
 
 
 def refine_on_sample(S, ws, C):

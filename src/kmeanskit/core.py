@@ -457,16 +457,24 @@ def fit_arrays(X, k, w, *, init, n_init, max_iter, tol, rng, algorithm="auto",
         if callable(init):  # its output is checked like an explicit init array
             init = _numeric.checked_init(init, X, k)
         explicit = not isinstance(init, str) and not callable(init)
+        # the tolerance's column variances first, for dense rows: their sums give the range
+        # check below its sum of squares (one pass over X fewer)
+        stats = _solver.column_stats(X) if tol and metric == "euclidean" and isinstance(X, np.ndarray) \
+            else None
         # data whose squares or weighted sums could overflow or underflow runs on an exactly
         # scaled copy (_numeric; of a sparse matrix's values only); ordinary data is used as
         # it is
-        scale = _numeric.choose(_values(X), w, np.asarray(init) if explicit else None)
+        scale = _numeric.choose(_values(X), w, np.asarray(init) if explicit else None,
+                                sumsq=None if stats is None else stats[1])
         if not scale.identity:
             X, w, init = _scaled(X, scale), scale.weights(w), _numeric.scaled_init(init, scale)
+            stats = None  # the scaled copy's variances are taken again
         if isinstance(X, _sparse.SparseRows):  # sparse rows, dense centres (_sparse)
             step = _sparse.make_step(X, w, k, metric, algorithm)
         else:
             step = make_step(X, w, k, metric, algorithm)
+            if stats is not None:
+                step.source.column_var = stats[0]
     seed = None
     if isinstance(init, str) and init == "k-means||" and not _chunked.is_dask(X) \
             and not isinstance(X, _sparse.SparseRows):  # in memory too
