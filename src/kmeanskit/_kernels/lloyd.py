@@ -1219,35 +1219,30 @@ def _interleaved_sums(X, n_blocks, g, mean, centred, part):
     bits are the same."""
     n, d = X.shape
     b0 = g * SUM_GROUP
-    nbk = min(SUM_GROUP, n_blocks - b0)
     acc = np.zeros((SUM_GROUP, d))
-    # the rows every block of the group has (blocks are equal but for the last ones)
-    common = n
-    for t in range(nbk):
-        i0, i1 = row_block(b0 + t, n, n_blocks)
-        common = min(common, i1 - i0)
-    per = (n + n_blocks - 1) // n_blocks
-    for j in range(common):
+    # each block's first row and length (0 for a block past the last)
+    first = np.zeros(SUM_GROUP, np.int64)
+    size = np.zeros(SUM_GROUP, np.int64)
+    longest = 0
+    for t in range(SUM_GROUP):
+        if b0 + t < n_blocks:
+            i0, i1 = row_block(b0 + t, n, n_blocks)
+            first[t], size[t] = i0, i1 - i0
+            longest = max(longest, i1 - i0)
+    for j in range(longest):
         for t in range(SUM_GROUP):  # a constant count, unrolled
-            if t < nbk:
-                i = (b0 + t) * per + j
+            if j < size[t]:
+                i = first[t] + j
                 for f in range(d):
                     if centred:
                         u = np.float64(X[i, f]) - mean[f]
                         acc[t, f] += u * u
                     else:
                         acc[t, f] += np.float64(X[i, f])
-    for t in range(nbk):
-        i0, i1 = row_block(b0 + t, n, n_blocks)
-        for i in range(i0 + common, i1):
+    for t in range(SUM_GROUP):
+        if b0 + t < n_blocks:
             for f in range(d):
-                if centred:
-                    u = np.float64(X[i, f]) - mean[f]
-                    acc[t, f] += u * u
-                else:
-                    acc[t, f] += np.float64(X[i, f])
-        for f in range(d):
-            part[b0 + t, f] += acc[t, f]
+                part[b0 + t, f] += acc[t, f]
 
 
 @njit(parallel=True, **_JIT)
