@@ -122,12 +122,14 @@ def test_lost_labels_are_recomputed_to_the_same_fit(monkeypatch, d, k, dtype, al
     np.testing.assert_array_equal(got.labels.compute(), kept.labels.compute())
 
 
-def test_an_empty_chunk_fits_as_in_memory(X):
-    # a chunk of no rows (a filtered partition) has no labels to keep and adds nothing
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+def test_an_empty_chunk_fits_as_in_memory(X, algorithm):
+    # a chunk of no rows (a filtered partition) has no labels (or bounds) to keep and adds
+    # nothing
     Xd = da.from_array(X, chunks=(6000, 3)).rechunk(((6000, 0, 9000), (3,)))
     C0 = X[:5].copy()
-    got = kmeanskit.fit(Xd, 5, init=C0, algorithm="lloyd")
-    same_fit(kmeanskit.fit(X, 5, init=C0, algorithm="lloyd"), got, got.labels.compute())
+    got = kmeanskit.fit(Xd, 5, init=C0, algorithm=algorithm)
+    same_fit(kmeanskit.fit(X, 5, init=C0, algorithm=algorithm), got, got.labels.compute())
 
 
 def test_kept_labels_are_dropped_with_their_fit():
