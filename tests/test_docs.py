@@ -682,6 +682,15 @@ def claims_engine(text, ns):
     assert int(stated(text, r"k >= `GEMM_MIN_K_FLOAT32` = (\d+)")[0]) == c.GEMM_MIN_K_FLOAT32
     assert int(stated(text, r"`TRANSPOSE_BY_ROWS` = (\d+) bytes")[0]) == c.TRANSPOSE_BY_ROWS
     assert int(stated(text, r"`ROW_PAD` = (\d+) elements")[0]) == c.ROW_PAD
+    assert int(stated(text, r"`TRANSPOSE_BYTES` = (\d+) KiB")[0]) << 10 == c.TRANSPOSE_BYTES
+    from kmeanskit._kernels._blocks import transpose_rows
+
+    r64, r128 = (int(v) for v in stated(text, r"(\d+) rows at 64 float32 features, (\d+) at 128"))
+    assert (r64, r128) == (transpose_rows(64, 4, c.ROW_PAD), transpose_rows(128, 4, c.ROW_PAD))
+    assert (64 * 4 * 256) >> 10 == int(stated(text, r"256 rows of 64 float32 features\s+are (\d+) KiB")[0])
+    assert tuple(int(v) for v in stated(text, r"From `ROWS_SCAN_MIN_D` = (\d+) features up to\s+"
+                                              r"`ROWS_SCAN_MAX_K` = (\d+) centres")) == (
+        c.ROWS_SCAN_MIN_D, c.ROWS_SCAN_MAX_K)
     assert (64 * 4) % c.TRANSPOSE_BY_ROWS == 0 == (32 * 8) % c.TRANSPOSE_BY_ROWS != (48 * 4) % c.TRANSPOSE_BY_ROWS
     assert int(stated(text, r"`GEMM_ROWS` = (\d+) rows")[0]) == c.GEMM_ROWS
     assert tuple(int(v) for v in stated(text, r"`GEMM_T_MIN_D` = (\d+) <= d < (\d+) and k >= `GEMM_T_MIN_K` = (\d+)")) == (

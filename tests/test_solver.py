@@ -37,16 +37,21 @@ def _pass_as_direct(X, C):
     np.testing.assert_allclose(rule[3], direct[3], rtol=1e-12, atol=1e-9)
 
 
-def test_float32_from_128_features_takes_the_blas_product_at_any_k(rng):
+def test_float32_from_128_features_takes_the_blas_product_above_the_rows_scan(rng):
     """``GEMM_MIN_K_FLOAT32``: float32 rows of ``GEMM_MIN_D`` features or more
-    take the rows x centres product whatever k (float64 only from
-    ``GEMM_MIN_K``), with the labels, distances and sums of the direct loops,
-    and a fit the direct loops' fit."""
+    take the rows x centres product from the first k the untransposed scan
+    leaves (``ROWS_SCAN_MAX_K``; float64 only from ``GEMM_MIN_K``), with the
+    labels, distances and sums of the direct loops, and a fit the direct
+    loops' fit."""
     from kmeanskit import _config as c
 
-    assert _solver.use_gemm(c.GEMM_MIN_D, 2, np.float32) == "rows"
-    assert _solver.use_gemm(c.GEMM_MIN_D, 2, np.float64) is False
-    assert _solver.use_gemm(c.GEMM_MIN_D - 1, 2, np.float32) is False
+    assert c.GEMM_MIN_K_FLOAT32 == c.ROWS_SCAN_MAX_K + 1
+
+    assert _solver.use_gemm(c.GEMM_MIN_D, c.ROWS_SCAN_MAX_K + 1, np.float32) == "rows"
+    assert _solver.use_gemm(c.GEMM_MIN_D, c.ROWS_SCAN_MAX_K + 1, np.float64) is False
+    assert _solver.use_gemm(c.GEMM_MIN_D - 1, c.ROWS_SCAN_MAX_K + 1, np.float32) is False
+    # up to ROWS_SCAN_MAX_K centres the direct pass scans the rows as they lie
+    assert _solver.use_gemm(c.GEMM_MIN_D, c.ROWS_SCAN_MAX_K, np.float32) is False
     assert _solver.use_gemm(c.GEMM_MIN_D, c.GEMM_MIN_K, np.float64) == "rows"
     X = rng.normal(size=(3000, 130)).astype(np.float32)
     X[:1500] += 0.4
@@ -60,6 +65,51 @@ def test_float32_from_128_features_takes_the_blas_product_at_any_k(rng):
     np.testing.assert_array_equal(ref.labels, alone.labels)
     np.testing.assert_allclose(ref.centers, alone.centers, rtol=1e-6)
     assert ref.n_iter == alone.n_iter and ref.inertia == pytest.approx(alone.inertia, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,d,k", [(700, 64, 3), (1000, 128, 4), (300, 130, 2), (600, 80, 4),
+                                   (600, 64, 9), (257, 160, 1)])
+def test_direct_pass_layouts_give_the_same_bits(rng, dtype, n, d, k):
+    """The three compilations of the direct pass (``lloyd.BY_FEATURES``,
+    ``BY_ROWS``, ``UNTRANSPOSED``) give the same labels, sums, distances,
+    lower bounds and statistics bit for bit: the labels are the exact argmin
+    whatever the order of a distance's sum (near ties settled by
+    ``exact_argmin``), and the book-keeping after the scan is shared. The
+    transposed layouts scan these wide chunks in pieces of fewer rows
+    (``transpose_rows``), each its own number of rows here (the row-by-row
+    layout's scratch is padded). Rounded rows make exact ties."""
+    from kmeanskit._config import CHUNK_ROWS
+    from kmeanskit._kernels._blocks import transpose_rows
+
+    item = np.dtype(dtype).itemsize
+    # pieces of fewer rows than a chunk, not the same number in both layouts
+    assert transpose_rows(d, item, 0) < CHUNK_ROWS and transpose_rows(d, item, 16) < CHUNK_ROWS
+    X = np.round(rng.normal(size=(n, d)) * 2).astype(dtype)
+    X[: n // 3] += 1.5
+    C = X[rng.choice(n, k, replace=False)].copy()
+    C[-1] = X[1]  # a centre on a row: a zero distance
+    w = rng.random(n).astype(dtype)
+    out = []
+    for kernel in (K.lloyd_pass_direct, K.lloyd_pass_direct_rows, K.lloyd_pass_direct_untransposed):
+        eng = _solver.ArraySource(X, w, k, gemm=False)
+        labels = np.full(n, -1, np.int32)
+        dist, lb = np.empty(n), np.empty(n)
+        kernel(X, w=eng.ww, use_w=True, C=C, labels=labels, update=True, sums=eng.sums,
+               wsums=eng.wsums, stats=eng.stats, want_dist=True, dist_out=dist, tie_eps=eng.tie_eps,
+               want_sqrt=True, want_inertia=True, want_lb=True, lb_out=lb)
+        stats, sums, wsums = eng.reduce()
+        out.append((labels, dist, lb, stats.copy(), sums.copy(), wsums.copy()))
+    for got in out[1:]:
+        for a, b in zip(out[0], got):
+            np.testing.assert_array_equal(a, b)
+    rl, rd2, _ = naive.assign(X, C.astype(np.float64), w)
+    np.testing.assert_array_equal(out[0][0], rl)
+    np.testing.assert_allclose(out[0][1], rd2, rtol=1e-12, atol=1e-12)
+    # the pass picks the untransposed scan from ROWS_SCAN_MIN_D = 64 features
+    # up to ROWS_SCAN_MAX_K = 4 centres
+    assert _solver.rows_scan(d, k) == (k <= 4)
+    assert not _solver.rows_scan(63, 2)
 
 
 def test_fused_layout_from_seven_to_eight_features_and_64_centres(rng):

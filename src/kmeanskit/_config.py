@@ -61,12 +61,14 @@ GEMM_ROWS = 2048
 GEMM_MIN_K = 128
 
 #: On float32 data the rows x centres product wins from GEMM_MIN_D features
-#: for any number of centres (float32 BLAS runs twice the float64 rate;
-#: n = 200,000, d = 128 and 384, k = 3-64: 1.1-1.6 x faster a pass, and
-#: fits to convergence 1.15-1.5 x; docs/benchmarks.md, row
-#: `GEMM_MIN_K_FLOAT32`). float64 keeps GEMM_MIN_K: at d = 384 and k = 3-10
-#: its direct loops were faster.
-GEMM_MIN_K_FLOAT32 = 2
+#: over the transposing direct loops for any number of centres (float32 BLAS
+#: runs twice the float64 rate; n = 200,000, d = 128 and 384, k = 3-64:
+#: 1.1-1.6 x faster a pass, and fits to convergence 1.15-1.5 x;
+#: docs/benchmarks.md, row `GEMM_MIN_K_FLOAT32`), but up to ROWS_SCAN_MAX_K
+#: centres the untransposed scan beats both (below): the product from the
+#: next k. float64 keeps GEMM_MIN_K: at d = 384 and k = 3-10 its direct loops
+#: were faster.
+GEMM_MIN_K_FLOAT32 = 5
 
 #: Shapes from which the distance pass uses the centres x rows BLAS layout
 #: (``lloyd_pass_gemm_t``) below GEMM_MIN_D: many centres, moderate d. That
@@ -106,3 +108,19 @@ GOMP_SPINCOUNT = "1000"
 TRANSPOSE_BY_ROWS = 256
 #: See TRANSPOSE_BY_ROWS.
 ROW_PAD = 16
+#: The largest features x rows scratch (bytes) a direct pass transposes a
+#: chunk into: with more features the chunk is transposed and scanned in
+#: pieces of fewer rows. The scan reads the scratch once per centre (four
+#: at a time); a 256-row chunk of 64 float32 features (70 KB) overflowed
+#: the 48 KB L1 cache and took those reads from L2, and the transposition
+#: wrote it there. Up to 32 float32 (16 float64) features a chunk stays
+#: whole (docs/benchmarks.md, row `TRANSPOSE_BYTES`).
+TRANSPOSE_BYTES = 32 << 10
+#: From ROWS_SCAN_MIN_D features and up to ROWS_SCAN_MAX_K centres a Lloyd
+#: pass scans the rows as they lie (``lloyd.scan_rows``: each distance a
+#: loop over the row's features, then a reduction across the SIMD lanes)
+#: instead of transposing chunks (direct loops) or a BLAS product: with so
+#: few centres the transposition or the product costs more than the
+#: reductions (docs/benchmarks.md, row `ROWS_SCAN_MAX_K`).
+ROWS_SCAN_MIN_D = 64
+ROWS_SCAN_MAX_K = 4

@@ -53,6 +53,8 @@ from ._config import (
     GEMM_T_SCRATCH,
     GOMP_SPINCOUNT,
     MAX_BLOCKS,
+    ROWS_SCAN_MAX_K,
+    ROWS_SCAN_MIN_D,
 )
 from ._init import INITS, SAMPLE_REFINE_ITERS, FewDistinctPointsError, release_freed_memory, seeds_on_sample
 from ._kernels import bounds as B
@@ -117,6 +119,8 @@ def use_gemm(d: int, k: int, dtype=np.float64) -> str | bool:
     :func:`fused_only`) or False (direct loops); crossovers measured
     (docs/engine.md)."""
     min_k = GEMM_MIN_K_FLOAT32 if np.dtype(dtype) == np.float32 else GEMM_MIN_K
+    if rows_scan(d, k):
+        return False
     if d >= GEMM_MIN_D and k >= min_k:
         return "rows"
     if d >= GEMM_T_MIN_D and k >= GEMM_T_MIN_K:
@@ -124,6 +128,12 @@ def use_gemm(d: int, k: int, dtype=np.float64) -> str | bool:
     if fused_only(d, k):
         return "fused"
     return False
+
+
+def rows_scan(d: int, k: int) -> bool:
+    """Shapes whose direct passes scan the rows as they lie, untransposed
+    (``ROWS_SCAN_MIN_D``, ``ROWS_SCAN_MAX_K``; ``lloyd.scan_rows``)."""
+    return d >= ROWS_SCAN_MIN_D and k <= ROWS_SCAN_MAX_K
 
 
 def fused_only(d: int, k: int) -> bool:
@@ -290,6 +300,8 @@ class ArraySource:
             Cs, cc = self.shifted_centers(C)
             K.lloyd_pass_gemm(X, Ct=np.ascontiguousarray(Cs.T), cc=cc, mu=self.mu,
                               n_slots=self.n_slots, **buffers)
+        elif rows_scan(X.shape[1], self.k):
+            K.lloyd_pass_direct_untransposed(X, **buffers)
         elif by_rows.py_func(X.shape[1], X.itemsize):  # the rule the kernels use, in Python
             K.lloyd_pass_direct_rows(X, **buffers)
         else:

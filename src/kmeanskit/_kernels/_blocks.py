@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from .._config import CHUNK_ROWS, TRANSPOSE_BY_ROWS
+from .._config import CHUNK_ROWS, TRANSPOSE_BY_ROWS, TRANSPOSE_BYTES
 
 _INLINE = dict(inline="always", nogil=True, cache=True)
 
@@ -77,3 +77,16 @@ def by_rows(d, itemsize):
     (``_config.TRANSPOSE_BY_ROWS`` says why). The Lloyd pass (its variant
     chosen by ``_solver.ArraySource.assign``) and Hamerly's scans both ask."""
     return (d * itemsize) % TRANSPOSE_BY_ROWS == 0
+
+
+@njit(**_INLINE)
+def transpose_rows(d, itemsize, pad):
+    """Rows per piece when a chunk is transposed into a features x rows
+    scratch of ``d`` rows of ``rows + pad`` values: ``CHUNK_ROWS`` halved
+    (not below 16) while the scratch would exceed ``TRANSPOSE_BYTES``, so
+    that the scans that read it once per centre read it from L1
+    (``_config.TRANSPOSE_BYTES`` says why)."""
+    rows = CHUNK_ROWS
+    while rows > 16 and d * itemsize * (rows + pad) > TRANSPOSE_BYTES:
+        rows //= 2
+    return rows

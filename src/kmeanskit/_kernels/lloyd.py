@@ -36,7 +36,7 @@ import numpy as np
 from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH, FASTMATH_ORDERED, GEMM_ROWS, ROW_PAD
-from ._blocks import block_chunks, block_rows, chunk_span, row_block
+from ._blocks import block_chunks, block_rows, chunk_span, row_block, transpose_rows
 
 # Layout of the per-block statistics vector.
 STAT_INERTIA = 0  # sum of w * ||x - c||^2
@@ -635,12 +635,72 @@ def _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels, update, sums_
                 sums_b[j, f] += wi * np.float64(X[s + i, f])
 
 
-def _direct_pass(by_rows: bool):
-    """:func:`lloyd_pass_direct` compiled with ``by_rows`` a constant: the
-    chunks transposed row by row (rows a multiple of ``TRANSPOSE_BY_ROWS``
-    bytes apart, :data:`lloyd_pass_direct_rows`) or feature by feature; the
-    branch not taken is not compiled, so each variant's loops are those of a
-    kernel without it."""
+@njit(**_JIT)
+def scan_rows(X, s, m, C, best, second, lab):
+    """:func:`scan_two_best` for the ``m`` rows of ``X`` from row ``s`` as
+    they lie, with no transposition: each row's distances to four centres
+    at a time, in loops over its features that vectorise (four sums, the
+    row's values loaded once for the four), folded in centre order. Each
+    sum ends with a reduction across the SIMD lanes, which costs more than
+    transposing while there are many centres; with many features and few
+    centres it saves the transposition, which costs more than the scan
+    (``_solver.rows_scan``). The sums are not in feature order: callers settle
+    near ties with ``exact_argmin``."""
+    d = X.shape[1]
+    k = C.shape[0]
+    k4 = k - k % 4
+    zero = X.dtype.type(0.0)
+    inf = X.dtype.type(np.inf)
+    for i in range(m):
+        x = X[s + i]
+        bi = inf
+        sv = inf
+        li = 0
+        for j in range(0, k4, 4):
+            c0 = C[j]
+            c1 = C[j + 1]
+            c2 = C[j + 2]
+            c3 = C[j + 3]
+            a0 = a1 = a2 = a3 = zero
+            for f in range(d):
+                xf = x[f]
+                t0 = xf - c0[f]
+                t1 = xf - c1[f]
+                t2 = xf - c2[f]
+                t3 = xf - c3[f]
+                a0 += t0 * t0
+                a1 += t1 * t1
+                a2 += t2 * t2
+                a3 += t3 * t3
+            bi, sv, li = _fold(a0, bi, sv, li, j)
+            bi, sv, li = _fold(a1, bi, sv, li, j + 1)
+            bi, sv, li = _fold(a2, bi, sv, li, j + 2)
+            bi, sv, li = _fold(a3, bi, sv, li, j + 3)
+        for j in range(k4, k):
+            c0 = C[j]
+            a0 = zero
+            for f in range(d):
+                t0 = x[f] - c0[f]
+                a0 += t0 * t0
+            bi, sv, li = _fold(a0, bi, sv, li, j)
+        best[i] = bi
+        second[i] = sv
+        lab[i] = li
+
+
+#: How :func:`lloyd_pass_direct` lays a chunk out for its scan: transposed
+#: feature by feature, transposed row by row (rows a multiple of
+#: ``TRANSPOSE_BY_ROWS`` bytes apart), or as it lies (:func:`scan_rows`).
+BY_FEATURES, BY_ROWS, UNTRANSPOSED = 0, 1, 2
+
+
+def _direct_pass(layout: int):
+    """:func:`lloyd_pass_direct` compiled with ``layout`` a constant
+    (``BY_FEATURES``, ``BY_ROWS`` or ``UNTRANSPOSED``); the branches not
+    taken are not compiled, so each variant's loops are those of a kernel
+    without them."""
+    by_rows = layout == BY_ROWS
+    untransposed = layout == UNTRANSPOSED
 
     def lloyd_pass_direct(X, w, use_w, C, labels, update, sums, wsums, stats,
                           want_dist, dist_out, tie_eps, want_sqrt, want_inertia, want_lb, lb_out):
@@ -673,12 +733,17 @@ def _direct_pass(by_rows: bool):
         # ``by_rows`` (the factory's constant): each chunk transposed row by row
         # into a padded scratch (see _config.TRANSPOSE_BY_ROWS)
         pad = ROW_PAD if by_rows else 0
+        # rows per transposed piece: the scratch stays in L1 (transpose_rows)
+        sub = transpose_rows(d, X.itemsize, pad)
+        # the vectorised book-keeping reads the transposed chunk: transpose there
+        as_they_lie = untransposed and d > FINISH_VEC_MAX_D
         for b in prange(n_blocks):
-            # O(d x CHUNK_ROWS) scratch allocated in the loop's body: numba hoists
+            # O(d x CHUNK_ROWS) scratch (the transposed piece: O(d x sub), at
+            # most TRANSPOSE_BYTES) allocated in the loop's body: numba hoists
             # it to once per worker (about 30 KiB in all for pixels), far less
             # memory than a slot per block allocated up front, and faster to
             # reach than slots per thread indexed by the thread id.
-            xt = np.empty((d, CHUNK_ROWS + pad), X.dtype)
+            xt = np.empty((d, sub + pad), X.dtype)
             xd = np.empty((nxd, CHUNK_ROWS))
             dd = np.empty(CHUNK_ROWS)
             tmp2 = np.empty((ntmp, CHUNK_ROWS), X.dtype)
@@ -692,16 +757,20 @@ def _direct_pass(by_rows: bool):
             c0, c1 = block_chunks(b, n, n_blocks)
             for ch in range(c0, c1):
                 s, m = chunk_span(ch, n)
-                Xc = X[s:s + m]  # slices: see the module docstring
-                if by_rows:
-                    for i in range(m):
+                for p in range(0, 0 if as_they_lie else m, sub):
+                    q = min(sub, m - p)
+                    Xc = X[s + p:s + p + q]  # slices: see the module docstring
+                    if by_rows:
+                        for i in range(q):
+                            for f in range(d):
+                                xt[f, i] = Xc[i, f]
+                    else:
                         for f in range(d):
-                            xt[f, i] = Xc[i, f]
-                else:
-                    for f in range(d):
-                        for i in range(m):
-                            xt[f, i] = Xc[i, f]
-                scan_lanes(xt, C, m, tmp2, best, second, lab)
+                            for i in range(q):
+                                xt[f, i] = Xc[i, f]
+                    scan_lanes(xt, C, q, tmp2, best[p:], second[p:], lab[p:])
+                if as_they_lie:
+                    scan_rows(X, s, m, C, best, second, lab)
                 n_ties = 0
                 # counted in a loop that vectorises; usually 0. One centre has no
                 # ties: its rows' second value is inf, and inf - best <= tie_eps inf
@@ -730,8 +799,9 @@ def _direct_pass(by_rows: bool):
     return njit(parallel=True, **_JIT)(lloyd_pass_direct)
 
 
-lloyd_pass_direct = _direct_pass(False)
-lloyd_pass_direct_rows = _direct_pass(True)
+lloyd_pass_direct = _direct_pass(BY_FEATURES)
+lloyd_pass_direct_rows = _direct_pass(BY_ROWS)
+lloyd_pass_direct_untransposed = _direct_pass(UNTRANSPOSED)
 
 
 @njit(**_JIT)
