@@ -660,7 +660,8 @@ def measure(quick: bool = False, libraries=None, log=None, cfg: Grid | None = No
         res["rates"] = measure_rates(cfg, tall, log)
         t_w = time.perf_counter()
         warm_up(libs, (np.float32, np.float64) if diag else (np.float32,), min(40_000, max(cfg.ns)),
-                {(min(cfg.ds), 16), (max(cfg.ds), min(64, max(cfg.ks)))})
+                {(min(cfg.ds), 16), (max(cfg.ds), min(64, max(cfg.ks))),
+                 (max(cfg.ds), min(cfg.ks))})  # wide rows, few centres: the untransposed scan
         res["warmup_s"] = time.perf_counter() - t_w
         hist = {}
         for n in cfg.ns:

@@ -63,6 +63,12 @@ def main():
                                                             random_state=2))
         km = kmeanskit.KMeans(w.k, random_state=3, n_init=2).fit(X)
         line(f"{w.name} KMeans", km.cluster_centers_, km.labels_, [km.inertia_], [km.n_iter_])
+    # wide rows, few centres: the direct pass scans them untransposed (rows_scan)
+    rng = np.random.default_rng(4)
+    for d, k, dt in ((64, 3, np.float32), (128, 4, np.float32), (80, 2, np.float64)):
+        Xw = (rng.normal(size=(20000, d)) + rng.integers(0, 3, 20000)[:, None]).astype(dt)
+        for a in ("lloyd", "hamerly"):
+            fit_line(f"wide d={d} k={k} {a}", kmeanskit.fit(Xw, k, algorithm=a, random_state=0))
     for name in ("pixels", "tabular"):
         w = D.workload(name, quick=False)
         fit_line(f"{name} full default", kmeanskit.fit(D.load(w), w.k, random_state=0))
