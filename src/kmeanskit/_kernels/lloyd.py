@@ -698,7 +698,8 @@ def _direct_pass(layout: int):
     """:func:`lloyd_pass_direct` compiled with ``layout`` a constant
     (``BY_FEATURES``, ``BY_ROWS`` or ``UNTRANSPOSED``); the branches not
     taken are not compiled, so each variant's loops are those of a kernel
-    without them."""
+    without them. ``UNTRANSPOSED`` keeps the row-by-row book-keeping at any
+    d (its callers have 64 features or more: ``_solver.rows_scan``)."""
     by_rows = layout == BY_ROWS
     untransposed = layout == UNTRANSPOSED
 
@@ -735,8 +736,6 @@ def _direct_pass(layout: int):
         pad = ROW_PAD if by_rows else 0
         # rows per transposed piece: the scratch stays in L1 (transpose_rows)
         sub = transpose_rows(d, X.itemsize, pad)
-        # the vectorised book-keeping reads the transposed chunk: transpose there
-        as_they_lie = untransposed and d > FINISH_VEC_MAX_D
         for b in prange(n_blocks):
             # O(d x CHUNK_ROWS) scratch (the transposed piece: O(d x sub), at
             # most TRANSPOSE_BYTES) allocated in the loop's body: numba hoists
@@ -757,20 +756,21 @@ def _direct_pass(layout: int):
             c0, c1 = block_chunks(b, n, n_blocks)
             for ch in range(c0, c1):
                 s, m = chunk_span(ch, n)
-                for p in range(0, 0 if as_they_lie else m, sub):
-                    q = min(sub, m - p)
-                    Xc = X[s + p:s + p + q]  # slices: see the module docstring
-                    if by_rows:
-                        for i in range(q):
-                            for f in range(d):
-                                xt[f, i] = Xc[i, f]
-                    else:
-                        for f in range(d):
-                            for i in range(q):
-                                xt[f, i] = Xc[i, f]
-                    scan_lanes(xt, C, q, tmp2, best[p:], second[p:], lab[p:])
-                if as_they_lie:
+                if untransposed:
                     scan_rows(X, s, m, C, best, second, lab)
+                else:
+                    for p in range(0, m, sub):
+                        q = min(sub, m - p)
+                        Xc = X[s + p:s + p + q]  # slices: see the module docstring
+                        if by_rows:
+                            for i in range(q):
+                                for f in range(d):
+                                    xt[f, i] = Xc[i, f]
+                        else:
+                            for f in range(d):
+                                for i in range(q):
+                                    xt[f, i] = Xc[i, f]
+                        scan_lanes(xt, C, q, tmp2, best[p:], second[p:], lab[p:])
                 n_ties = 0
                 # counted in a loop that vectorises; usually 0. One centre has no
                 # ties: its rows' second value is inf, and inf - best <= tie_eps inf
@@ -788,7 +788,9 @@ def _direct_pass(layout: int):
                         v = np.float64(second[i] if second[i] - best[i] > tie_eps * second[i]
                                        else best[i])
                         lbc[i] = np.sqrt(v * (1.0 - 2.0 * tie_eps))
-                if d <= FINISH_VEC_MAX_D:
+                # the untransposed variant (rows_scan: d >= 64) has no transposed
+                # chunk for the vectorised book-keeping, nor compiles it
+                if not untransposed and d <= FINISH_VEC_MAX_D:
                     _finish_direct(X, xt, xd, dd, w, use_w, Cd, s, m, lab, labels,
                                    update, sums[b], wsums[b], want_dist, dist_out, stats[b],
                                    want_sqrt, want_inertia)
