@@ -83,7 +83,7 @@ def test_direct_pass_layouts_give_the_same_bits(rng, dtype, n, d, k):
     from kmeanskit._kernels._blocks import transpose_rows
 
     item = np.dtype(dtype).itemsize
-    # pieces of fewer rows than a chunk, not the same number in both layouts
+    # both transposed layouts scan these chunks in pieces of fewer rows
     assert transpose_rows(d, item, 0) < CHUNK_ROWS and transpose_rows(d, item, 16) < CHUNK_ROWS
     X = np.round(rng.normal(size=(n, d)) * 2).astype(dtype)
     X[: n // 3] += 1.5

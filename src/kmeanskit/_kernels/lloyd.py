@@ -643,7 +643,7 @@ def scan_rows(X, s, m, C, best, second, lab):
     row's values loaded once for the four), folded in centre order. Each
     sum ends with a reduction across the SIMD lanes, which costs more than
     transposing while there are many centres; with many features and few
-    centres it saves the transposition, which costs more than the scan
+    centres it saves the transposition, which costs as much or more
     (``_solver.rows_scan``). The sums are not in feature order: callers settle
     near ties with ``exact_argmin``."""
     d = X.shape[1]
