@@ -45,8 +45,6 @@ def test_float32_from_128_features_takes_the_blas_product_above_the_rows_scan(rn
     loops' fit."""
     from kmeanskit import _config as c
 
-    assert c.GEMM_MIN_K_FLOAT32 == c.ROWS_SCAN_MAX_K + 1
-
     assert _solver.use_gemm(c.GEMM_MIN_D, c.ROWS_SCAN_MAX_K + 1, np.float32) == "rows"
     assert _solver.use_gemm(c.GEMM_MIN_D, c.ROWS_SCAN_MAX_K + 1, np.float64) is False
     assert _solver.use_gemm(c.GEMM_MIN_D - 1, c.ROWS_SCAN_MAX_K + 1, np.float32) is False

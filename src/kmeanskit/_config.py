@@ -60,15 +60,24 @@ GEMM_MIN_D = 128
 GEMM_ROWS = 2048
 GEMM_MIN_K = 128
 
+#: From ROWS_SCAN_MIN_D features and up to ROWS_SCAN_MAX_K centres a Lloyd
+#: pass scans the rows as they lie (``lloyd.scan_rows``: each distance a
+#: loop over the row's features, then a reduction across the SIMD lanes)
+#: instead of transposing chunks (direct loops) or a BLAS product: with so
+#: few centres the transposition or the product costs as much or more
+#: than the reductions (docs/benchmarks.md, row `ROWS_SCAN_MAX_K`).
+ROWS_SCAN_MIN_D = 64
+ROWS_SCAN_MAX_K = 4
+
 #: On float32 data the rows x centres product wins from GEMM_MIN_D features
 #: over the transposing direct loops for any number of centres (float32 BLAS
 #: runs twice the float64 rate; n = 200,000, d = 128 and 384, k = 3-64:
 #: 1.1-1.6 x faster a pass, and fits to convergence 1.15-1.5 x;
 #: docs/benchmarks.md, row `GEMM_MIN_K_FLOAT32`), but up to ROWS_SCAN_MAX_K
-#: centres the untransposed scan beats both (below): the product from the
+#: centres the untransposed scan beats both (above): the product from the
 #: next k. float64 keeps GEMM_MIN_K: at d = 384 and k = 3-10 its direct loops
 #: were faster.
-GEMM_MIN_K_FLOAT32 = 5
+GEMM_MIN_K_FLOAT32 = ROWS_SCAN_MAX_K + 1
 
 #: Shapes from which the distance pass uses the centres x rows BLAS layout
 #: (``lloyd_pass_gemm_t``) below GEMM_MIN_D: many centres, moderate d. That
@@ -116,11 +125,3 @@ ROW_PAD = 16
 #: wrote it there. Up to 32 float32 (16 float64) features a chunk stays
 #: whole (docs/benchmarks.md, row `TRANSPOSE_BYTES`).
 TRANSPOSE_BYTES = 32 << 10
-#: From ROWS_SCAN_MIN_D features and up to ROWS_SCAN_MAX_K centres a Lloyd
-#: pass scans the rows as they lie (``lloyd.scan_rows``: each distance a
-#: loop over the row's features, then a reduction across the SIMD lanes)
-#: instead of transposing chunks (direct loops) or a BLAS product: with so
-#: few centres the transposition or the product costs more than the
-#: reductions (docs/benchmarks.md, row `ROWS_SCAN_MAX_K`).
-ROWS_SCAN_MIN_D = 64
-ROWS_SCAN_MAX_K = 4

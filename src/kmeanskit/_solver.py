@@ -119,8 +119,6 @@ def use_gemm(d: int, k: int, dtype=np.float64) -> str | bool:
     :func:`fused_only`) or False (direct loops); crossovers measured
     (docs/engine.md)."""
     min_k = GEMM_MIN_K_FLOAT32 if np.dtype(dtype) == np.float32 else GEMM_MIN_K
-    if rows_scan(d, k):
-        return False
     if d >= GEMM_MIN_D and k >= min_k:
         return "rows"
     if d >= GEMM_T_MIN_D and k >= GEMM_T_MIN_K:
