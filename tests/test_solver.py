@@ -678,11 +678,13 @@ def test_column_means_are_the_first_pass_of_column_mean_var(rng, dtype, use_w):
                                           (10, 3, 10), (3, 4, 3)])
 def test_interleaved_column_sums_add_each_block_in_row_order(rng, dtype, n, d, n_blocks):
     """The column sums of unweighted rows of 3 or more features walk four
-    blocks together (``lloyd._interleaved_sums``); each block's sum still
-    gets its rows in order, the NumPy cumulative sum's order, bit for bit
-    (blocks of unequal length, block counts not a multiple of four, more
-    blocks than rows). The squared deviations agree to rounding (LLVM may
-    fuse their multiply-add), and neither depends on the thread count."""
+    blocks together (``lloyd._interleaved_sums``; at 3 features the rows all
+    four have with the sums in registers, ``lloyd._sums_three``); each
+    block's sum still gets its rows in order, the NumPy cumulative sum's
+    order, bit for bit (blocks of unequal length, block counts not a
+    multiple of four, more blocks than rows). The squared deviations agree
+    to rounding (LLVM may fuse their multiply-add), and neither depends on
+    the thread count."""
     X = (rng.normal(size=(n, d)) * 3 + 100).astype(dtype)
     per = -(-n // n_blocks)
 

@@ -749,9 +749,11 @@ def _direct_pass(layout: int):
             best = np.empty(CHUNK_ROWS, X.dtype)
             second = np.empty(CHUNK_ROWS, X.dtype)
             lab = np.empty(CHUNK_ROWS, np.int32)
-            # a piece's nearest two: the chunk's own arrays when the chunk is
-            # one piece, else arrays of a piece, copied into them (a scan
-            # into slices at an offset ran 13 % slower at d = 3)
+            # where the scan writes a piece's nearest two: the chunk's own
+            # arrays when the chunk is one piece, else a piece's arrays,
+            # copied into the chunk's after the scan; the scan's loops run
+            # on whole arrays, not on slices at an offset, which made them
+            # slower (docs/benchmarks.md)
             if sub < CHUNK_ROWS:
                 bp = np.empty(sub, X.dtype)
                 sp = np.empty(sub, X.dtype)
@@ -781,10 +783,13 @@ def _direct_pass(layout: int):
                                     xt[f, i] = Xc[i, f]
                         scan_lanes(xt, C, q, tmp2, bp, sp, lp)
                         if sub < CHUNK_ROWS:
+                            bc = best[p:p + q]  # slices: see the module docstring
+                            sc = second[p:p + q]
+                            lc = lab[p:p + q]
                             for i in range(q):
-                                best[p + i] = bp[i]
-                                second[p + i] = sp[i]
-                                lab[p + i] = lp[i]
+                                bc[i] = bp[i]
+                                sc[i] = sp[i]
+                                lc[i] = lp[i]
                 n_ties = 0
                 # counted in a loop that vectorises; usually 0. One centre has no
                 # ties: its rows' second value is inf, and inf - best <= tie_eps inf
@@ -1294,6 +1299,71 @@ SUM_GROUP = 4
 
 
 @njit(**_JIT_ORDERED)
+def _sums_three(X, first, size, mean, centred, acc):
+    """:func:`_interleaved_sums`' walk for rows of 3 features over the rows
+    that all four blocks have (``first``, ``size``: the blocks' first rows
+    and lengths; none when a block is missing): the 12 sums held in
+    registers, where the general walk reads and writes each through
+    memory at every row, then stored in ``acc`` (4 x 3, zeros before).
+    Each sum starts at zero and gets its block's rows in order, as in the
+    general walk, which continues from the returned row count."""
+    common = min(min(size[0], size[1]), min(size[2], size[3]))
+    if common == 0:
+        return 0
+    xa = X[first[0]:first[0] + common]  # slices: see the module docstring
+    xb = X[first[1]:first[1] + common]
+    xc = X[first[2]:first[2] + common]
+    xe = X[first[3]:first[3] + common]
+    a0 = a1 = a2 = b0 = b1 = b2 = c0 = c1 = c2 = e0 = e1 = e2 = 0.0
+    if centred:
+        m0, m1, m2 = mean[0], mean[1], mean[2]
+        for j in range(common):
+            u = np.float64(xa[j, 0]) - m0
+            a0 += u * u
+            u = np.float64(xa[j, 1]) - m1
+            a1 += u * u
+            u = np.float64(xa[j, 2]) - m2
+            a2 += u * u
+            u = np.float64(xb[j, 0]) - m0
+            b0 += u * u
+            u = np.float64(xb[j, 1]) - m1
+            b1 += u * u
+            u = np.float64(xb[j, 2]) - m2
+            b2 += u * u
+            u = np.float64(xc[j, 0]) - m0
+            c0 += u * u
+            u = np.float64(xc[j, 1]) - m1
+            c1 += u * u
+            u = np.float64(xc[j, 2]) - m2
+            c2 += u * u
+            u = np.float64(xe[j, 0]) - m0
+            e0 += u * u
+            u = np.float64(xe[j, 1]) - m1
+            e1 += u * u
+            u = np.float64(xe[j, 2]) - m2
+            e2 += u * u
+    else:
+        for j in range(common):
+            a0 += np.float64(xa[j, 0])
+            a1 += np.float64(xa[j, 1])
+            a2 += np.float64(xa[j, 2])
+            b0 += np.float64(xb[j, 0])
+            b1 += np.float64(xb[j, 1])
+            b2 += np.float64(xb[j, 2])
+            c0 += np.float64(xc[j, 0])
+            c1 += np.float64(xc[j, 1])
+            c2 += np.float64(xc[j, 2])
+            e0 += np.float64(xe[j, 0])
+            e1 += np.float64(xe[j, 1])
+            e2 += np.float64(xe[j, 2])
+    acc[0, 0], acc[0, 1], acc[0, 2] = a0, a1, a2
+    acc[1, 0], acc[1, 1], acc[1, 2] = b0, b1, b2
+    acc[2, 0], acc[2, 1], acc[2, 2] = c0, c1, c2
+    acc[3, 0], acc[3, 1], acc[3, 2] = e0, e1, e2
+    return common
+
+
+@njit(**_JIT_ORDERED)
 def _interleaved_sums(X, n_blocks, g, mean, centred, part):
     """The column sums of ``X`` (``centred``: of ``(X - mean)^2``) over each
     of the blocks ``SUM_GROUP * g ...`` (:func:`._blocks.row_block`) that
@@ -1315,7 +1385,9 @@ def _interleaved_sums(X, n_blocks, g, mean, centred, part):
             i0, i1 = row_block(b0 + t, n, n_blocks)
             first[t], size[t] = i0, i1 - i0
             longest = max(longest, i1 - i0)
-    for j in range(longest):
+    # 3 features (pixels): the rows all four blocks have, their sums in registers
+    start = _sums_three(X, first, size, mean, centred, acc) if d == 3 else 0
+    for j in range(start, longest):
         for t in range(SUM_GROUP):  # a constant count, unrolled
             if j < size[t]:
                 i = first[t] + j
