@@ -1298,6 +1298,18 @@ def count_distinct_upto(X, limit):
 SUM_GROUP = 4
 
 
+@njit(inline="always", **_JIT_ORDERED)
+def _add_row_three(x, j, s0, s1, s2, m0, m1, m2, centred):
+    """Row ``j`` of ``x`` (3 features) added to its block's three column
+    sums (``centred``: its squared deviations from the means ``m``)."""
+    if centred:
+        u0 = np.float64(x[j, 0]) - m0
+        u1 = np.float64(x[j, 1]) - m1
+        u2 = np.float64(x[j, 2]) - m2
+        return s0 + u0 * u0, s1 + u1 * u1, s2 + u2 * u2
+    return s0 + np.float64(x[j, 0]), s1 + np.float64(x[j, 1]), s2 + np.float64(x[j, 2])
+
+
 @njit(**_JIT_ORDERED)
 def _sums_three(X, first, size, mean, centred, acc):
     """:func:`_interleaved_sums`' walk for rows of 3 features over the rows
@@ -1315,47 +1327,12 @@ def _sums_three(X, first, size, mean, centred, acc):
     xc = X[first[2]:first[2] + common]
     xe = X[first[3]:first[3] + common]
     a0 = a1 = a2 = b0 = b1 = b2 = c0 = c1 = c2 = e0 = e1 = e2 = 0.0
-    if centred:
-        m0, m1, m2 = mean[0], mean[1], mean[2]
-        for j in range(common):
-            u = np.float64(xa[j, 0]) - m0
-            a0 += u * u
-            u = np.float64(xa[j, 1]) - m1
-            a1 += u * u
-            u = np.float64(xa[j, 2]) - m2
-            a2 += u * u
-            u = np.float64(xb[j, 0]) - m0
-            b0 += u * u
-            u = np.float64(xb[j, 1]) - m1
-            b1 += u * u
-            u = np.float64(xb[j, 2]) - m2
-            b2 += u * u
-            u = np.float64(xc[j, 0]) - m0
-            c0 += u * u
-            u = np.float64(xc[j, 1]) - m1
-            c1 += u * u
-            u = np.float64(xc[j, 2]) - m2
-            c2 += u * u
-            u = np.float64(xe[j, 0]) - m0
-            e0 += u * u
-            u = np.float64(xe[j, 1]) - m1
-            e1 += u * u
-            u = np.float64(xe[j, 2]) - m2
-            e2 += u * u
-    else:
-        for j in range(common):
-            a0 += np.float64(xa[j, 0])
-            a1 += np.float64(xa[j, 1])
-            a2 += np.float64(xa[j, 2])
-            b0 += np.float64(xb[j, 0])
-            b1 += np.float64(xb[j, 1])
-            b2 += np.float64(xb[j, 2])
-            c0 += np.float64(xc[j, 0])
-            c1 += np.float64(xc[j, 1])
-            c2 += np.float64(xc[j, 2])
-            e0 += np.float64(xe[j, 0])
-            e1 += np.float64(xe[j, 1])
-            e2 += np.float64(xe[j, 2])
+    m0, m1, m2 = mean[0], mean[1], mean[2]
+    for j in range(common):
+        a0, a1, a2 = _add_row_three(xa, j, a0, a1, a2, m0, m1, m2, centred)
+        b0, b1, b2 = _add_row_three(xb, j, b0, b1, b2, m0, m1, m2, centred)
+        c0, c1, c2 = _add_row_three(xc, j, c0, c1, c2, m0, m1, m2, centred)
+        e0, e1, e2 = _add_row_three(xe, j, e0, e1, e2, m0, m1, m2, centred)
     acc[0, 0], acc[0, 1], acc[0, 2] = a0, a1, a2
     acc[1, 0], acc[1, 1], acc[1, 2] = b0, b1, b2
     acc[2, 0], acc[2, 1], acc[2, 2] = c0, c1, c2
