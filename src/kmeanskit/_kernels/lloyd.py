@@ -1363,7 +1363,8 @@ def _interleaved_sums(X, n_blocks, g, mean, centred, part):
             first[t], size[t] = i0, i1 - i0
             longest = max(longest, i1 - i0)
     # 3 features (pixels): the rows all four blocks have, their sums in registers
-    start = _sums_three(X, first, size, mean, centred, acc) if d == 3 else 0
+    # (_sums_three walks four blocks: SUM_GROUP's value, a constant numba folds)
+    start = _sums_three(X, first, size, mean, centred, acc) if d == 3 and SUM_GROUP == 4 else 0
     for j in range(start, longest):
         for t in range(SUM_GROUP):  # a constant count, unrolled
             if j < size[t]:
