@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 from numba.core import caching
 
 from kmeanskit._kernels import _cachelock
@@ -159,3 +160,67 @@ def test_a_second_process_loads_every_kernel_from_the_cache():
     loaded = {line.split()[1] for line in second if line.startswith("loaded")}
     # the check saw the kernels: Hamerly's pass (the one that had recompiled) among them
     assert "kmeanskit._kernels.bounds.hamerly_pass" in loaded and len(loaded) >= 50
+
+
+# Fits and model use on read-only data (np.load(..., mmap_mode="r"), a chunk received from another
+# Dask worker, scikit-learn's read-only checks) and read-only centres (a model unpickled from a
+# read-only memmap), then every compiled kernel signature that takes a read-only array.
+_READ_ONLY = """
+import sys
+import numba
+import numpy as np
+import kmeanskit
+from kmeanskit import KMeans
+rng = np.random.default_rng(0)
+base = rng.normal(size=(3000, 3)) + rng.integers(0, 4, (3000, 1)) * 4
+out = []
+for dtype in (np.float32, np.float64):
+    X = base.astype(dtype)
+    R = X.copy()
+    R.setflags(write=False)
+    for algo in ("lloyd", "hamerly"):
+        a = kmeanskit.fit(X, 4, algorithm=algo, random_state=0)
+        b = kmeanskit.fit(R, 4, algorithm=algo, random_state=0)
+        out.append(a.centers.tobytes() == b.centers.tobytes() and (a.labels == b.labels).all())
+    for metric in ("euclidean", "manhattan"):
+        km = KMeans(4, metric=metric, random_state=0, n_init=1).fit(R)
+        km.cluster_centers_.setflags(write=False)
+        km.predict(R), km.transform(R), km.score(R)
+img = rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8)
+img.setflags(write=False)  # as np.asarray(PIL.Image) gives it
+kmeanskit.dominant_colors(img, 4)
+kmeanskit.quantize(img, 4, dither=True)
+for name, mod in list(sys.modules.items()):
+    if name.startswith("kmeanskit"):
+        for attr, obj in list(vars(mod).items()):
+            if isinstance(obj, numba.core.registry.CPUDispatcher):
+                for sig in obj.signatures:
+                    if any(isinstance(t, numba.types.Array) and not t.mutable for t in sig):
+                        print("read-only", name + "." + attr)
+print("same", all(out))
+"""
+
+
+def test_read_only_data_and_centres_use_the_kernels_of_writeable_ones():
+    """numba compiles a kernel once per argument type, and a read-only array is a type of its
+    own: the first fit on a read-only memmap compiled every kernel of its path again (45 s of
+    the suite's cold run for one test). Read-only data and centres now reach the kernels as
+    writeable-flagged views of the same memory (``_validation.kernel_view``): no kernel has a
+    read-only signature, and the fits are the same bits as on a writeable copy."""
+    out = subprocess.run([sys.executable, "-c", _READ_ONLY], capture_output=True, text=True,
+                         check=True, timeout=900).stdout.splitlines()
+    assert [line for line in out if line.startswith("read-only")] == []
+    assert out[-1] == "same True"
+
+
+def test_a_chunk_task_gets_a_writeable_view_of_a_read_only_chunk():
+    from kmeanskit import _chunked
+
+    x = np.arange(12.0).reshape(4, 3)
+    x.setflags(write=False)
+    seen = []
+    got = _chunked._group_task([x], None, [None], [],
+                               lambda c, w, s: seen.append(c) or float(c.sum()))
+    assert got == [66.0]
+    assert seen[0].flags.writeable and np.shares_memory(seen[0], x)
+    assert not x.flags.writeable  # the chunk itself is left as it was

@@ -64,6 +64,7 @@ from ._init import INITS, SAMPLE_REFINE_ITERS, FewDistinctPointsError, n_local_t
 from ._kernels import lloyd as K
 from ._kernels import seeding as SK
 from ._solver import ArraySource, PassResult, Step, label_dtype
+from ._validation import kernel_view
 
 #: Candidates per k-means|| round, as a multiple of k (Bahmani et al.'s l = 2k).
 OVERSAMPLING = 2.0
@@ -532,7 +533,8 @@ def _decode(obj, prevs):
 def _group_task(xs, ws, states, prevs, fn, *args):
     """``fn(x, w, state, *args)`` on each chunk of a group, in chunk order:
     the list of their results."""
-    return [fn(x, None if ws is None else ws[i], _decode(states[i], prevs), *args)
+    # chunks received from another worker are read-only buffers (kernel_view)
+    return [fn(kernel_view(x), None if ws is None else ws[i], _decode(states[i], prevs), *args)
             for i, x in enumerate(xs)]
 
 

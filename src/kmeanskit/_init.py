@@ -16,6 +16,7 @@ from ._config import MAX_BLOCKS, SEED_TRANSPOSED_MAX_BYTES
 from ._kernels import metric as MK
 from ._kernels.lloyd import count_distinct_upto
 from ._kernels.seeding import draws_from_cdf, kmeanspp_greedy
+from ._validation import kernel_view
 
 
 class FewDistinctPointsError(ValueError):
@@ -57,6 +58,7 @@ def kmeans_plusplus_indices(X, k, w, rng, n_trials=None):
     Raises ``FewDistinctPointsError`` when X has fewer than ``k`` distinct
     rows (the potential reaches zero first).
     """
+    X = kernel_view(X)  # read-only rows: the kernel compiled for writeable ones
     n = X.shape[0]
     trials = n_local_trials(k) if n_trials is None else int(n_trials)
     first = _weighted_index(rng, n, w)

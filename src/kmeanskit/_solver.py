@@ -60,6 +60,7 @@ from ._init import INITS, SAMPLE_REFINE_ITERS, FewDistinctPointsError, release_f
 from ._kernels import bounds as B
 from ._kernels import lloyd as K
 from ._kernels._blocks import by_rows
+from ._validation import kernel_view
 
 
 @dataclass
@@ -220,7 +221,7 @@ class ArraySource:
     def __init__(self, X: np.ndarray, w: np.ndarray | None, k: int,
                  gemm: bool | str | None = None, buffers: bool = True):
         quiet_spinning()
-        self.X = X
+        self.X = X = kernel_view(X)  # one compiled kernel for read-only data too
         self.w = w
         self.ww = w if w is not None else np.ones(1, dtype=X.dtype)
         self.use_w = w is not None

@@ -58,6 +58,33 @@ def all_finite(a: np.ndarray) -> bool:
     return all(bool(np.isfinite(flat[s:s + step]).all()) for s in range(0, flat.shape[0], step))
 
 
+class _Alias:
+    """Holds an array's interface with its data marked writeable, and the
+    array itself (whose memory the alias uses): see :func:`kernel_view`."""
+
+    def __init__(self, arr: np.ndarray):
+        iface = dict(arr.__array_interface__)
+        iface["data"] = (iface["data"][0], False)
+        self.__array_interface__ = iface
+        self.arr = arr
+
+
+def kernel_view(a: np.ndarray) -> np.ndarray:
+    """``a`` itself, or for a read-only array (``np.load(..., mmap_mode="r")``,
+    a buffer received from a Dask worker, scikit-learn's read-only checks) a
+    writeable-flagged array over the same memory, no copy.
+
+    numba compiles a kernel once per argument type, and a read-only array is
+    a type of its own: without this, the first fit on a read-only input
+    compiles every kernel of its path a second time (minutes on a cold
+    cache). The kernels and the code around them never write to the data
+    (the input is never modified, writeable or not), so the flag is the
+    only difference."""
+    if not isinstance(a, np.ndarray) or a.flags.writeable or a.size == 0:
+        return a
+    return np.asarray(_Alias(a))
+
+
 def as_float_array(X: Any, *, name: str = "X", check_finite: bool = True,
                    allow_1d: bool = False, min_rows: int = 1) -> np.ndarray:
     """Return ``X`` as a C-contiguous float32 or float64 array.
@@ -104,7 +131,7 @@ def as_float_array(X: Any, *, name: str = "X", check_finite: bool = True,
                              "rows with gaps on their observed values with "
                              "kmeanskit.KPrototypes(n_clusters, missing='ignore') (docs/tables.md).")
         raise ValueError(f"{name} contains infinity; remove those rows or replace the values first.")
-    return arr
+    return kernel_view(arr)
 
 
 def check_sample_weight(sample_weight: Any, n: int, dtype) -> np.ndarray | None:

@@ -39,6 +39,7 @@ from ._validation import (
     check_no_zero_rows,
     check_random_state,
     check_sample_weight,
+    kernel_view,
     validate_params,
 )
 from .core import (
@@ -230,6 +231,8 @@ or callable, default="k-means++"
                               order="C", reset=reset)
         if is_sparse(X):  # rows stay sparse (never densified), centres dense
             X = as_rows(X, metric)
+        else:
+            X = kernel_view(X)  # a read-only array: the kernels' usual types (kernel_view)
         if metric == "cosine":
             check_rows_nonzero(X, "X")
         return X
@@ -395,7 +398,7 @@ or callable, default="k-means++"
 
     def _assign(self, X, sample_weight=None):
         """(labels, distance-like values, objective) under the fitted metric."""
-        C = self.cluster_centers_.astype(X.dtype, copy=False)
+        C = kernel_view(self.cluster_centers_.astype(X.dtype, copy=False))
         w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         return assign_arrays(X, C, w, self.n_threads, dtype=np.int32, metric=self._metric_name())
 
@@ -464,7 +467,7 @@ or callable, default="k-means++"
         return self._transform(X)
 
     def _transform(self, X):
-        C = self.cluster_centers_.astype(X.dtype, copy=False)
+        C = kernel_view(self.cluster_centers_.astype(X.dtype, copy=False))
         return transform_arrays(X, C, self._metric_name(), self.n_threads)
 
     def fit_transform(self, X, y=None, sample_weight=None):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import Interval, Options, check_read_budget, validate_params
+from .._validation import Interval, Options, check_read_budget, kernel_view, validate_params
 
 __all__ = ["load_image"]
 
@@ -53,6 +53,11 @@ class Pixels:
     width: int
     has_alpha: bool
     n_frames: int = 1
+
+    def __post_init__(self):
+        # an image's array from Pillow is read-only: the colour kernels
+        # compiled for writeable arrays take it as it is (kernel_view)
+        self.px = kernel_view(self.px)
 
     @property
     def alpha_ch(self) -> int:
