@@ -162,8 +162,8 @@ def test_a_second_process_loads_every_kernel_from_the_cache():
     assert "kmeanskit._kernels.bounds.hamerly_pass" in loaded and len(loaded) >= 50
 
 
-# Fits and model use on read-only data (np.load(..., mmap_mode="r"), a chunk received from another
-# Dask worker, scikit-learn's read-only checks) and read-only centres (a model unpickled from a
+# Fits and model use on read-only data (np.load(..., mmap_mode="r"), a Dask chunk read from Parquet,
+# an image from Pillow, scikit-learn's read-only checks) and read-only centres (a model unpickled from a
 # read-only memmap), then every compiled kernel signature that takes a read-only array.
 _READ_ONLY = """
 import sys

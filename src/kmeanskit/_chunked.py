@@ -533,7 +533,7 @@ def _decode(obj, prevs):
 def _group_task(xs, ws, states, prevs, fn, *args):
     """``fn(x, w, state, *args)`` on each chunk of a group, in chunk order:
     the list of their results."""
-    # chunks received from another worker are read-only buffers (kernel_view)
+    # a chunk read from Parquet is a read-only buffer of pyarrow's (kernel_view)
     return [fn(kernel_view(x), None if ws is None else ws[i], _decode(states[i], prevs), *args)
             for i, x in enumerate(xs)]
 

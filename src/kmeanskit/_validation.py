@@ -71,8 +71,9 @@ class _Alias:
 
 def kernel_view(a: np.ndarray) -> np.ndarray:
     """``a`` itself, or for a read-only array (``np.load(..., mmap_mode="r")``,
-    a buffer received from a Dask worker, scikit-learn's read-only checks) a
-    writeable-flagged array over the same memory, no copy.
+    a Dask chunk read from Parquet, an image from Pillow, scikit-learn's
+    read-only checks) a writeable-flagged array over the same memory, no
+    copy.
 
     numba compiles a kernel once per argument type, and a read-only array is
     a type of its own: without this, the first fit on a read-only input
