@@ -203,8 +203,8 @@ print("same", all(out))
 
 def test_read_only_data_and_centres_use_the_kernels_of_writeable_ones():
     """numba compiles a kernel once per argument type, and a read-only array is a type of its
-    own: the first fit on a read-only memmap compiled every kernel of its path again (45 s of
-    the suite's cold run for one test). Read-only data and centres now reach the kernels as
+    own: the first fit on a read-only memmap compiled every kernel of its path again. Read-only
+    data and centres now reach the kernels as
     writeable-flagged views of the same memory (``_validation.kernel_view``): no kernel has a
     read-only signature, and the fits are the same bits as on a writeable copy."""
     out = subprocess.run([sys.executable, "-c", _READ_ONLY], capture_output=True, text=True,

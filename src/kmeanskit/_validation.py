@@ -77,8 +77,8 @@ def kernel_view(a: np.ndarray) -> np.ndarray:
 
     numba compiles a kernel once per argument type, and a read-only array is
     a type of its own: without this, the first fit on a read-only input
-    compiles every kernel of its path a second time (minutes on a cold
-    cache). The kernels and the code around them never write to the data
+    compiles every kernel of its path a second time (docs/benchmarks.md,
+    "Read-only arrays"). The kernels and the code around them never write to the data
     (the input is never modified, writeable or not), so the flag is the
     only difference."""
     if not isinstance(a, np.ndarray) or a.flags.writeable or a.size == 0:
