@@ -401,6 +401,22 @@ def test_kmeans_parallel_rounds_find_the_nearest_candidate(monkeypatch, dtype, w
     assert calls == ([1, 30, 25, 40] if path == "skipping" else [1])  # the round's new candidates
 
 
+@pytest.mark.parametrize("block", [7, 100, 1 << 16])
+def test_kmeans_parallel_draws_the_rows_of_one_draw_block_by_block(monkeypatch, block):
+    # a round's uniforms drawn DRAW_BLOCK rows at a time are those of one draw of them all:
+    # the same rows drawn, with the same u (blocks of 7 rows, of all 100, and larger than them)
+    monkeypatch.setattr(_chunked, "DRAW_BLOCK", block)
+    wd2 = np.random.default_rng(1).random(100)
+    u_all = np.random.default_rng(42).random(100)
+    want = np.flatnonzero(u_all * 2.5 < wd2)
+    assert 10 < want.size < 50
+    idx, u = _chunked._rows_drawn(wd2, 2.5, 42)
+    np.testing.assert_array_equal(idx, want)
+    np.testing.assert_array_equal(u, u_all[want])
+    idx, u = _chunked._rows_drawn(np.empty(0), 2.5, 42)
+    assert idx.shape == (0,) and idx.dtype == np.int64 and u.shape == (0,)
+
+
 def test_kmeans_parallel_parameters_and_in_memory_use():
     X = blobs(n_per=400, seed=2)
     src = _chunked.ChunkSource(X, None, 5)

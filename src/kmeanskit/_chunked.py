@@ -866,16 +866,18 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
         xc = np.ascontiguousarray(x)
         src = ArraySource(xc, None, C.shape[0])
         lab = np.empty(n, dtype=label_dtype(C.shape[0]))
-        dist = np.empty(n)
-        with _solver.thread_context(_task_threads(), src.gemm):
-            src.assign(np.ascontiguousarray(C, dtype=x.dtype), lab, update=False, dist_out=dist,
-                       want_inertia=False)
         d2_new, nearest_new = np.empty(n), np.empty(n, np.int32)
-        SK.merge_nearest(dist, lab, offset, d2, nearest, state is not None, d2_new, nearest_new)
+        with _solver.thread_context(_task_threads(), src.gemm):  # the distances into d2_new
+            src.assign(np.ascontiguousarray(C, dtype=x.dtype), lab, update=False, dist_out=d2_new,
+                       want_inertia=False)
+        SK.merge_nearest(d2_new, lab, offset, d2, nearest, state is not None, d2_new, nearest_new)
         d2, nearest = d2_new, nearest_new
     elif C.shape[0] and n:
         near_idx, near_d, bound = _split_table(table)
-        d2_new, nearest_new = np.empty(n), np.empty(n, np.int32)
+        if state is None:  # the arrays of inf and -1 just made: updated in place, row by row
+            d2_new, nearest_new = d2, nearest
+        else:
+            d2_new, nearest_new = np.empty(n), np.empty(n, np.int32)
         with _solver.thread_context(_task_threads(), False):
             SK.nearest_candidate_update(np.ascontiguousarray(x), C, offset, near_idx, near_d, bound,
                                         d2, nearest, d2_new, nearest_new, max(1, min(MAX_BLOCKS, n)))
@@ -886,11 +888,37 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
     phi = float(wd2.sum())
     rows = score = u = None
     if seed is not None:
-        u_all = np.random.default_rng(seed).random(n)
-        idx = np.empty(n, np.int64)
-        idx = idx[:SK.rows_below(u_all, phi / l, wd2, idx)]
-        rows, score, u = np.array(x[idx]), wd2[idx], u_all[idx]
+        idx, u = _rows_drawn(wd2, phi / l, seed)
+        rows, score = np.array(x[idx]), wd2[idx]
     return (d2, nearest), (phi, counts, rows, score, u)
+
+
+#: Rows a k-means|| round draws its uniforms for at a time
+#: (:func:`_rows_drawn`).
+DRAW_BLOCK = 1 << 16
+
+
+def _rows_drawn(wd2, scale, seed):
+    """The rows ``i`` with ``u_i scale < wd2_i``, ``u`` uniform from
+    ``seed``, and their ``u``: the uniforms drawn ``DRAW_BLOCK`` rows at a
+    time (the same numbers as one draw of them all), so that a round's
+    temporaries are a block, not the chunk. Arrays the size of a chunk,
+    allocated and freed every round, cost page faults on a Dask worker,
+    where ``MALLOC_TRIM_THRESHOLD_`` (64 KiB by default) returns freed
+    memory to the system at once (docs/benchmarks.md, "Dask and
+    memory-mapped files")."""
+    n = wd2.shape[0]
+    rng = np.random.default_rng(seed)
+    ub = np.empty(min(n, DRAW_BLOCK))
+    ib = np.empty(ub.shape[0], np.int64)
+    idx, us = [np.empty(0, np.int64)], [np.empty(0)]
+    for s in range(0, n, DRAW_BLOCK):
+        e = min(n, s + DRAW_BLOCK)
+        rng.random(out=ub[:e - s])
+        m = SK.rows_below(ub[:e - s], scale, wd2[s:e], ib)
+        us.append(ub[ib[:m]])
+        idx.append(ib[:m] + s)
+    return np.concatenate(idx), np.concatenate(us)
 
 
 #: Fewest features for which a k-means|| round skips candidates by the
