@@ -390,7 +390,7 @@ def test_kmeans_parallel_rounds_find_the_nearest_candidate(monkeypatch, dtype, w
         table = _chunked.candidate_table(old, C)
         prev = _chunked._parallel_chunk(X, None, prev, None, C, offset, table, 2.0 * 5)
         cands.append(C)
-        d2, nearest = prev[0]
+        d2, nearest = prev[0][:2]
         allc = np.concatenate(cands)
         D = ((X.astype(np.float64)[:, None, :] - allc[None, :, :]) ** 2).sum(-1)
         np.testing.assert_array_equal(nearest, np.argmin(D, axis=1))
@@ -399,6 +399,36 @@ def test_kmeans_parallel_rounds_find_the_nearest_candidate(monkeypatch, dtype, w
         np.testing.assert_array_equal(counts, np.bincount(np.argmin(D, axis=1), minlength=allc.shape[0]))
     assert np.any(nearest == dup[0]) and not np.any(nearest == dup[1])
     assert calls == ([1, 30, 25, 40] if path == "skipping" else [1])  # the round's new candidates
+
+
+@pytest.mark.parametrize("path", ["skipping", "engine"])
+def test_a_kmeans_parallel_round_run_again_on_the_state_it_updated_gives_the_same(monkeypatch, path):
+    # a round updates the last round's arrays in place; were Dask to run its task again on
+    # that input, the second run must give what the first gave (idempotent rounds)
+    monkeypatch.setattr(_chunked, "PRUNE_MIN_FEATURES", 1 if path == "skipping" else 100)
+    monkeypatch.setattr(_chunked, "PRUNE_MIN_EARLIER", 0.0)
+    rng = np.random.default_rng(9)
+    X = blobs(n_per=400, seed=9)
+    cands, prev = [], None
+    for size in (1, 30, 25, 40):
+        C = X[rng.choice(X.shape[0], size, replace=False)].astype(np.float64)
+        old = np.concatenate(cands) if cands else np.empty((0, 3))
+        table = _chunked.candidate_table(old, C)
+        args = (C, old.shape[0], table, 10.0)
+        first = _chunked._parallel_chunk(X, None, prev, 11, *args)
+        (d2, nearest), small = [a.copy() for a in first[0][:2]], first[1]
+        again = _chunked._parallel_chunk(X, None, prev, 11, *args)
+        np.testing.assert_array_equal(again[0][0], d2)
+        np.testing.assert_array_equal(again[0][1], nearest)
+        assert again[1][0] == small[0]
+        for a, b in zip(again[1][1:], small[1:]):
+            np.testing.assert_array_equal(a, b)
+        cands.append(C)
+        prev = again
+    allc = np.concatenate(cands)
+    D = ((X.astype(np.float64)[:, None, :] - allc[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_array_equal(prev[0][1], np.argmin(D, axis=1))
+    assert np.any(prev[0][1] >= 56)  # rows whose nearest is a new candidate when run again
 
 
 @pytest.mark.parametrize("block", [7, 100, 1 << 16])

@@ -843,15 +843,29 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
     the total ``phi``: one pass a round instead of a distance pass and a
     sampling pass.
 
-    Returns ``((d2, nearest), (phi_i, weight nearest to each candidate,
-    rows, w d2, u))``; ``prev`` is the last round's result."""
+    The state is updated in place: ``d2`` and ``nearest`` are the last
+    round's arrays, and a round on the engine's distance pass writes the
+    distances to its candidates into ``spare`` (the array ``d2`` was the
+    round before), which becomes ``d2``. A chunk's arrays are thus made once
+    a fit, not once a round: on a Dask worker, whose ``MALLOC_TRIM_THRESHOLD_``
+    returns freed memory to the system at once, every new array of a chunk's
+    size is page-faulted in again (docs/benchmarks.md, "Dask and
+    memory-mapped files"). Writing over the last round's result is safe
+    because a round is idempotent: run again on the state it left (were Dask
+    to run a task again on an input the first run updated), it leaves that
+    state (a candidate replaces a row's nearest only when strictly nearer,
+    so the new candidates change nothing the second time).
+
+    Returns ``((d2, nearest, spare), (phi_i, weight nearest to each
+    candidate, rows, w d2, u))``; ``prev`` is the last round's result."""
     n = x.shape[0]
     m = offset + C.shape[0]
     wf = None if w is None else w.astype(np.float64)
     state = _state_of(prev)
     engine = C.shape[0] and n and not _kernel_round(offset, C.shape[0], x.shape[1])
+    spare = None
     if state is not None:
-        d2, nearest = state  # the last round's result: replaced, never written to
+        d2, nearest, spare = state
     elif engine:  # not read
         d2, nearest = np.empty(0), np.empty(0, np.int32)
     else:
@@ -866,22 +880,18 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
         xc = np.ascontiguousarray(x)
         src = ArraySource(xc, None, C.shape[0])
         lab = np.empty(n, dtype=label_dtype(C.shape[0]))
-        d2_new, nearest_new = np.empty(n), np.empty(n, np.int32)
+        d2_new = np.empty(n) if spare is None else spare
+        nearest_new = np.empty(n, np.int32) if state is None else nearest
         with _solver.thread_context(_task_threads(), src.gemm):  # the distances into d2_new
             src.assign(np.ascontiguousarray(C, dtype=x.dtype), lab, update=False, dist_out=d2_new,
                        want_inertia=False)
         SK.merge_nearest(d2_new, lab, offset, d2, nearest, state is not None, d2_new, nearest_new)
-        d2, nearest = d2_new, nearest_new
+        d2, nearest, spare = d2_new, nearest_new, (d2 if state is not None else None)
     elif C.shape[0] and n:
         near_idx, near_d, bound = _split_table(table)
-        if state is None:  # the arrays of inf and -1 just made: updated in place, row by row
-            d2_new, nearest_new = d2, nearest
-        else:
-            d2_new, nearest_new = np.empty(n), np.empty(n, np.int32)
-        with _solver.thread_context(_task_threads(), False):
+        with _solver.thread_context(_task_threads(), False):  # in place, row by row
             SK.nearest_candidate_update(np.ascontiguousarray(x), C, offset, near_idx, near_d, bound,
-                                        d2, nearest, d2_new, nearest_new, max(1, min(MAX_BLOCKS, n)))
-        d2, nearest = d2_new, nearest_new
+                                        d2, nearest, d2, nearest, max(1, min(MAX_BLOCKS, n)))
     wd2 = d2 if wf is None else np.empty(n)
     counts = np.zeros(m)
     SK.nearest_weights(nearest, wf if wf is not None else d2, wf is not None, d2, wd2, counts)
@@ -890,7 +900,7 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
     if seed is not None:
         idx, u = _rows_drawn(wd2, phi / l, seed)
         rows, score = np.array(x[idx]), wd2[idx]
-    return (d2, nearest), (phi, counts, rows, score, u)
+    return (d2, nearest, spare), (phi, counts, rows, score, u)
 
 
 #: Rows a k-means|| round draws its uniforms for at a time
@@ -1418,7 +1428,7 @@ def kmeans_parallel(src: ChunkSource, k: int, rng, oversampling: float = OVERSAM
             seeds = _chunk_seeds(rng, src.n_chunks) if sample else [None] * src.n_chunks
             handles = _run_seeded(src, _parallel_round, state, seeds, plan, l)
             plan = ex.reduce(_next_plan, ex.field(handles, 1), plan, sample, l)
-            state = handles  # the next round reads (d2, nearest) from these (_state_of)
+            state = handles  # the next round updates (d2, nearest, spare) of these (_state_of)
         plan = ex.value(plan)
         if plan["total"] >= k or plan["phi"] <= 0:
             break

@@ -294,7 +294,10 @@ def nearest_candidate_update(X, Cn, offset, near_idx, near_d, bound, d2, nearest
     their distance from ``j`` (the table of :func:`nearest_new_candidates`),
     stopping at the first that fails. A row with no candidate yet, or too
     far from ``j`` for its table (``2 r`` beyond ``bound[j]``), measures
-    every new candidate."""
+    every new candidate; so does a row whose nearest is already a new one
+    (a round run again on the state it updated: ``d2_out`` and
+    ``nearest_out`` may be ``d2`` and ``nearest``, each row read before it
+    is written)."""
     n = X.shape[0]
     m = Cn.shape[0]
     T = near_idx.shape[1]
@@ -304,7 +307,7 @@ def nearest_candidate_update(X, Cn, offset, near_idx, near_d, bound, d2, nearest
             best = d2[i]
             arg = nearest[i]
             j = arg
-            if j >= 0 and T > 0:
+            if 0 <= j < near_idx.shape[0] and T > 0:
                 r = np.sqrt(best)
                 if 2.0 * r * PRUNE_SLACK <= bound[j]:
                     stop = 2.0 * r * PRUNE_SLACK
