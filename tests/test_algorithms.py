@@ -112,8 +112,9 @@ def test_seeded_fit_reproducible_across_threads(rng, algo, n, k):
 
 
 def test_auto_rule():
-    """"auto" is Hamerly from 30,000 rows and 16 clusters (measured
-    crossovers: _solver.resolve_algorithm), Lloyd below either."""
+    """"auto" is Hamerly from 30,000 rows and 16 clusters, or 5 clusters on
+    64 to 127 features (measured crossovers: _solver.resolve_algorithm),
+    Lloyd below."""
     from kmeanskit._solver import resolve_algorithm
 
     assert resolve_algorithm("auto", 30_000, 16, 16, np.float64) == "hamerly"
@@ -121,6 +122,13 @@ def test_auto_rule():
     assert resolve_algorithm("auto", 29_999, 16, 32, np.float64) == "lloyd"
     assert resolve_algorithm("auto", 2_000_000, 3, 15, np.float32) == "lloyd"
     assert resolve_algorithm("elkan", 100, 3, 2, np.float32) == "elkan"
+    # 64 to 127 features: Hamerly from 5 clusters
+    assert resolve_algorithm("auto", 30_000, 64, 5, np.float32) == "hamerly"
+    assert resolve_algorithm("auto", 2_000_000, 127, 5, np.float64) == "hamerly"
+    assert resolve_algorithm("auto", 2_000_000, 64, 4, np.float32) == "lloyd"
+    assert resolve_algorithm("auto", 2_000_000, 63, 15, np.float32) == "lloyd"
+    assert resolve_algorithm("auto", 2_000_000, 128, 15, np.float32) == "lloyd"
+    assert resolve_algorithm("auto", 29_999, 96, 8, np.float32) == "lloyd"
 
 
 @pytest.mark.parametrize("algo,weighted", [("hamerly", False), ("hamerly", True),

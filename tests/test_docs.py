@@ -566,6 +566,7 @@ def claims_readme(text, ns):
     assert words[stated(text, r"`algorithm=` is one of (\w+) exact algorithms")[0]] == len(_solver.ALGORITHMS)
     n_min, k_min = (int(v.replace(",", "")) for v in stated(text, r"is Hamerly from ([\d,]+) rows and (\d+) clusters"))
     assert (n_min, k_min) == (_solver.AUTO_HAMERLY_MIN_N, _solver.AUTO_HAMERLY_MIN_K)
+    assert_wide_rule(stated(text, r"\((\d+) clusters on (\d+) to (\d+)\s+features\)"))
     factor, lo, per_k, lo2, per_k2, iters = stated(
         text, r"more than (twice)\s+max\(([\d,]+), (\d+) k\) rows\) draws them from a sample of max\(([\d,]+), (\d+) k\) "
               r"rows and runs the first (\d+) iterations")
@@ -732,6 +733,9 @@ def claims_engine(text, ns):
     assert int(stated(text, r"once more than (\d+) % fail")[0]) == 100 * bounds.DENSE_TIGHTEN_NUM // bounds.DENSE_TIGHTEN_DEN
     n_min, k_min = (int(v.replace(",", "")) for v in stated(text, r"Hamerly from ([\d,]+) rows and (\d+) clusters, Lloyd"))
     assert (n_min, k_min) == (_solver.AUTO_HAMERLY_MIN_N, _solver.AUTO_HAMERLY_MIN_K)
+    assert_wide_rule(stated(text, r"but from (\d+) clusters on (\d+) to (\d+) features"))
+    assert_wide_rule(stated(text, r"On (\d+) to (\d+) features \(`AUTO_HAMERLY_WIDE_D`\) Hamerly is the\s+choice from (\d+)"),
+                     order=(2, 0, 1))
     # what the tests it names check
     marks = {m.args[0]: m.args[1] for m in test_algorithms.test_same_as_lloyd_on_exact_ties.pytestmark
              if m.name == "parametrize"}
@@ -937,8 +941,9 @@ def claims_scale(text, ns):
     assert f"np.sum(one > 1.0{pct} * three.min()) == {worse}" in case
     assert int(stated(text, r"in seconds \(default (\d+)\)")[0]) == _chunked.DEFAULT_TIMEOUT
     assert int(stated(text, r"at most (\d) M float64 values")[0]) == _config.BLOCK_SUM_BUDGET >> 20
-    n_min, k_min = (int(v.replace(",", "")) for v in stated(text, r"\(Hamerly from ([\d,]+) rows and (\d+) clusters\)"))
+    n_min, k_min = (int(v.replace(",", "")) for v in stated(text, r"\(Hamerly from ([\d,]+) rows and (\d+) clusters, "))
     assert (n_min, k_min) == (_solver.AUTO_HAMERLY_MIN_N, _solver.AUTO_HAMERLY_MIN_K)
+    assert_wide_rule(stated(text, r"clusters, (\d+) clusters on (\d+) to (\d+) features\)"))
     assert stated(text, r"k-means\|\| costs (six) passes") == ("six",) and 1 + _chunked.ROUNDS == 6
     ratio, features = stated(text, r"at least (one and a half)\s+times as many earlier candidates as new ones.*?with (\d+) or\s+more")
     assert (ratio, int(features)) == ("one and a half", _chunked.PRUNE_MIN_FEATURES) and _chunked.PRUNE_MIN_EARLIER == 1.5
@@ -1139,6 +1144,15 @@ def test_speed_figure_guard_reads_what_it_claims(tmp_path):
                     "| a | b |\n|---|---|\n| 12 s | 2 x 3 |\n\n`about 30 s` and 1e-9 x the largest, 8x8 images.\n")
     assert list(speed_figures(page)) == [("5.5-5.8 -> 4.3-5.3 ms", False), ("1.7 x", False), ("0.5 s", True),
                                          ("64x", True), ("12 s", True)]
+
+
+def assert_wide_rule(found, order=(0, 1, 2)):
+    """A page's "from K clusters on D0 to D1 features" is ``_solver``'s rule
+    (``found``: the three numbers as the page orders them)."""
+    from kmeanskit import _solver
+
+    k, d0, d1 = (int(found[i]) for i in order)
+    assert (k, d0, d1 + 1) == (_solver.AUTO_HAMERLY_WIDE_MIN_K, *_solver.AUTO_HAMERLY_WIDE_D)
 
 
 def heading_anchors(text: str) -> set[str]:

@@ -948,15 +948,20 @@ def solve(step: Step, C0: np.ndarray, rule: Rule, max_iter: int, verbose: int = 
 
 def resolve_algorithm(name: str, n: int, d: int, k: int, dtype) -> str:
     """The algorithm "auto" stands for, from the data's shape: Hamerly from
-    ``AUTO_HAMERLY_MIN_N`` rows and ``AUTO_HAMERLY_MIN_K`` clusters, Lloyd
-    otherwise. Below 16 clusters Lloyd's pass is cheap and Hamerly's two
-    bounds (16 bytes a row) would double the memory of a fit on pixels. The
-    crossovers are where Hamerly starts to converge faster than Lloyd on the
-    reference machine (figures in docs/engine.md).
+    ``AUTO_HAMERLY_MIN_N`` rows and ``AUTO_HAMERLY_MIN_K`` clusters, or from
+    ``AUTO_HAMERLY_WIDE_MIN_K`` clusters on ``AUTO_HAMERLY_WIDE_D`` features;
+    Lloyd otherwise. Below 16 clusters Lloyd's pass is cheap and Hamerly's
+    two bounds (16 bytes a row) would double the memory of a fit on pixels;
+    on 64 to 127 features a row is 256 bytes or more, the bounds add a few
+    per cent, and Lloyd's pass there (the transposed loops from 5 centres)
+    costs more than Hamerly's bounded passes save (from 128 features
+    Lloyd's pass is a BLAS product, which keeps up). The crossovers are where
+    Hamerly starts to converge faster than Lloyd (figures in docs/engine.md).
     """
     if name != "auto":
         return name
-    if n >= AUTO_HAMERLY_MIN_N and k >= AUTO_HAMERLY_MIN_K:
+    if n >= AUTO_HAMERLY_MIN_N and (k >= AUTO_HAMERLY_MIN_K or (
+            AUTO_HAMERLY_WIDE_D[0] <= d < AUTO_HAMERLY_WIDE_D[1] and k >= AUTO_HAMERLY_WIDE_MIN_K)):
         return "hamerly"
     return "lloyd"
 
@@ -964,6 +969,10 @@ def resolve_algorithm(name: str, n: int, d: int, k: int, dtype) -> str:
 #: Crossovers of the "auto" rule (see resolve_algorithm).
 AUTO_HAMERLY_MIN_N = 30_000
 AUTO_HAMERLY_MIN_K = 16
+#: Features (from, up to but not including) on which Hamerly is "auto" from
+#: AUTO_HAMERLY_WIDE_MIN_K clusters.
+AUTO_HAMERLY_WIDE_D = (64, 128)
+AUTO_HAMERLY_WIDE_MIN_K = 5
 
 
 def tolerance(X: np.ndarray, tol: float, var=None) -> float:
