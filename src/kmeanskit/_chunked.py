@@ -849,8 +849,8 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
     round before), which becomes ``d2``. A chunk's arrays are thus made once
     a fit, not once a round: on a Dask worker, whose ``MALLOC_TRIM_THRESHOLD_``
     returns freed memory to the system at once, every new array of a chunk's
-    size is page-faulted in again (docs/benchmarks.md, "Dask and
-    memory-mapped files"). Writing over the last round's result is safe
+    size is page-faulted in again (docs/benchmarks.md, "k-means|| rounds
+    without new arrays"). Writing over the last round's result is safe
     because a round is idempotent: run again on the state it left (were Dask
     to run a task again on an input the first run updated), it leaves that
     state (a candidate replaces a row's nearest only when strictly nearer,
@@ -915,8 +915,8 @@ def _rows_drawn(wd2, scale, seed):
     temporaries are a block, not the chunk. Arrays the size of a chunk,
     allocated and freed every round, cost page faults on a Dask worker,
     where ``MALLOC_TRIM_THRESHOLD_`` (64 KiB by default) returns freed
-    memory to the system at once (docs/benchmarks.md, "Dask and
-    memory-mapped files")."""
+    memory to the system at once (docs/benchmarks.md, "k-means|| rounds
+    without new arrays")."""
     n = wd2.shape[0]
     rng = np.random.default_rng(seed)
     ub = np.empty(min(n, DRAW_BLOCK))
