@@ -847,7 +847,8 @@ def _parallel_chunk(x, w, prev, seed, C, offset, table, l):
     round's arrays, and a round on the engine's distance pass writes the
     distances to its candidates into ``spare`` (the array ``d2`` was the
     round before), which becomes ``d2``. A chunk's arrays are thus made once
-    a fit, not once a round: on a Dask worker, whose ``MALLOC_TRIM_THRESHOLD_``
+    a fit, not once a round (with weights, the rows' float64 weights and
+    ``w d2`` are still made each round): on a Dask worker, whose ``MALLOC_TRIM_THRESHOLD_``
     returns freed memory to the system at once, every new array of a chunk's
     size is page-faulted in again (docs/benchmarks.md, "k-means|| rounds
     without new arrays"). Writing over the last round's result is safe
