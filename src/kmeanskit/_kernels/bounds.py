@@ -286,6 +286,15 @@ def _hamerly(fused: bool):
         if use_blas:
             for j in range(k):
                 ccmax = max(ccmax, np.float64(cc[j]))
+        # per centre, in one row: its move (the upper bounds' drift), s, and
+        # the lower bounds' drift, read by one unsigned index in the bound
+        # sweep (no negative-index test; docs/benchmarks.md, "The bound
+        # sweeps read one table")
+        PT = np.empty((k, 3))
+        for j in range(k):
+            PT[j, 0] = p[j]
+            PT[j, 1] = s[j]
+            PT[j, 2] = pmax2 if j == jmax else pmax
         for b in prange(nb):
             tid = get_thread_id()
             xt = xt_all[tid]
@@ -317,12 +326,12 @@ def _hamerly(fused: bool):
                     # the bounds after the centres moved; collect the rows failing
                     # the test (branch-free)
                     for i in range(M):
-                        a = lc[i]
-                        ui = uc[i] + p[a]
-                        li = lw[i] - (pmax2 if a == jmax else pmax)
+                        a = np.uint32(lc[i])
+                        ui = uc[i] + PT[a, 0]
+                        li = lw[i] - PT[a, 2]
                         uc[i] = ui
                         lw[i] = li
-                        sa = s[a]
+                        sa = PT[a, 1]
                         idx[q] = i
                         q += 0 if ui < (sa if sa > li else li) * SAFE else 1
                     # tighten their upper bounds; keep those still failing (the
@@ -344,10 +353,10 @@ def _hamerly(fused: bool):
                     q2 = 0
                     for t in range(q):
                         i = idx[t]
-                        a = lc[i]
+                        a = np.uint32(lc[i])
                         ui = ud[t]
                         uc[i] = ui
-                        sa = s[a]
+                        sa = PT[a, 1]
                         li = lw[i]
                         idx[q2] = i
                         q2 += 0 if ui < (sa if sa > li else li) * SAFE else 1
@@ -446,40 +455,68 @@ def _resolve_ties(Xc, Cd, idx, off, q, best, second, lab):
 
 
 @njit(**_JIT)
-def _own_bound(Xc, Cd, lc, lw, s, jmax, pmax, pmax2, m, dd, need):
+def _own_bound(Xc, T, lc, lw, m, dd, idx):
     """For the rows of a chunk (``Xc``, labels ``lc``, lower bounds ``lw``:
     slices: see the docstring of ``lloyd.py``): ``dd[i]`` the exact squared distance to
     the own centre (features summed in order, as :func:`_dist2`), the
-    decayed lower bound written back, and ``need[i]`` = 1 where Hamerly's
-    test fails (``not u < max(s[a], lower)``, on squared distances).
-    Returns the number of such rows. Written out for d = 2 and 3."""
+    decayed lower bound written back, and in ``idx[:q]`` the rows where
+    Hamerly's test fails (``not u < max(s[a], lower)``, on squared
+    distances), gathered branch-free in the same sweep. Returns ``q``.
+
+    ``T`` (:func:`_centre_table`) holds each centre's coordinates, its
+    ``s`` and the drift of its rows' lower bounds in one row, read by one
+    unsigned index, and the count is unsigned too: no negative-index test
+    on either (docs/benchmarks.md, "The bound sweeps read one table").
+    Written out for d = 2 and 3."""
     d = Xc.shape[1]
-    cnt = 0
-    for i in range(m):
-        a = lc[i]
-        if d == 3:
-            t0 = np.float64(Xc[i, 0]) - Cd[a, 0]
-            t1 = np.float64(Xc[i, 1]) - Cd[a, 1]
-            t2 = np.float64(Xc[i, 2]) - Cd[a, 2]
+    q = np.uint64(0)
+    if d == 3:
+        for i in range(m):
+            a = np.uint32(lc[i])
+            t0 = np.float64(Xc[i, 0]) - T[a, 0]
+            t1 = np.float64(Xc[i, 1]) - T[a, 1]
+            t2 = np.float64(Xc[i, 2]) - T[a, 2]
             v = t0 * t0 + t1 * t1 + t2 * t2
-        elif d == 2:
-            t0 = np.float64(Xc[i, 0]) - Cd[a, 0]
-            t1 = np.float64(Xc[i, 1]) - Cd[a, 1]
+            dd[i] = v
+            li = lw[i] - T[a, 4]
+            lw[i] = li
+            sa = T[a, 3]
+            bound = sa if sa > li else li
+            idx[q] = i
+            q += np.uint64(0) if (v < bound * bound * SAFE) & (bound > 0.0) else np.uint64(1)
+        return q
+    for i in range(m):
+        a = np.uint32(lc[i])
+        if d == 2:
+            t0 = np.float64(Xc[i, 0]) - T[a, 0]
+            t1 = np.float64(Xc[i, 1]) - T[a, 1]
             v = t0 * t0 + t1 * t1
         else:
             v = 0.0
             for f in range(d):
-                t = np.float64(Xc[i, f]) - Cd[a, f]
+                t = np.float64(Xc[i, f]) - T[a, f]
                 v += t * t
         dd[i] = v
-        li = lw[i] - (pmax2 if a == jmax else pmax)
+        li = lw[i] - T[a, d + 1]
         lw[i] = li
-        sa = s[a]
+        sa = T[a, d]
         bound = sa if sa > li else li
-        fl = np.int32(0) if (v < bound * bound * SAFE) & (bound > 0.0) else np.int32(1)
-        need[i] = fl
-        cnt += fl
-    return cnt
+        idx[q] = i
+        q += np.uint64(0) if (v < bound * bound * SAFE) & (bound > 0.0) else np.uint64(1)
+    return q
+
+
+@njit(**_JIT)
+def _centre_table(Cd, s, jmax, pmax, pmax2, T):
+    """``T[j]`` = centre j's coordinates, ``s[j]``, and the drift of the
+    lower bounds of its rows (``pmax2`` for the centre that moved most,
+    ``pmax`` for the others), for :func:`_own_bound`."""
+    k, d = Cd.shape
+    for j in range(k):
+        for f in range(d):
+            T[j, f] = Cd[j, f]
+        T[j, d] = s[j]
+        T[j, d + 1] = pmax2 if j == jmax else pmax
 
 
 @njit(**_JIT_ORDERED)
@@ -539,6 +576,10 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     R, k = C.shape[0], C.shape[1]
     nb = stats.shape[0]
     Cd = C.astype(np.float64)
+    T = np.empty((R, k, d + 2))
+    for r in range(R):
+        if live[r]:
+            _centre_table(Cd[r], s[r], jmax[r], pmax[r], pmax2[r], T[r])
     G = SCAN_GROUP * CHUNK_ROWS
     # scratch per thread, not per block (O(SCAN_GROUP x CHUNK_ROWS) each)
     nt = n_slots
@@ -547,14 +588,12 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
     dd_all = np.empty((nt, G + SLOT_PAD))
     second_all = np.empty((nt, G + SLOT_PAD))
     lab_all = np.empty((nt, G + SLOT_PAD), np.int32)
-    need_all = np.empty((nt, G + SLOT_PAD), np.int32)
     tmp2_all = np.empty((nt, d if k <= MASKED_SUMS_MAX_K else 1, CHUNK_ROWS + SLOT_PAD))
     bq_all = np.empty((nt, G + SLOT_PAD))
     idx_all = np.empty((nt, G + SLOT_PAD), np.int32)
     for b in prange(nb):
         tid = get_thread_id()
         dd = dd_all[tid]
-        need = need_all[tid]
         xt = xt_all[tid]
         second = second_all[tid]
         lab = lab_all[tid]
@@ -570,15 +609,15 @@ def hamerly_distortion_pass(X, w, use_w, C, jmax, pmax, pmax2, s, labels, lo, fu
             wc = w[s0:s0 + M]
             for r in range(R):
                 if live[r]:
-                    _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd[r], jmax[r], pmax[r],
-                                      pmax2[r], s[r], labels[r], lo[r], full[r], sums[b, r],
+                    _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd[r], T[r], labels[r],
+                                      lo[r], full[r], sums[b, r],
                                       wsums[b, r], stats[b, r], xt, tmp_all[tid], dd, second,
-                                      lab, need, tmp2_all[tid], bq_all[tid], idx_all[tid])
+                                      lab, tmp2_all[tid], bq_all[tid], idx_all[tid])
 
 
 @njit(**_JIT)
-def _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd, jmax, pmax, pmax2, s, labels, lo, full,
-                      sums_b, wsums_b, stats_b, xt, tmp, dd, second, lab, need, tmp2, bq, idx):
+def _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd, T, labels, lo, full,
+                      sums_b, wsums_b, stats_b, xt, tmp, dd, second, lab, tmp2, bq, idx):
     """One run's share of :func:`hamerly_distortion_pass` on the ``M`` rows
     from ``s0`` (``Xc``, ``wc``: slices; the run's labels and lower bounds);
     adds the changed rows and the distortion terms to ``stats_b``."""
@@ -612,14 +651,10 @@ def _distortion_group(X, Xc, wc, w, use_w, s0, M, Cd, jmax, pmax, pmax2, s, labe
     # later passes: the squared distance to the own centre, the decayed
     # lower bound and Hamerly's test in one sweep; a full scan for the rows
     # failing it; then the distortion terms
-    n_need = _own_bound(Xc, Cd, lc, lw, s, jmax, pmax, pmax2, M, dd, need)
-    if n_need:
-        # the failing rows, gathered (branch-free) and scanned one SIMD lane
-        # per row (near ties settled by exact_argmin)
-        q = 0
-        for i in range(M):
-            idx[q] = i
-            q += need[i]
+    q = np.int64(_own_bound(Xc, T, lc, lw, M, dd, idx))
+    if q:
+        # the failing rows, scanned one SIMD lane per row (near ties settled
+        # by exact_argmin)
         for f in range(d):
             for t in range(q):
                 xt[f, t] = np.float64(Xc[idx[t], f])
