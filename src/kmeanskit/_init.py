@@ -241,11 +241,12 @@ def _sample(X, k, w, rng, cdf):
     if w is None:
         idx = rng.choice(n, size=m, replace=False)
         idx.sort()  # in place: rows in order for the gather, no second index array
-        return X[idx], None
+        return np.ascontiguousarray(np.take(X, idx, axis=0)), None
     if cdf is None:
         cdf = weight_cdf(w)
     idx, cnt = _sorted_draws(cdf, rng.random(m))
-    return np.ascontiguousarray(X[idx]), cnt.astype(X.dtype)
+    # np.take gathers rows about 3 x faster than X[idx] (20,000 draws: docs/benchmarks.md)
+    return np.ascontiguousarray(np.take(X, idx, axis=0)), cnt.astype(X.dtype)
 
 
 def _seed_on_sample(seed, X, k, w, rng, cdf, missing, refine):

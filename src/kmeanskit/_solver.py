@@ -999,10 +999,19 @@ def column_stats(X: np.ndarray):
     return var, sumsq
 
 
+class _CentresOnly(Tolerance):
+    """:class:`Tolerance` without its final pass, for a run whose centres
+    alone are used (the final pass would only label the rows again)."""
+
+    final_pass = False
+
+
 def refine_on_sample(S, ws, C):
     """A few Lloyd iterations on a seeding sample (the sampled seedings of
-    ``_init`` call this): the centres they end with."""
-    return refine_run(S, ws, C).centers
+    ``_init`` call this): the centres they end with, those of
+    :func:`refine_run` without its final pass."""
+    return solve(LloydStep(ArraySource(S, ws, C.shape[0])), C, _CentresOnly(0.0, "warn"),
+                 SAMPLE_REFINE_ITERS).centers
 
 
 def refine_run(S, ws, C) -> RunResult:
