@@ -634,6 +634,21 @@ def test_freed_memory_is_given_back_once_after_a_sampled_seeding(rng, monkeypatc
         assert callable(_init._malloc_trim)  # glibc
 
 
+def test_seed_refinement_on_a_sample_is_its_weighted_lloyd_iterations(rng):
+    """A sampled seeding's refinement (``refine_on_sample``) gives the
+    centres of ``SAMPLE_REFINE_ITERS`` weighted Lloyd iterations (the NumPy
+    reference), the same bits as ``refine_run``, whose final pass only
+    labels the rows again."""
+    X, _, _ = blobs(rng, n=3000, d=3, k=6, spread=4.0)
+    w = rng.integers(1, 5, size=len(X)).astype(np.float64)
+    C0 = X[rng.choice(len(X), 6, replace=False)].copy()
+    C = _solver.refine_on_sample(X, w, C0)
+    np.testing.assert_array_equal(C, _solver.refine_run(X, w, C0).centers)
+    ref, _, _, _ = naive.lloyd(X, C0, max_iter=_solver.SAMPLE_REFINE_ITERS, w=w)
+    np.testing.assert_allclose(C, ref, rtol=1e-10, atol=1e-10)
+    assert not np.allclose(C, C0)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_finite_check_without_a_flag_array(dtype):
     """``all_finite`` finds one NaN or infinity anywhere in a large array,
