@@ -66,6 +66,23 @@ def test_float32_from_128_features_takes_the_blas_product_above_the_rows_scan(rn
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,d", [(1, 8), (7, 8), (8, 8), (300, 8), (257, 12), (1000, 24), (64, 31),
+                                 (9, 3), (40, 64)])
+def test_transposition_in_register_tiles_moves_every_value(rng, dtype, n, d):
+    """The direct pass's transposition (``_simd.transpose_tiles``: 8 x 8
+    tiles in registers for float32 from 8 features, loops for the rows and
+    features left over and otherwise) gives NumPy's ``X.T``, also for a
+    Fortran-ordered array (the loops)."""
+    from kmeanskit._kernels._simd import transposed
+
+    X = rng.normal(size=(n, d)).astype(dtype)
+    got = transposed(X)
+    assert got.flags.c_contiguous
+    np.testing.assert_array_equal(got, X.T)
+    np.testing.assert_array_equal(transposed(np.asfortranarray(X)), X.T)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n,d,k", [(700, 64, 3), (1000, 128, 4), (300, 130, 2), (600, 80, 4),
                                    (600, 64, 9), (257, 160, 1)])
 def test_direct_pass_layouts_give_the_same_bits(rng, dtype, n, d, k):

@@ -37,6 +37,7 @@ from numba import get_thread_id, njit, prange
 
 from .._config import CHUNK_ROWS, FASTMATH, FASTMATH_ORDERED, GEMM_ROWS, ROW_PAD
 from ._blocks import block_chunks, block_rows, chunk_span, row_block, transpose_rows
+from ._simd import transpose_tiles
 
 # Layout of the per-block statistics vector.
 STAT_INERTIA = 0  # sum of w * ||x - c||^2
@@ -778,9 +779,10 @@ def _direct_pass(layout: int):
                                 for f in range(d):
                                     xt[f, i] = Xc[i, f]
                         else:
-                            for f in range(d):
-                                for i in range(q):
-                                    xt[f, i] = Xc[i, f]
+                            # 8 rows x 8 features at a time in registers from
+                            # 8 features (_simd: the loops read one value at a
+                            # time with the row stride)
+                            transpose_tiles(Xc, q, xt)
                         scan_lanes(xt, C, q, tmp2, bp, sp, lp)
                         if sub < CHUNK_ROWS:
                             bc = best[p:p + q]  # slices: see the module docstring
