@@ -72,14 +72,21 @@ def test_transposition_in_register_tiles_moves_every_value(rng, dtype, n, d):
     """The direct pass's transposition (``_simd.transpose_tiles``: 8 x 8
     tiles in registers for float32 from 8 features, loops for the rows and
     features left over and otherwise) gives NumPy's ``X.T``, also for a
-    Fortran-ordered array (the loops)."""
-    from kmeanskit._kernels._simd import transposed
+    Fortran-ordered array (the loops); Hamerly's (``gather_tiles``, of the
+    rows an index array picks) gives ``X[idx].T``."""
+    from kmeanskit._kernels._simd import gathered, transposed
 
     X = rng.normal(size=(n, d)).astype(dtype)
     got = transposed(X)
     assert got.flags.c_contiguous
     np.testing.assert_array_equal(got, X.T)
     np.testing.assert_array_equal(transposed(np.asfortranarray(X)), X.T)
+    # the bounded passes' variant: the rows picked by an index array, from an offset
+    for idx_dtype in (np.int32, np.int64):
+        idx = rng.integers(0, n, size=n + 11).astype(idx_dtype)
+        for t0, tq in ((0, n), (3, min(n, 17)), (11, n)):
+            got = gathered(X, idx, t0, tq)
+            np.testing.assert_array_equal(got, X[idx[t0:t0 + tq]].T)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

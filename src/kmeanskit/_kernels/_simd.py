@@ -82,6 +82,82 @@ def _tile8(typingctx, X, i0, f0, XT):
     return sig, codegen
 
 
+@intrinsic
+def _tile8_rows(typingctx, X, idx, j0, f0, XT, t0):
+    """``XT[f0 + c, t0 + r] = X[idx[j0 + r], f0 + c]`` for r, c < 8: the tile
+    of :func:`_tile8` from 8 rows of ``X`` picked by ``idx``."""
+    sig = types.void(X, idx, types.intp, types.intp, XT, types.intp)
+
+    def codegen(context, builder, signature, args):
+        xa, ia, j0v, f0v, ta, t0v = args
+        xty, ity, tty = signature.args[0], signature.args[1], signature.args[4]
+        xary = context.make_array(xty)(context, builder, xa)
+        iary = context.make_array(ity)(context, builder, ia)
+        tary = context.make_array(tty)(context, builder, ta)
+        vec = ir.VectorType(context.get_value_type(xty.dtype), 8).as_pointer()
+        rows = []
+        for r in range(8):
+            j = builder.add(j0v, ir.Constant(j0v.type, r))
+            i = builder.load(cgutils.get_item_pointer(context, builder, ity, iary, [j]))
+            i = builder.sext(i, j0v.type) if i.type.width < j0v.type.width else i
+            p = cgutils.get_item_pointer(context, builder, xty, xary, [i, f0v])
+            rows.append(builder.load(builder.bitcast(p, vec), align=xty.dtype.bitwidth // 8))
+        for c, col in enumerate(_transpose8(builder, rows)):
+            f = builder.add(f0v, ir.Constant(f0v.type, c))
+            p = cgutils.get_item_pointer(context, builder, tty, tary, [f, t0v])
+            builder.store(col, builder.bitcast(p, vec), align=xty.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _tiles_apply(Xc, xt):
+    """Whether :func:`transpose_tiles` and :func:`gather_tiles` use the
+    tiles for these argument types: C-contiguous 2-D float32 arrays (float64
+    keeps the loops: there the tiles measured no faster, docs/benchmarks.md)."""
+    return (isinstance(Xc, types.Array) and isinstance(xt, types.Array)
+            and Xc.layout == "C" and xt.layout == "C" and Xc.ndim == 2 and xt.ndim == 2
+            and Xc.dtype == xt.dtype == types.float32)
+
+
+def gather_tiles(Xc, idx, t0, tq, xt):
+    """``xt[f, t] = Xc[idx[t0 + t], f]`` for ``t < tq`` and every feature (the
+    rows a bounded pass scans, gathered and transposed): by tiles as
+    :func:`transpose_tiles` (compiled only)."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(gather_tiles, jit_options=dict(nogil=True))
+def _gather_tiles(Xc, idx, t0, tq, xt):
+    if _tiles_apply(Xc, xt) and isinstance(idx, types.Array) and idx.ndim == 1 \
+            and isinstance(idx.dtype, types.Integer):
+        def impl(Xc, idx, t0, tq, xt):
+            d = Xc.shape[1]
+            if d < 8:
+                for f in range(d):
+                    for t in range(tq):
+                        xt[f, t] = Xc[idx[t0 + t], f]
+                return
+            q8 = tq - tq % 8
+            d8 = d - d % 8
+            for f0 in range(0, d8, 8):
+                for s in range(0, q8, 8):
+                    _tile8_rows(Xc, idx, t0 + s, f0, xt, s)
+            for f in range(d8, d):
+                for t in range(q8):
+                    xt[f, t] = Xc[idx[t0 + t], f]
+            for f in range(d):
+                for t in range(q8, tq):
+                    xt[f, t] = Xc[idx[t0 + t], f]
+        return impl
+
+    def loops(Xc, idx, t0, tq, xt):
+        for f in range(Xc.shape[1]):
+            for t in range(tq):
+                xt[f, t] = Xc[idx[t0 + t], f]
+    return loops
+
+
 def transpose_tiles(Xc, q, xt):
     """``xt[f, i] = Xc[i, f]`` for the first ``q`` rows of ``Xc`` and all its
     features: by 8 x 8 tiles in registers for C-contiguous float32 arrays
@@ -92,12 +168,7 @@ def transpose_tiles(Xc, q, xt):
 
 @overload(transpose_tiles, jit_options=dict(nogil=True))
 def _transpose_tiles(Xc, q, xt):
-    tiles = (isinstance(Xc, types.Array) and isinstance(xt, types.Array)
-             and Xc.layout == "C" and xt.layout == "C" and Xc.ndim == 2 and xt.ndim == 2
-             and Xc.dtype == xt.dtype == types.float32)
-    # float64 only with the loops: there the tiles measured no faster (docs/benchmarks.md)
-
-    if tiles:
+    if _tiles_apply(Xc, xt):
         def impl(Xc, q, xt):
             d = Xc.shape[1]
             if d < 8:  # the loops (which the compiler vectorises at 2-4 features)
@@ -132,4 +203,13 @@ def transposed(X):
     tests compare it with NumPy's)."""
     xt = np.empty((X.shape[1], X.shape[0]), X.dtype)
     transpose_tiles(X, X.shape[0], xt)
+    return xt
+
+
+@njit(nogil=True, cache=True)
+def gathered(X, idx, t0, tq):
+    """``X[idx[t0:t0 + tq]].T`` as a new C-contiguous array, by
+    :func:`gather_tiles` (the tests compare it with NumPy's)."""
+    xt = np.empty((X.shape[1], tq), X.dtype)
+    gather_tiles(X, idx, t0, tq, xt)
     return xt

@@ -28,6 +28,7 @@ from numba import get_thread_id, njit, prange
 from .._config import CHUNK_ROWS, FASTMATH, FASTMATH_ORDERED, ROW_PAD, SCAN_GROUP, SLOT_PAD
 from ._blocks import block_chunks, group_span, row_block
 from ._blocks import by_rows as _by_rows
+from ._simd import gather_tiles
 from .lloyd import (
     FINISH_VEC_MAX_D,
     FUSED_D,
@@ -380,9 +381,9 @@ def _hamerly(fused: bool):
                                 for f in range(d):
                                     xt[f, t] = Xc[r, f]
                         else:
-                            for f in range(d):
-                                for t in range(tq):
-                                    xt[f, t] = Xc[idx[t0 + t], f]
+                            # 8 rows x 8 features at a time in registers from 8
+                            # features (``_simd``)
+                            gather_tiles(Xc, idx, t0, tq, xt)
                         scan_lanes(xt, Cx, tq, tmp, bx[0], bx[1], lab)
                         _exact_bounds(Xc, Cd, idx, t0, tq, tie_eps, bx[0], bx[1], best, second, lab)
                     for t in range(tq):
