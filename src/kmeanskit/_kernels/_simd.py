@@ -55,6 +55,23 @@ def _transpose8(builder, rows):
     return cols
 
 
+def _emit_tile(context, builder, xty, xa, row, f0v, tty, ta, t0v):
+    """The IR of one tile: ``XT[f0 + c, t0 + r] = X[row(r), f0 + c]`` for
+    r, c < 8, ``row(r)`` the IR of row r's index."""
+    xary = context.make_array(xty)(context, builder, xa)
+    tary = context.make_array(tty)(context, builder, ta)
+    vec = ir.VectorType(context.get_value_type(xty.dtype), 8).as_pointer()
+    align = xty.dtype.bitwidth // 8
+    rows = []
+    for r in range(8):
+        p = cgutils.get_item_pointer(context, builder, xty, xary, [row(r), f0v])
+        rows.append(builder.load(builder.bitcast(p, vec), align=align))
+    for c, col in enumerate(_transpose8(builder, rows)):
+        f = builder.add(f0v, ir.Constant(f0v.type, c))
+        p = cgutils.get_item_pointer(context, builder, tty, tary, [f, t0v])
+        builder.store(col, builder.bitcast(p, vec), align=align)
+
+
 @intrinsic
 def _tile8(typingctx, X, i0, f0, XT):
     """``XT[f0 + c, i0 + r] = X[i0 + r, f0 + c]`` for r, c < 8: both arrays
@@ -64,19 +81,11 @@ def _tile8(typingctx, X, i0, f0, XT):
 
     def codegen(context, builder, signature, args):
         xa, i0v, f0v, ta = args
-        xty, tty = signature.args[0], signature.args[3]
-        xary = context.make_array(xty)(context, builder, xa)
-        tary = context.make_array(tty)(context, builder, ta)
-        vec = ir.VectorType(context.get_value_type(xty.dtype), 8).as_pointer()
-        rows = []
-        for r in range(8):
-            i = builder.add(i0v, ir.Constant(i0v.type, r))
-            p = cgutils.get_item_pointer(context, builder, xty, xary, [i, f0v])
-            rows.append(builder.load(builder.bitcast(p, vec), align=xty.dtype.bitwidth // 8))
-        for c, col in enumerate(_transpose8(builder, rows)):
-            f = builder.add(f0v, ir.Constant(f0v.type, c))
-            p = cgutils.get_item_pointer(context, builder, tty, tary, [f, i0v])
-            builder.store(col, builder.bitcast(p, vec), align=xty.dtype.bitwidth // 8)
+
+        def row(r):
+            return builder.add(i0v, ir.Constant(i0v.type, r))
+
+        _emit_tile(context, builder, signature.args[0], xa, row, f0v, signature.args[3], ta, i0v)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -85,27 +94,21 @@ def _tile8(typingctx, X, i0, f0, XT):
 @intrinsic
 def _tile8_rows(typingctx, X, idx, j0, f0, XT, t0):
     """``XT[f0 + c, t0 + r] = X[idx[j0 + r], f0 + c]`` for r, c < 8: the tile
-    of :func:`_tile8` from 8 rows of ``X`` picked by ``idx``."""
+    of :func:`_tile8` from 8 rows of ``X`` picked by ``idx`` (signed
+    integers)."""
     sig = types.void(X, idx, types.intp, types.intp, XT, types.intp)
 
     def codegen(context, builder, signature, args):
         xa, ia, j0v, f0v, ta, t0v = args
-        xty, ity, tty = signature.args[0], signature.args[1], signature.args[4]
-        xary = context.make_array(xty)(context, builder, xa)
+        ity = signature.args[1]
         iary = context.make_array(ity)(context, builder, ia)
-        tary = context.make_array(tty)(context, builder, ta)
-        vec = ir.VectorType(context.get_value_type(xty.dtype), 8).as_pointer()
-        rows = []
-        for r in range(8):
+
+        def row(r):
             j = builder.add(j0v, ir.Constant(j0v.type, r))
             i = builder.load(cgutils.get_item_pointer(context, builder, ity, iary, [j]))
-            i = builder.sext(i, j0v.type) if i.type.width < j0v.type.width else i
-            p = cgutils.get_item_pointer(context, builder, xty, xary, [i, f0v])
-            rows.append(builder.load(builder.bitcast(p, vec), align=xty.dtype.bitwidth // 8))
-        for c, col in enumerate(_transpose8(builder, rows)):
-            f = builder.add(f0v, ir.Constant(f0v.type, c))
-            p = cgutils.get_item_pointer(context, builder, tty, tary, [f, t0v])
-            builder.store(col, builder.bitcast(p, vec), align=xty.dtype.bitwidth // 8)
+            return builder.sext(i, j0v.type) if i.type.width < j0v.type.width else i
+
+        _emit_tile(context, builder, signature.args[0], xa, row, f0v, signature.args[4], ta, t0v)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -130,7 +133,7 @@ def gather_tiles(Xc, idx, t0, tq, xt):
 @overload(gather_tiles, jit_options=dict(nogil=True))
 def _gather_tiles(Xc, idx, t0, tq, xt):
     if _tiles_apply(Xc, xt) and isinstance(idx, types.Array) and idx.ndim == 1 \
-            and isinstance(idx.dtype, types.Integer):
+            and isinstance(idx.dtype, types.Integer) and idx.dtype.signed:
         def impl(Xc, idx, t0, tq, xt):
             d = Xc.shape[1]
             if d < 8:
