@@ -4,7 +4,7 @@ The Lloyd pass scans a chunk of rows transposed into a features x rows
 scratch (one SIMD lane per row). Written as loops, the transposition reads
 one value at a time with the row stride (the stride is only known at run
 time, so the compiler cannot vectorise it), and at 8 to 32 float32 features
-it took a quarter to a third of the whole pass. :func:`transpose_tiles`
+it took a quarter to two fifths of the pass. :func:`transpose_tiles`
 moves 8 rows x 8 features at a time instead: eight vector loads of a row's
 8 features, three stages of shuffles (the classic unpack / 64-bit /
 128-bit interleaves, written as LLVM ``shufflevector`` and lowered by LLVM
