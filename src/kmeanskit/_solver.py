@@ -999,26 +999,20 @@ def column_stats(X: np.ndarray):
     return var, sumsq
 
 
-class _CentresOnly(Tolerance):
-    """:class:`Tolerance` without its final pass, for a run whose centres
-    alone are used (the final pass would only label the rows again)."""
-
-    final_pass = False
-
-
 def refine_on_sample(S, ws, C):
     """A few Lloyd iterations on a seeding sample (the sampled seedings of
-    ``_init`` call this): the centres they end with, those of
-    :func:`refine_run` without its final pass."""
-    return solve(LloydStep(ArraySource(S, ws, C.shape[0])), C, _CentresOnly(0.0, "warn"),
-                 SAMPLE_REFINE_ITERS).centers
+    ``_init`` call this): the centres they end with (:func:`refine_run`
+    without its final pass, which would only label the sample again)."""
+    return refine_run(S, ws, C, final_pass=False).centers
 
 
-def refine_run(S, ws, C) -> RunResult:
-    """The run of :func:`refine_on_sample`: its centres and their exact
-    weighted inertia on ``S`` (k-means|| compares runs by it)."""
-    return solve(LloydStep(ArraySource(S, ws, C.shape[0])), C, Tolerance(0.0, "warn"),
-                 SAMPLE_REFINE_ITERS)
+def refine_run(S, ws, C, final_pass=True) -> RunResult:
+    """The run of :func:`refine_on_sample`: its centres and, with the final
+    pass, their exact weighted inertia on ``S`` (k-means|| compares runs by
+    it)."""
+    rule = Tolerance(0.0, "warn")
+    rule.final_pass = final_pass
+    return solve(LloydStep(ArraySource(S, ws, C.shape[0])), C, rule, SAMPLE_REFINE_ITERS)
 
 
 def initial_centers(X, k, w, init, rng):
