@@ -17,6 +17,7 @@ from conftest import blobs
 from kmeanskit import _solver
 from kmeanskit._init import kmeans_plusplus_indices
 from kmeanskit._kernels import lloyd as K
+from kmeanskit._kernels._simd import gather_tiles, transpose_tiles
 
 
 def _pass(X, C, w=None, gemm=False, update=True):
@@ -65,6 +66,22 @@ def test_float32_from_128_features_takes_the_blas_product_above_the_rows_scan(rn
     assert ref.n_iter == alone.n_iter and ref.inertia == pytest.approx(alone.inertia, rel=1e-12)
 
 
+@numba.njit
+def _transposed(X):
+    """``X.T`` by the direct pass's ``transpose_tiles``."""
+    xt = np.empty((X.shape[1], X.shape[0]), X.dtype)
+    transpose_tiles(X, X.shape[0], xt)
+    return xt
+
+
+@numba.njit
+def _gathered(X, idx, t0, tq):
+    """``X[idx[t0:t0 + tq]].T`` by Hamerly's ``gather_tiles``."""
+    xt = np.empty((X.shape[1], tq), X.dtype)
+    gather_tiles(X, idx, t0, tq, xt)
+    return xt
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n,d", [(1, 8), (7, 8), (8, 8), (300, 8), (257, 12), (1000, 24), (64, 31),
                                  (9, 3), (40, 64)])
@@ -74,18 +91,16 @@ def test_transposition_in_register_tiles_moves_every_value(rng, dtype, n, d):
     features left over and otherwise) gives NumPy's ``X.T``, also for a
     Fortran-ordered array (the loops); Hamerly's (``gather_tiles``, of the
     rows an index array picks) gives ``X[idx].T``."""
-    from kmeanskit._kernels._simd import gathered, transposed
-
     X = rng.normal(size=(n, d)).astype(dtype)
-    got = transposed(X)
+    got = _transposed(X)
     assert got.flags.c_contiguous
     np.testing.assert_array_equal(got, X.T)
-    np.testing.assert_array_equal(transposed(np.asfortranarray(X)), X.T)
+    np.testing.assert_array_equal(_transposed(np.asfortranarray(X)), X.T)
     # the bounded passes' variant: the rows picked by an index array, from an offset
     for idx_dtype in (np.int32, np.int64):
         idx = rng.integers(0, n, size=n + 11).astype(idx_dtype)
         for t0, tq in ((0, n), (3, min(n, 17)), (11, n)):
-            got = gathered(X, idx, t0, tq)
+            got = _gathered(X, idx, t0, tq)
             np.testing.assert_array_equal(got, X[idx[t0:t0 + tq]].T)
 
 

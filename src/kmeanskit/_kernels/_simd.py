@@ -15,9 +15,8 @@ Figures: docs/benchmarks.md, "The chunk's transposition in registers".
 
 from __future__ import annotations
 
-import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
@@ -199,20 +198,3 @@ def _transpose_tiles(Xc, q, xt):
                 xt[f, i] = Xc[i, f]
     return loops
 
-
-@njit(nogil=True, cache=True)
-def transposed(X):
-    """``X.T`` as a new C-contiguous array, by :func:`transpose_tiles` (the
-    tests compare it with NumPy's)."""
-    xt = np.empty((X.shape[1], X.shape[0]), X.dtype)
-    transpose_tiles(X, X.shape[0], xt)
-    return xt
-
-
-@njit(nogil=True, cache=True)
-def gathered(X, idx, t0, tq):
-    """``X[idx[t0:t0 + tq]].T`` as a new C-contiguous array, by
-    :func:`gather_tiles` (the tests compare it with NumPy's)."""
-    xt = np.empty((X.shape[1], tq), X.dtype)
-    gather_tiles(X, idx, t0, tq, xt)
-    return xt
