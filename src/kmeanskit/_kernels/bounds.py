@@ -471,24 +471,14 @@ def _own_bound(Xc, T, lc, lw, m, dd, idx):
     Written out for d = 2 and 3."""
     d = Xc.shape[1]
     q = np.uint64(0)
-    if d == 3:
-        for i in range(m):
-            a = np.uint32(lc[i])
+    for i in range(m):
+        a = np.uint32(lc[i])
+        if d == 3:
             t0 = np.float64(Xc[i, 0]) - T[a, 0]
             t1 = np.float64(Xc[i, 1]) - T[a, 1]
             t2 = np.float64(Xc[i, 2]) - T[a, 2]
             v = t0 * t0 + t1 * t1 + t2 * t2
-            dd[i] = v
-            li = lw[i] - T[a, 4]
-            lw[i] = li
-            sa = T[a, 3]
-            bound = sa if sa > li else li
-            idx[q] = i
-            q += np.uint64(0) if (v < bound * bound * SAFE) & (bound > 0.0) else np.uint64(1)
-        return q
-    for i in range(m):
-        a = np.uint32(lc[i])
-        if d == 2:
+        elif d == 2:
             t0 = np.float64(Xc[i, 0]) - T[a, 0]
             t1 = np.float64(Xc[i, 1]) - T[a, 1]
             v = t0 * t0 + t1 * t1
